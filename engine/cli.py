@@ -1,0 +1,195 @@
+"""The `playbook` command: thin commands that parse, validate and delegate.
+
+Every user mistake ends in one line on stderr, `error: <problem> (fix: <fix>)`, and a
+documented exit code (see `engine.errors.ExitCode` and the README); tracebacks only with
+`--debug`. Heavy modules (vectorbt, quantstats) are imported inside commands so that
+`playbook --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.errors import ConfigError, ExitCode, PlaybookError
+
+
+class PlaybookGroup(click.Group):
+    """Turns every failure into one clear line and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except PlaybookError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc.one_line()}", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing was written", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except Exception as exc:
+            if debug:
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(
+                f"internal error: {type(exc).__name__}: {first} (fix: rerun with --debug "
+                "and report the traceback)",
+                err=True,
+            )
+            ctx.exit(int(ExitCode.INTERNAL))
+
+
+@click.group(cls=PlaybookGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="playbook")
+def cli(debug: bool) -> None:
+    """Backtest macro playbooks through real regimes, point in time.
+
+    \b
+    Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 bad or missing data,
+    4 network, 5 cannot write results, 6 impossible strategy order, 130 interrupted.
+    """
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read real history from this folder (prices/, macro/).",
+)
+@click.option("--start", default=None, help="First day of the window (YYYY-MM-DD).")
+@click.option("--end", default=None, help="Last day of the window (YYYY-MM-DD).")
+@click.option(
+    "--results-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where run folders go [default: ./results or $PLAYBOOK_RESULTS].",
+)
+@click.option("--no-report", is_flag=True, help="Skip the tearsheet and PNG (faster).")
+def run(
+    target: str,
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    results_dir: Path | None,
+    no_report: bool,
+) -> None:
+    """Run a playbook and write a run folder.
+
+    TARGET is a config file (configs/60-40.yaml), a config name (60-40) or a strategy
+    name (runs it with default settings on the embedded SYNTHETIC market).
+    """
+    from engine.workflow import run_to_folder
+
+    path, config, lines = _resolve_target(target)
+    config = _override(config, data_dir=data_dir, start=start, end=end)
+    command = "playbook " + " ".join(sys.argv[1:]) if sys.argv else "playbook run"
+    folder, result = run_to_folder(
+        config, path, lines, results_dir=results_dir, report=not no_report, command=command
+    )
+    for note in result.panel.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(_summary(result))
+    click.echo(f"run folder: {folder}")
+
+
+@cli.command()
+def strategies() -> None:
+    """List strategies with their theses and parameters."""
+    from strategies import REGISTRY
+
+    for name, cls in REGISTRY.items():
+        click.echo(f"{name}: {cls.thesis}")
+        for field_name, field in cls.Params.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            doc = f"  {field.description}" if field.description else ""
+            click.echo(f"    {field_name} = {default!r}{doc}")
+
+
+@cli.command()
+def configs() -> None:
+    """List the run configs that `playbook run NAME` finds."""
+    from engine.config import config_dirs
+
+    seen = set()
+    for folder in config_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem not in seen:
+                seen.add(path.stem)
+                click.echo(f"{path.stem}: {path}")
+
+
+def _resolve_target(target: str) -> tuple[Path | None, Any, dict]:
+    from engine.config import find_config, load_run_config_with_lines
+    from engine.run import default_config_for
+
+    path = find_config(target)
+    if path is not None:
+        config, lines = load_run_config_with_lines(path)
+        return path, config, lines
+    if target.endswith((".yaml", ".yml")) or os.sep in target:
+        raise ConfigError(
+            f"config file {target} not found", "check the path; see `playbook configs`"
+        )
+    try:
+        return None, default_config_for(target), {}
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{target!r} is neither a config nor a strategy ({exc.problem})",
+            f"{exc.fix}; `playbook configs` lists configs",
+        ) from None
+
+
+def _override(config: Any, *, data_dir: Path | None, start: str | None, end: str | None) -> Any:
+    from engine.config import RunConfig, validate
+
+    data = config.model_dump()
+    if data_dir is not None:
+        data["data"] = {**data["data"], "source": "directory", "path": data_dir.resolve()}
+    if start is not None:
+        data["start"] = start
+    if end is not None:
+        data["end"] = end
+    return validate(RunConfig, data, {}, "command line")
+
+
+def _summary(result: Any) -> str:
+    stats = result.stats
+    rows = [("", result.strategy.name, stats.get("benchmark", {}).get("symbol", "-"))]
+    bench = stats.get("benchmark", {})
+    for key, label, fmt in (
+        ("total_return", "total return", "{:+.1%}"),
+        ("cagr", "CAGR", "{:+.2%}"),
+        ("volatility", "volatility", "{:.1%}"),
+        ("sharpe", "Sharpe", "{:.2f}"),
+        ("max_drawdown", "max drawdown", "{:.1%}"),
+    ):
+        rows.append((label, _fmt(fmt, stats.get(key)), _fmt(fmt, bench.get(key))))
+    width = max(len(r[1]) for r in rows) + 2
+    lines = [result.title]
+    lines += [f"  {a:<14}{b:>{width}}{c:>{width}}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def _fmt(fmt: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return fmt.format(value)
+
+
+def main() -> None:
+    cli(prog_name="playbook")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

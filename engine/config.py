@@ -1,0 +1,264 @@
+"""Run configs: YAML -> frozen, validated models; every mistake named with file and line.
+
+A run config names the strategy and its params, the universe, the data source, the window,
+costs, leverage cap and benchmark. Unknown keys and wrong types are errors of the form
+`configs/x.yaml:7: costs.fee_bps: unknown key (did you mean 'fees_bps'?)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from engine.errors import ConfigError
+
+CONFIG_DIR_NAME = "configs"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CostsConfig(Frozen):
+    fees_bps: float = Field(1.0, ge=0, le=1000, description="commission per side, bps of notional")
+    slippage_bps: float = Field(2.0, ge=0, le=1000, description="price moved against a fill, bps")
+    borrow_bps: float = Field(50.0, ge=0, le=10000, description="short borrow fee, bps per year")
+    cash_yield: tuple[str, ...] = Field(
+        ("DTB3", "DFF"), description="FRED ids of the rate idle cash earns, first available wins"
+    )
+    cash_rate_pct: float = Field(
+        0.0, ge=-5, le=50, description="annual cash rate where the series has no value"
+    )
+
+    @field_validator("cash_yield", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else value
+
+
+class DataConfig(Frozen):
+    source: Literal["synthetic", "directory"] = Field(
+        "synthetic", description="synthetic: embedded default market; directory: CSV folder"
+    )
+    path: Path | None = Field(None, description="folder with prices/ and macro/ (directory)")
+    seed: int = Field(20300101, description="seed of the synthetic market")
+    calendar: Literal["union", "business", "daily"] = Field(
+        "union", description="union: every day any traded asset trades"
+    )
+
+    @model_validator(mode="after")
+    def _path_for_directory(self) -> DataConfig:
+        if self.source == "directory" and self.path is None:
+            raise ValueError("source 'directory' needs a path (or pass --data-dir)")
+        return self
+
+
+class RunConfig(Frozen):
+    name: str | None = Field(None, description="label for the run (defaults to the file name)")
+    strategy: str = Field(description="registered strategy name (`playbook strategies`)")
+    params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters")
+    universe: tuple[str, ...] | None = Field(
+        None, description="symbols to load and trade (default: the strategy's own)"
+    )
+    data: DataConfig = Field(default_factory=DataConfig)
+    start: dt.date | None = Field(
+        None, description="first day of the window (default: first day all traded assets have data)"
+    )
+    end: dt.date | None = Field(None, description="last day (default: last common bar)")
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+    leverage_cap: float = Field(1.0, gt=0, le=10, description="max gross exposure per decision")
+    benchmark: str | None = Field("SPY", description="symbol the report compares against")
+
+    @model_validator(mode="after")
+    def _window_order(self) -> RunConfig:
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:8]
+
+
+def load_run_config(path: Path) -> RunConfig:
+    """Parse and validate a run config file; relative data paths resolve from the file."""
+    return load_run_config_with_lines(path)[0]
+
+
+def load_run_config_with_lines(path: Path) -> tuple[RunConfig, dict[tuple[Any, ...], int]]:
+    """The config and the line of each key, so later checks (params) can point at lines."""
+    path = Path(path)
+    data, lines = read_yaml(path)
+    config = validate(RunConfig, data, lines, path)
+    if config.data.path is not None and not config.data.path.is_absolute():
+        resolved = (path.parent / config.data.path).resolve()
+        config = config.model_copy(
+            update={"data": config.data.model_copy(update={"path": resolved})}
+        )
+    return config, lines
+
+
+def find_config(name_or_path: str, search: list[Path] | None = None) -> Path | None:
+    """A config file given as a path, or by name under ./configs or the project's configs."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml"):
+        return candidate if candidate.is_file() else None
+    for folder in search if search is not None else config_dirs():
+        for suffix in (".yaml", ".yml"):
+            found = folder / f"{name_or_path}{suffix}"
+            if found.is_file():
+                return found
+    return None
+
+
+def config_dirs() -> list[Path]:
+    project = Path(__file__).resolve().parent.parent / CONFIG_DIR_NAME
+    return list(dict.fromkeys([Path.cwd() / CONFIG_DIR_NAME, project]))
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
+    """Safe-load a YAML mapping and index the line of every key (1-based)."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found", "check the path; see `playbook configs`")
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file", "give a YAML config") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}", "fix the YAML") from exc
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty", "see configs/60-40.yaml for an example")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of keys, got {type(data).__name__}",
+            "see configs/60-40.yaml for an example",
+        )
+    lines: dict[tuple[Any, ...], int] = {}
+    _index_lines(node, (), lines, path)
+    return data, lines
+
+
+def validate(
+    model: type[BaseModel],
+    data: Any,
+    lines: dict[tuple[Any, ...], int],
+    path: Path | str,
+    prefix: tuple[Any, ...] = (),
+) -> Any:
+    """Validate `data` against `model`; the first error becomes one ConfigError line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, model, lines, path, prefix) from None
+
+
+def _config_error(
+    exc: ValidationError,
+    model: type[BaseModel],
+    lines: dict[tuple[Any, ...], int],
+    path: Path | str,
+    prefix: tuple[Any, ...],
+) -> ConfigError:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    full = prefix + loc
+    line = _nearest_line(lines, full)
+    where = f"{path}:{line}" if line else str(path)
+    key = ".".join(str(p) for p in full) or "(top level)"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if error["type"] == "extra_forbidden":
+        hint = _did_you_mean(str(loc[-1]), _fields_at(model, loc[:-1]))
+        return ConfigError(f"{where}: {key}: unknown key{more}", hint or "remove it")
+    if error["type"] == "missing":
+        return ConfigError(f"{where}: {key}: required key is missing{more}", f"add `{loc[-1]}:`")
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    return ConfigError(f"{where}: {key}: {message}{shown}{more}", _fix_for(error, model, loc))
+
+
+def _fix_for(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    field = _field_info(model, loc)
+    if field is not None and field.description:
+        return f"{loc[-1]} is the {field.description}"
+    return "see `playbook strategies` and configs/ for valid values"
+
+
+def _field_info(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    current: Any = model
+    info = None
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return info
+        info = fields[part]
+        current = info.annotation
+    return info
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        fields = getattr(current, "model_fields", {})
+        if part not in fields:
+            return []
+        current = fields[part].annotation
+    return list(getattr(current, "model_fields", {}))
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"valid keys: {', '.join(choices)}" if choices else ""
+
+
+def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _index_lines(
+    node: Any, at: tuple[Any, ...], lines: dict[tuple[Any, ...], int], path: Path
+) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise ConfigError(
+                    f"{path}:{key_node.start_mark.line + 1}: duplicate key {key!r}",
+                    "keep one of them",
+                )
+            seen.add(key)
+            lines[(*at, key)] = key_node.start_mark.line + 1
+            _index_lines(value_node, (*at, key), lines, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*at, i)] = item.start_mark.line + 1
+            _index_lines(item, (*at, i), lines, path)

@@ -1,0 +1,1 @@
+"""Data sources, the point-in-time panel and the embedded synthetic market."""

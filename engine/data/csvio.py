@@ -1,0 +1,99 @@
+"""Read the directory layout's CSV files strictly: bad files fail loudly, never silently.
+
+`prices/<SYMBOL>.csv` has `date,open,high,low,close,adj_close,volume`; `macro/<ID>.csv` has
+`date,value`. A returned price frame has a sorted, unique, tz-naive DatetimeIndex and a
+positive `price` column (adj_close where present, else close).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import DataError
+
+
+def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
+    """Total-return prices of one symbol, indexed by date; rows with no price are dropped."""
+    frame = _read_csv(path, required=("date",))
+    price_col = _first_present(frame, ("adj_close", "close"))
+    if price_col is None:
+        raise DataError(
+            f"{path}: no 'adj_close' or 'close' column for {symbol}",
+            "use the layout date,open,high,low,close,adj_close,volume",
+        )
+    price = pd.to_numeric(frame[price_col], errors="coerce")
+    if "close" in frame and price_col == "adj_close":
+        price = price.fillna(pd.to_numeric(frame["close"], errors="coerce"))
+    out = pd.DataFrame({"price": price.to_numpy()}, index=_parse_dates(frame, path))
+    out = out.dropna()
+    if out.empty:
+        raise DataError(f"{path}: no price rows for {symbol}", "check the file is not empty")
+    if (out["price"] <= 0).any():
+        bad = out.index[out["price"] <= 0][0].date()
+        raise DataError(
+            f"{path}: non-positive price for {symbol} on {bad}",
+            "fix or remove that row; prices must be > 0",
+        )
+    return out
+
+
+def read_macro_csv(path: Path, series_id: str) -> pd.Series:
+    """A macro series indexed by its observation (reference) date; missing values dropped."""
+    frame = _read_csv(path, required=("date", "value"))
+    values = pd.to_numeric(frame["value"].replace(".", None), errors="coerce")
+    series = pd.Series(values.to_numpy(), index=_parse_dates(frame, path), name=series_id)
+    series = series.dropna()
+    if series.empty:
+        raise DataError(f"{path}: no values for {series_id}", "check the file is not empty")
+    return series
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: not a readable CSV ({reason})", "re-export the file") from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}",
+            "use the layout described in the README (Data)",
+        )
+    return frame
+
+
+def _parse_dates(frame: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
+    raw = frame["date"].astype(str).str.strip()
+    try:
+        parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=False)
+    except (ValueError, TypeError) as exc:  # e.g. mixed time-zone offsets
+        raise DataError(
+            f"{path}: dates mix time zones or formats", "use plain ISO dates like 2020-03-23"
+        ) from exc
+    if parsed.isna().any():
+        bad = raw[parsed.isna()].iloc[0]
+        raise DataError(f"{path}: unreadable date {bad!r}", "use ISO dates like 2020-03-23")
+    index = pd.DatetimeIndex(parsed)
+    if index.tz is not None:
+        index = index.tz_convert(None)
+    index = index.normalize()
+    index.name = "date"
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0].date()
+        raise DataError(f"{path}: duplicate date {dup}", "keep one row per date")
+    if not index.is_monotonic_increasing:
+        raise DataError(f"{path}: dates are not in ascending order", "sort the file by date")
+    return index
+
+
+def _first_present(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if name in frame.columns and frame[name].notna().any():
+            return name
+    return None

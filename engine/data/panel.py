@@ -1,0 +1,235 @@
+"""The aligned, point-in-time panel every strategy and the simulator read.
+
+One explicit calendar; prices NaN before an asset's first bar (never back-filled) and the
+last traded price on days the asset does not trade; macro series visible from their release
+date only; dated events placed on the first bar at whose close they are known.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from engine.data.releases import as_released, release_lag
+from engine.data.sources import Source
+from engine.errors import DataError
+
+CalendarKind = Literal["union", "business", "daily"]
+
+
+@dataclass(frozen=True)
+class PanelRequest:
+    """What a run needs loaded: traded symbols decide the calendar, inputs only feed signals."""
+
+    traded: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    macro: tuple[str, ...] = ()
+    benchmark: str | None = None
+    calendar: CalendarKind = "union"
+    end: pd.Timestamp | None = None
+    cash_series: tuple[str, ...] = ("DTB3", "DFF")
+    cash_rate_pct: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    prices: pd.DataFrame  # calendar x symbols, total-return price
+    traded: pd.DataFrame  # calendar x symbols, True where the asset had a real bar
+    macro: pd.DataFrame  # calendar x series ids, as known at each bar's close
+    cash_rate: pd.Series  # annual rate (decimal) prevailing on each bar, for accrual only
+    events: pd.DataFrame  # bar, date, kind, description
+    tradable_symbols: tuple[str, ...]
+    calendar_kind: str
+    synthetic: bool
+    source: dict[str, str]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(self.prices.index)
+
+    def first_bar(self, symbol: str) -> pd.Timestamp | None:
+        valid = self.prices[symbol].first_valid_index()
+        return None if valid is None else pd.Timestamp(valid)
+
+    def periods_per_year(self, start: pd.Timestamp | None = None) -> int:
+        """365 when the window has weekend bars (crypto's calendar), else 252."""
+        index = self.index if start is None else self.index[self.index >= start]
+        return 365 if bool((index.dayofweek >= 5).any()) else 252
+
+    def truncated(self, last: pd.Timestamp) -> Panel:
+        """The panel as it would have been built with data up to `last` (for look-ahead tests)."""
+        keep = self.index <= last
+        return Panel(
+            prices=self.prices.loc[keep],
+            traded=self.traded.loc[keep],
+            macro=self.macro.loc[keep],
+            cash_rate=self.cash_rate.loc[keep],
+            events=self.events[self.events["bar"] <= last].reset_index(drop=True),
+            tradable_symbols=self.tradable_symbols,
+            calendar_kind=self.calendar_kind,
+            synthetic=self.synthetic,
+            source=self.source,
+            notes=self.notes,
+        )
+
+    def fingerprint(self) -> dict[str, object]:
+        """Source, symbols, first/last dates and a content hash: what makes a run reproducible."""
+        symbols = {}
+        for symbol in self.prices.columns:
+            first = self.first_bar(symbol)
+            symbols[symbol] = {
+                "first": None if first is None else str(first.date()),
+                "last": str(self.index[-1].date()),
+                "bars": int(self.traded[symbol].sum()),
+            }
+        macro = {sid: _series_span(self.macro[sid]) for sid in self.macro.columns}
+        return {
+            **self.source,
+            "calendar": self.calendar_kind,
+            "first": str(self.index[0].date()),
+            "last": str(self.index[-1].date()),
+            "bars": len(self.index),
+            "symbols": symbols,
+            "macro": macro,
+            "content_sha256": self.content_hash(),
+        }
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for frame in (self.prices, self.macro, self.traded.astype(np.int8)):
+            digest.update(",".join(map(str, frame.columns)).encode())
+            digest.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
+        digest.update(self.index.asi8.tobytes())
+        digest.update(self.cash_rate.to_numpy(dtype=np.float64).tobytes())
+        return digest.hexdigest()
+
+
+def build_panel(source: Source, request: PanelRequest) -> Panel:
+    """Load, align and make point in time everything a run asked for."""
+    traded = _unique(request.traded)
+    others = _unique([*request.inputs, *([request.benchmark] if request.benchmark else [])])
+    others = [s for s in others if s not in traded]
+    raw = {symbol: source.prices(symbol)["price"] for symbol in [*traded, *others]}
+
+    calendar_owners = [*traded, *([request.benchmark] if request.benchmark else [])]
+    calendar = _calendar(raw, traded, request.calendar)
+    last_common = min(raw[s].index[-1] for s in _unique(calendar_owners))
+    end = last_common if request.end is None else min(pd.Timestamp(request.end), last_common)
+    calendar = calendar[calendar <= end]
+    if len(calendar) < 2:
+        raise DataError(
+            f"no overlapping data for {', '.join(calendar_owners)} up to {end.date()}",
+            "choose another date range or symbols with data in it",
+        )
+
+    notes = []
+    prices, traded_mask = {}, {}
+    for symbol, series in raw.items():
+        on_calendar = series.reindex(calendar.union(series.index)).ffill().reindex(calendar)
+        on_calendar[calendar < series.index[0]] = np.nan
+        prices[symbol] = on_calendar
+        traded_mask[symbol] = pd.Series(calendar.isin(series.index), index=calendar)
+        if series.index[-1] < end:
+            notes.append(
+                f"{symbol} data ends {series.index[-1].date()}; its last price is carried "
+                f"to {end.date()}"
+            )
+
+    macro = {}
+    for series_id in _unique(request.macro):
+        series = source.macro(series_id)
+        if series is None:
+            notes.append(f"macro series {series_id} is not in this source; signals skip it")
+            continue
+        released = as_released(series, release_lag(series_id))
+        macro[series_id] = _as_of(released, calendar)
+
+    return Panel(
+        prices=pd.DataFrame(prices, index=calendar),
+        traded=pd.DataFrame(traded_mask, index=calendar),
+        macro=pd.DataFrame(macro, index=calendar, dtype="float64"),
+        cash_rate=_cash_rate(source, request, calendar, notes),
+        events=_place_events(source.events(), calendar),
+        tradable_symbols=tuple(traded),
+        calendar_kind=request.calendar,
+        synthetic=source.synthetic,
+        source=source.describe(),
+        notes=tuple(notes),
+    )
+
+
+def _calendar(raw: dict[str, pd.Series], traded: Sequence[str], kind: str) -> pd.DatetimeIndex:
+    first = min(raw[s].index[0] for s in traded)
+    last = max(raw[s].index[-1] for s in traded)
+    if kind == "union":
+        days = raw[traded[0]].index
+        for symbol in traded[1:]:
+            days = days.union(raw[symbol].index)
+        index = pd.DatetimeIndex(days)
+    elif kind == "business":
+        index = pd.bdate_range(first, last)
+    elif kind == "daily":
+        index = pd.date_range(first, last, freq="D")
+    else:  # pragma: no cover - the config model rejects other values
+        raise DataError(f"unknown calendar {kind!r}", "use union, business or daily")
+    index = pd.DatetimeIndex(index[(index >= first) & (index <= last)], name="date")
+    return index
+
+
+def _as_of(released: pd.Series, calendar: pd.DatetimeIndex) -> pd.Series:
+    """Value known at each bar's close: the last release on or before the bar."""
+    full = released.reindex(calendar.union(released.index)).ffill()
+    return full.reindex(calendar).astype("float64")
+
+
+def _cash_rate(
+    source: Source, request: PanelRequest, calendar: pd.DatetimeIndex, notes: list[str]
+) -> pd.Series:
+    """Annual cash yield per bar: the observed bill rate (prevailing, so no release lag).
+
+    Series are tried in order per bar (DTB3, then DFF); the constant covers what none has.
+    """
+    rate = pd.Series(np.nan, index=calendar, dtype="float64")
+    for series_id in request.cash_series:
+        series = source.macro(series_id)
+        if series is None:
+            notes.append(f"cash yield series {series_id} is not in this source")
+            continue
+        rate = rate.fillna(_as_of(series / 100.0, calendar))
+    uncovered = int(rate.isna().sum())
+    if uncovered:
+        notes.append(
+            f"{uncovered} bars have no cash-rate observation: idle cash earns "
+            f"{request.cash_rate_pct}% a year there"
+        )
+    rate = rate.fillna(request.cash_rate_pct / 100.0)
+    rate.name = "cash_rate"
+    return rate
+
+
+def _place_events(events: pd.DataFrame, calendar: pd.DatetimeIndex) -> pd.DataFrame:
+    """Each event acts at the first bar on or after its date (Sunday news -> next session)."""
+    events = events.sort_values("date", kind="stable")
+    positions = calendar.searchsorted(pd.DatetimeIndex(events["date"]), side="left")
+    inside = positions < len(calendar)
+    placed = events.loc[inside].copy()
+    placed.insert(0, "bar", calendar[positions[inside]])
+    placed = placed[placed["date"] >= calendar[0]]
+    return placed.reset_index(drop=True)
+
+
+def _series_span(series: pd.Series) -> dict[str, str | None]:
+    valid = series.dropna()
+    if valid.empty:
+        return {"first": None, "last": None}
+    return {"first": str(valid.index[0].date()), "last": str(valid.index[-1].date())}
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))

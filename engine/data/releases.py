@@ -1,0 +1,83 @@
+"""When each macro series becomes known: its release lag, the point-in-time rule.
+
+FRED dates an observation by its reference period (a Wednesday level, the 1st of a month).
+A strategy may only see it from its release. Lags are conservative: a release after the
+16:00 ET equity close counts from the next session. The table is data, not code paths;
+a series not listed gets `DEFAULT_LAG` and the run records that it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+Anchor = Literal["date", "month_end"]
+
+
+@dataclass(frozen=True)
+class ReleaseLag:
+    """Visible at the close of `anchor(reference date) + days` (+ business days if `bdays`)."""
+
+    days: int
+    anchor: Anchor = "date"
+    business: bool = False
+    note: str = ""
+
+    def release_dates(self, reference: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        base = reference
+        if self.anchor == "month_end":
+            base = reference + pd.offsets.MonthEnd(0)
+        if self.business:
+            return pd.DatetimeIndex(base + pd.offsets.BDay(self.days))
+        return pd.DatetimeIndex(base + pd.Timedelta(days=self.days))
+
+
+NEXT_SESSION = ReleaseLag(1, business=True, note="daily H.15/ICE value, out the next business day")
+
+RELEASE_LAGS: dict[str, ReleaseLag] = {
+    "WALCL": ReleaseLag(2, note="Wednesday level, H.4.1 Thursday 16:30 ET: usable Friday"),
+    "WTREGEN": ReleaseLag(2, note="Wednesday level with the H.4.1 release"),
+    "RRPONTSYD": ReleaseLag(1, business=True, note="published 13:15 ET; conservatively next day"),
+    "M2SL": ReleaseLag(28, anchor="month_end", note="H.6, about four weeks after month end"),
+    "WM2NS": ReleaseLag(28, note="H.6 weekly, out with the monthly release"),
+    "CPIAUCSL": ReleaseLag(15, anchor="month_end", note="CPI, mid next month"),
+    "UNRATE": ReleaseLag(8, anchor="month_end", note="employment report, first Friday"),
+    "FEDFUNDS": ReleaseLag(1, anchor="month_end", business=True, note="monthly average"),
+    "USREC": ReleaseLag(365, anchor="month_end", note="NBER dates recessions about a year late"),
+    "STLFSI4": ReleaseLag(6, note="week ending Friday, released Thursday"),
+    "ANFCI": ReleaseLag(6, note="week ending Friday, released Wednesday"),
+    "DTWEXBGS": ReleaseLag(7, note="H.10 broad dollar, weekly release"),
+    "DCOILWTICO": ReleaseLag(7, note="EIA spot, weekly release"),
+    "DCOILBRENTEU": ReleaseLag(7, note="EIA spot, weekly release"),
+}
+for _daily in (
+    "DFF",
+    "DTB3",
+    "DGS10",
+    "DGS2",
+    "DGS30",
+    "T10Y2Y",
+    "T10Y3M",
+    "T10YIE",
+    "DFII10",
+    "BAMLH0A0HYM2",
+    "BAMLC0A0CM",
+    "SOFR",
+):
+    RELEASE_LAGS[_daily] = NEXT_SESSION
+
+DEFAULT_LAG = ReleaseLag(7, note="series not in the release table: assumed a week late")
+
+
+def release_lag(series_id: str) -> ReleaseLag:
+    return RELEASE_LAGS.get(series_id, DEFAULT_LAG)
+
+
+def as_released(series: pd.Series, lag: ReleaseLag) -> pd.Series:
+    """Re-index a reference-dated series by release date (last value wins on collisions)."""
+    released = series.copy()
+    released.index = lag.release_dates(pd.DatetimeIndex(series.index))
+    released = released[~released.index.duplicated(keep="last")]
+    return released.sort_index()

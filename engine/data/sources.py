@@ -1,0 +1,196 @@
+"""Where prices, macro series and dated events come from, behind one small interface.
+
+A source answers three questions: the total-return prices of a symbol, a macro series by its
+FRED id (reference-dated; the panel applies release lags), and the dated events (Fed
+announcements, crises) that belong to its world. Real sources share the embedded Fed calendar;
+the synthetic source brings its own scenario's calendar.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from engine.data.csvio import read_macro_csv, read_price_csv
+from engine.errors import DataError
+
+
+class Source(Protocol):
+    """What the panel builder needs from any data source."""
+
+    kind: str
+    synthetic: bool
+
+    def prices(self, symbol: str) -> pd.DataFrame:
+        """Frame with a positive `price` column (total return), date-indexed, ascending."""
+        ...
+
+    def macro(self, series_id: str) -> pd.Series | None:
+        """Reference-dated series, or None when the source does not have it."""
+        ...
+
+    def events(self) -> pd.DataFrame:
+        """Columns date, kind, description."""
+        ...
+
+    def describe(self) -> dict[str, str]:
+        """What identifies this source in a run's fingerprint."""
+        ...
+
+
+def symbol_filename(symbol: str) -> str:
+    """Yahoo symbol -> file stem in the directory layout (^GSPC -> _GSPC, GC=F -> GC_F)."""
+    return symbol.replace("^", "_").replace("=", "_")
+
+
+def embedded_fed_events() -> pd.DataFrame:
+    """The dated Fed/crisis calendar shipped with playbook (from shared/reference)."""
+    with resources.files("engine.reference").joinpath("fed_events.csv").open() as handle:
+        frame = pd.read_csv(handle, dtype=str)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame[["date", "kind", "description"]]
+
+
+class DirectorySource:
+    """Reads `prices/<SYMBOL>.csv` and `macro/<ID>.csv` under one directory."""
+
+    kind = "directory"
+    synthetic = False
+
+    def __init__(self, root: Path) -> None:
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise DataError(
+                f"data directory {root} does not exist",
+                "pass --data-dir with a folder holding prices/ and macro/ (../shared/data)",
+            )
+        if not (root / "prices").is_dir():
+            raise DataError(
+                f"data directory {root} has no prices/ folder",
+                "point --data-dir at the folder that holds prices/ and macro/",
+            )
+        self.root = root.resolve()
+
+    def prices(self, symbol: str) -> pd.DataFrame:
+        path = self.root / "prices" / f"{symbol_filename(symbol)}.csv"
+        if not path.is_file():
+            raise DataError(
+                f"unknown symbol {symbol!r}: no {path}",
+                _did_you_mean(symbol, self.available_symbols) or "add the CSV or fix the symbol",
+            )
+        return read_price_csv(path, symbol)
+
+    def macro(self, series_id: str) -> pd.Series | None:
+        path = self.root / "macro" / f"{series_id}.csv"
+        return read_macro_csv(path, series_id) if path.is_file() else None
+
+    def events(self) -> pd.DataFrame:
+        return embedded_fed_events()
+
+    def describe(self) -> dict[str, str]:
+        return {"source": self.kind, "path": str(self.root)}
+
+    @cached_property
+    def available_symbols(self) -> list[str]:
+        stems = sorted(p.stem for p in (self.root / "prices").glob("*.csv"))
+        return [_filename_symbol(s) for s in stems]
+
+
+class SyntheticSource:
+    """The embedded default market: one seeded path of a documented scenario, offline."""
+
+    kind = "synthetic"
+    synthetic = True
+
+    def __init__(self, seed: int) -> None:
+        from engine.data.synthetic import SCENARIO_NAME, generate_default_market
+
+        self.seed = seed
+        self.scenario = SCENARIO_NAME
+        self.market = generate_default_market(seed)
+
+    def prices(self, symbol: str) -> pd.DataFrame:
+        frame = self.market.prices.get(symbol)
+        if frame is None:
+            raise DataError(
+                f"unknown symbol {symbol!r}: the synthetic market has no such asset",
+                _did_you_mean(symbol, sorted(self.market.prices))
+                or f"use one of {', '.join(sorted(self.market.prices))}",
+            )
+        return frame[["adj_close"]].rename(columns={"adj_close": "price"})
+
+    def macro(self, series_id: str) -> pd.Series | None:
+        return self.market.macro.get(series_id)
+
+    def events(self) -> pd.DataFrame:
+        return self.market.events[["date", "kind", "description"]].copy()
+
+    def describe(self) -> dict[str, str]:
+        return {"source": self.kind, "scenario": self.scenario, "seed": str(self.seed)}
+
+
+def _filename_symbol(stem: str) -> str:
+    known = {"_GSPC": "^GSPC", "_IXIC": "^IXIC", "_NDX": "^NDX", "_VIX": "^VIX", "GC_F": "GC=F"}
+    return known.get(stem, stem)
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return ""
+
+
+class FrameSource:
+    """In-memory prices and macro series: for tests, scenarios and notebooks."""
+
+    kind = "frames"
+
+    def __init__(
+        self,
+        prices: dict[str, pd.Series],
+        macro: dict[str, pd.Series] | None = None,
+        events: pd.DataFrame | None = None,
+        synthetic: bool = True,
+        label: str = "in-memory",
+    ) -> None:
+        self._prices = prices
+        self._macro = macro or {}
+        self._events = events if events is not None else _no_events()
+        self.synthetic = synthetic
+        self.label = label
+
+    def prices(self, symbol: str) -> pd.DataFrame:
+        if symbol not in self._prices:
+            raise DataError(
+                f"unknown symbol {symbol!r}",
+                _did_you_mean(symbol, sorted(self._prices)) or "add it to the frames",
+            )
+        series = self._prices[symbol].dropna()
+        frame = pd.DataFrame({"price": series.astype("float64")})
+        frame.index = pd.DatetimeIndex(frame.index, name="date")
+        return frame
+
+    def macro(self, series_id: str) -> pd.Series | None:
+        return self._macro.get(series_id)
+
+    def events(self) -> pd.DataFrame:
+        return self._events.copy()
+
+    def describe(self) -> dict[str, str]:
+        return {"source": self.kind, "label": self.label}
+
+
+def _no_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.DatetimeIndex([]),
+            "kind": pd.Series([], dtype=str),
+            "description": pd.Series([], dtype=str),
+        }
+    )

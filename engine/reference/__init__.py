@@ -1,0 +1,1 @@
+"""Dated reference facts embedded as data (from shared/reference)."""

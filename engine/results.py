@@ -1,0 +1,143 @@
+"""Run folders: `results/<timestamp>-<strategy>-<hash>/`, written atomically.
+
+Everything is written into a hidden temporary folder beside the final one and renamed into
+place at the end, so an interrupted or failed run leaves no half folder (the temporary one is
+removed; a hard kill can leave only a `.tmp-*` folder, which `playbook` ignores).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from engine import __version__
+from engine.errors import OutputError
+from engine.run import RunResult
+
+RUN_ID = re.compile(r"^\d{8}-\d{6}-[a-z0-9][a-z0-9.-]*-[0-9a-f]{8}(-\d+)?$")
+
+
+def default_results_dir() -> Path:
+    return Path(os.environ.get("PLAYBOOK_RESULTS", "results"))
+
+
+def run_id(result: RunResult, now: dt.datetime | None = None) -> str:
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    digest = result.config.config_hash()
+    slug = re.sub(r"[^a-z0-9.-]+", "-", result.strategy.name.lower()).strip("-") or "run"
+    return f"{stamp}-{slug}-{digest}"
+
+
+def write_run(
+    result: RunResult,
+    results_dir: Path,
+    *,
+    command: str = "",
+    now: dt.datetime | None = None,
+    write_reports: Callable[[RunResult, Path], None] | None = None,
+) -> Path:
+    """Write the whole run folder atomically and return its path."""
+    results_dir = Path(results_dir)
+    base = run_id(result, now)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        final = _free_name(results_dir, base)
+        tmp = results_dir / f".tmp-{final.name}-{os.getpid()}"
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to {results_dir}: {exc.strerror or exc}",
+            "choose a writable folder with --results-dir",
+        ) from exc
+    try:
+        _write_contents(result, tmp, final.name, command)
+        if write_reports is not None:
+            write_reports(result, tmp)
+        os.replace(tmp, final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(
+            f"could not write the run folder in {results_dir}: {exc.strerror or exc}",
+            "free disk space or fix permissions, then run again",
+        ) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _free_name(results_dir: Path, base: str) -> Path:
+    candidate, n = results_dir / base, 1
+    while candidate.exists():
+        n += 1
+        candidate = results_dir / f"{base}-{n}"
+    return candidate
+
+
+def _write_contents(result: RunResult, folder: Path, name: str, command: str) -> None:
+    config = result.config.model_dump(mode="json")
+    config["params"] = result.strategy.p.model_dump(mode="json")  # resolved, with defaults
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    _write_json(folder / "fingerprint.json", result.panel.fingerprint())
+    _write_json(folder / "stats.json", result.stats)
+    _write_json(
+        folder / "run.json",
+        {
+            "id": name,
+            "title": result.title,
+            "strategy": result.strategy.name,
+            "playbook_version": __version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "created": dt.datetime.now().isoformat(timespec="seconds"),
+            "command": command,
+            "seed": result.config.data.seed if result.panel.synthetic else None,
+            "config_hash": result.config.config_hash(),
+            "synthetic": result.panel.synthetic,
+            "notes": list(result.panel.notes),
+            "decisions_capped_by_leverage": result.schedule.capped,
+        },
+    )
+    frame = pd.DataFrame({"strategy": result.returns, "cash": result.cash_returns})
+    if result.benchmark is not None:
+        frame["benchmark"] = result.benchmark
+    frame.to_parquet(folder / "returns.parquet")
+    result.simulation.weights[0].to_parquet(folder / "weights.parquet")
+    result.schedule.targets.to_parquet(folder / "targets.parquet")
+    result.schedule.log.to_parquet(folder / "events.parquet")
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    text = json.dumps(_finite(payload), indent=2, default=_json_default, allow_nan=False)
+    path.write_text(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: undefined metrics (e.g. Sharpe of a flat series) become null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float | int):
+        return value
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

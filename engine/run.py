@@ -1,0 +1,171 @@
+"""One backtest, end to end in memory: config -> panel -> schedule -> simulation -> stats.
+
+Writing the run folder is `engine.results`; printing is the CLI's. This module does no I/O
+beyond what the data source reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine import metrics
+from engine.config import RunConfig, validate
+from engine.data.panel import Panel, PanelRequest, build_panel
+from engine.data.sources import DirectorySource, Source, SyntheticSource
+from engine.errors import ConfigError, DataError
+from engine.schedule import Schedule, build_schedule
+from engine.simulate import CASH, Costs, Simulation, accrual_index, simulate
+from strategies import get_strategy
+from strategies.base import Strategy
+
+
+@dataclass(frozen=True)
+class RunResult:
+    config: RunConfig
+    strategy: Strategy
+    panel: Panel
+    schedule: Schedule
+    simulation: Simulation
+    returns: pd.Series  # strategy returns on the reported window
+    benchmark: pd.Series | None  # benchmark returns aligned by the engine on the same bars
+    cash_returns: pd.Series  # what idle cash earned per bar
+    periods_per_year: int
+    stats: dict[str, object]
+
+    @property
+    def title(self) -> str:
+        label = self.config.name or self.strategy.name
+        first, last = self.returns.index[0].date(), self.returns.index[-1].date()
+        prefix = "SYNTHETIC data: " if self.panel.synthetic else ""
+        return f"{prefix}{label} ({self.strategy.name}) {first} to {last}"
+
+
+def make_strategy(config: RunConfig, lines: dict | None = None, path: str = "config") -> Strategy:
+    """The configured strategy with validated params (errors point at `params.<key>`)."""
+    cls = get_strategy(config.strategy)
+    params = validate(cls.Params, config.params, lines or {}, path, prefix=("params",))
+    return cls(params)
+
+
+def make_source(config: RunConfig) -> Source:
+    if config.data.source == "directory":
+        assert config.data.path is not None  # the config model guarantees it
+        return DirectorySource(config.data.path)
+    return SyntheticSource(config.data.seed)
+
+
+def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
+    universe = tuple(strategy.universe())
+    if config.universe is not None:
+        missing = [s for s in universe if s not in config.universe]
+        if missing:
+            raise ConfigError(
+                f"universe lacks {', '.join(missing)}, which {strategy.name} trades",
+                "add them to `universe:` or drop the key to use the strategy's own",
+            )
+        universe = tuple(config.universe)
+    inputs = strategy.inputs()
+    request = PanelRequest(
+        traded=universe,
+        inputs=inputs.symbols,
+        macro=inputs.macro,
+        benchmark=config.benchmark,
+        calendar=config.data.calendar,
+        end=pd.Timestamp(config.end) if config.end else None,
+        cash_series=config.costs.cash_yield,
+        cash_rate_pct=config.costs.cash_rate_pct,
+    )
+    return build_panel(source, request)
+
+
+def run_backtest(
+    config: RunConfig,
+    *,
+    source: Source | None = None,
+    lines: dict | None = None,
+    config_path: str = "config",
+) -> RunResult:
+    strategy = make_strategy(config, lines, config_path)
+    panel = load_panel(config, strategy, source or make_source(config))
+    start = _window_start(config, panel)
+    schedule = build_schedule(strategy, panel, config.leverage_cap)
+    costs = Costs(
+        fees_bps=config.costs.fees_bps,
+        slippage_bps=config.costs.slippage_bps,
+        borrow_bps=config.costs.borrow_bps,
+    )
+    sim = simulate(panel, [schedule.targets], costs, start=start, names=[strategy.name])
+    returns = sim.returns.iloc[:, 0].rename(strategy.name)
+    ppy = panel.periods_per_year(start)
+    cash = accrual_index(panel.cash_rate).pct_change().fillna(0.0).loc[returns.index]
+    benchmark = _benchmark_returns(config, panel, returns.index)
+    stats = _stats(returns, benchmark, cash, sim, ppy)
+    return RunResult(config, strategy, panel, schedule, sim, returns, benchmark, cash, ppy, stats)
+
+
+def _window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:
+    """The configured start, or the first bar on which every traded asset has a price."""
+    index = panel.index
+    if config.start is None:
+        start = max(panel.first_bar(s) or index[-1] for s in panel.tradable_symbols)
+    else:
+        start = pd.Timestamp(config.start)
+    if start > index[-1] or (index >= start).sum() < 2:
+        raise DataError(
+            f"no data in the window from {config.start} (data ends {index[-1].date()})",
+            "choose an earlier start or a data set that covers it",
+        )
+    return index[index >= start][0]
+
+
+def _benchmark_returns(
+    config: RunConfig, panel: Panel, index: pd.DatetimeIndex
+) -> pd.Series | None:
+    """Benchmark returns on the strategy's bars: no back-fill, zero on days it does not trade."""
+    if config.benchmark is None:
+        return None
+    price = panel.prices[config.benchmark]
+    returns = price.pct_change(fill_method=None).loc[index]
+    returns.iloc[0] = 0.0
+    return returns.fillna(0.0).rename(config.benchmark)
+
+
+def _stats(
+    returns: pd.Series,
+    benchmark: pd.Series | None,
+    cash: pd.Series,
+    sim: Simulation,
+    ppy: int,
+) -> dict[str, object]:
+    weights = sim.weights[0]
+    risky = weights.drop(columns=[CASH])
+    exposure = risky.abs().sum(axis=1)
+    stats: dict[str, object] = {
+        "start": str(returns.index[0].date()),
+        "end": str(returns.index[-1].date()),
+        "bars": len(returns),
+        "periods_per_year": ppy,
+        **metrics.summary(returns, ppy, cash),
+        "time_in_market": float((exposure > 1e-9).mean()),
+        "avg_gross_exposure": float(exposure.mean()),
+        "turnover_per_year": float(sim.turnover.iloc[0] / max(metrics.years(returns), 1e-9)),
+        "fills": len(sim.fills[0]),
+        "cash_yield_avg": float(np.power(1 + cash.mean(), ppy) - 1) if len(cash) else 0.0,
+    }
+    if benchmark is not None:
+        stats["benchmark"] = {"symbol": benchmark.name, **metrics.summary(benchmark, ppy, cash)}
+    return stats
+
+
+def default_config_for(strategy_name: str) -> RunConfig:
+    """A run config with every default, for `playbook run <strategy>` without a file."""
+    get_strategy(strategy_name)
+    return RunConfig(strategy=strategy_name)
+
+
+def config_label(path: Path | None, config: RunConfig) -> str:
+    return config.name or (path.stem if path else config.strategy)

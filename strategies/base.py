@@ -1,0 +1,103 @@
+"""The Strategy contract: a thesis that reacts to sparse events with target weights.
+
+A strategy declares
+- `Params`: a frozen pydantic model (defaults, bounds, one-line docs, cross-field checks);
+- `universe()`: the symbols it may hold; `inputs()`: what else its signals read;
+- `signals(panel)`: vectorized, point-in-time series (only trailing windows: the engine's
+  truncation test proves it) and `triggers`: the boolean signals whose flips are events;
+- `on_event(event, ctx)`: the thesis itself, returning target weights or None (no trade).
+
+It never does I/O, never touches vectorbt and never shifts data: the engine decides with what
+is known at a bar's close and executes at the next bar.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from engine.data.panel import Panel
+
+Weights = Mapping[str, float]
+Rebalance = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameters: frozen, unknown names rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Data a strategy's signals read besides its universe's prices."""
+
+    symbols: tuple[str, ...] = ()
+    macro: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a strategy may react to, known at the close of bar `time`.
+
+    kinds: "start" (first bar), "listing" (an asset's first bar; `detail` is the symbol),
+    "rebalance" (scheduled), "fed:<kind>" (calendar, e.g. fed:emergency_cut),
+    "signal:<name>:on" / "signal:<name>:off" (a trigger flipped).
+    """
+
+    time: pd.Timestamp
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the strategy may know when it decides: nothing after `time`."""
+
+    time: pd.Timestamp
+    weights: Weights  # the current targets (what the last decision asked for)
+    tradable: frozenset[str]  # universe symbols that have a price at `time`
+    signals: Mapping[str, object] = field(default_factory=dict)  # signal values at `time`
+
+    def signal(self, name: str) -> object:
+        return self.signals[name]
+
+
+class Strategy(ABC):
+    """Subclass, set the class attributes, implement `on_event`. See module docstring."""
+
+    name: ClassVar[str]
+    thesis: ClassVar[str]
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+    triggers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: StrategyParams | None = None) -> None:
+        self.p = params if params is not None else self.Params()
+        self.reset()
+
+    def reset(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Clear any state before a new walk of the event timeline."""
+
+    @abstractmethod
+    def universe(self) -> tuple[str, ...]:
+        """Symbols this strategy may hold (with these params)."""
+
+    def inputs(self) -> Inputs:
+        return Inputs()
+
+    def rebalance(self) -> Rebalance | None:
+        """Scheduled rebalance frequency, or None for purely event-driven strategies."""
+        return None
+
+    def signals(self, panel: Panel) -> pd.DataFrame:
+        """Point-in-time signals on the panel's calendar (trailing windows only)."""
+        return pd.DataFrame(index=panel.index)
+
+    @abstractmethod
+    def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        """Target weights after this event, or None to keep the current ones."""
