@@ -58,21 +58,22 @@ def simulate(
     window = index[start_pos:]
     names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
 
-    closes, sizes, fees, groups, columns, fills = [], [], [], [], [], []
+    closes, sizes, is_cash, groups, columns, fills = [], [], [], [], [], []
     for group, schedule in enumerate(targets):
         fill_targets = fill_schedule(panel, schedule, start_pos)
         close, size = _instrument_arrays(panel, fill_targets, costs, start_pos)
         fills.append(fill_targets)
         closes.append(close)
         sizes.append(size)
-        fees.append(np.where(close.columns == CASH, 0.0, costs.fees_bps / 1e4))
+        is_cash.append(close.columns == CASH)
         groups += [group] * close.shape[1]
         columns += [(names[group], c) for c in close.columns]
 
     close = np.concatenate([c.to_numpy() for c in closes], axis=1)
     size = np.concatenate(sizes, axis=1)
-    fee = np.concatenate(fees)
-    slippage = np.where(fee > 0, costs.slippage_bps / 1e4, 0.0)
+    cash_columns = np.concatenate(is_cash)  # CASH trades free: it is the money itself
+    fee = np.where(cash_columns, 0.0, costs.fees_bps / 1e4)
+    slippage = np.where(cash_columns, 0.0, costs.slippage_bps / 1e4)
     portfolio = _run_vectorbt(window, close, size, fee, slippage, np.asarray(groups))
 
     value = pd.DataFrame(portfolio.value().to_numpy(), index=window, columns=names)
@@ -165,6 +166,8 @@ def _instrument_arrays(
         if symbol in shorted:
             size[at, close.columns.get_loc(symbol + SHORT_SUFFIX)] = np.minimum(weight, 0.0)
     size[at, close.columns.get_loc(CASH)] = 1.0 - fills.sum(axis=1).to_numpy()
+    if 0 not in at:  # until the first fill, the starting money earns the cash rate too
+        size[0, close.columns.get_loc(CASH)] = 1.0
     size[np.isnan(close.to_numpy())] = np.nan  # no order where there is no price
     return close, size
 
@@ -200,16 +203,15 @@ def _run_vectorbt(
 
 
 def _turnover(portfolio, value: pd.DataFrame, groups: np.ndarray, names: list[str]) -> pd.Series:
-    records = portfolio.orders.records_readable
-    if records.empty:
+    """Traded notional over wealth at each fill, summed per run (1.0 = one full switch)."""
+    records = portfolio.order_records  # structured array: col, idx, size, price, fees, side
+    if len(records) == 0:
         return pd.Series(0.0, index=names)
-    notional = (records["Size"] * records["Price"]).to_numpy()
-    column = records["Column"].to_numpy()
-    group = groups[column.astype(int)]
-    when = value.index.get_indexer(pd.DatetimeIndex(records["Timestamp"]))
-    wealth = value.to_numpy()[when, group]
-    traded = pd.Series(notional / wealth).groupby(group).sum()
-    return pd.Series([float(traded.get(g, 0.0)) for g in range(len(names))], index=names)
+    group = groups[records["col"]]
+    wealth = value.to_numpy()[records["idx"], group]
+    traded = np.abs(records["size"] * records["price"]) / wealth
+    per_group = np.bincount(group, weights=traded, minlength=len(names))
+    return pd.Series(per_group, index=names)
 
 
 def _numba_cache_dir() -> str:

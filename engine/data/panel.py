@@ -60,7 +60,7 @@ class Panel:
     def periods_per_year(self, start: pd.Timestamp | None = None) -> int:
         """365 when the window has weekend bars (crypto's calendar), else 252."""
         index = self.index if start is None else self.index[self.index >= start]
-        return 365 if bool((index.dayofweek >= 5).any()) else 252
+        return 365 if bool((index.day_of_week >= 5).any()) else 252
 
     def truncated(self, last: pd.Timestamp) -> Panel:
         """The panel as it would have been built with data up to `last` (for look-ahead tests)."""
