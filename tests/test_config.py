@@ -1,0 +1,102 @@
+"""Config mistakes are named with the file, the line and the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine.config import RunConfig, load_run_config, load_run_config_with_lines
+from engine.errors import ConfigError
+from engine.run import make_strategy
+
+GOOD = """\
+strategy: 60-40
+params:
+  stock_weight: 0.7
+costs:
+  fees_bps: 2
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return path
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        config, lines = load_run_config_with_lines(path)
+        make_strategy(config, lines, str(path))
+    return caught.value.one_line()
+
+
+def test_good_config_loads_with_defaults(tmp_path):
+    config = load_run_config(write(tmp_path, GOOD))
+    assert config.costs.fees_bps == 2 and config.costs.slippage_bps == 2.0
+    assert config.costs.cash_yield == ("DTB3", "DFF")
+    assert make_strategy(config).p.stock_weight == 0.7
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            GOOD.replace("fees_bps", "fee_bps"),
+            "run.yaml:5: costs.fee_bps: unknown key (fix: did you mean 'fees_bps'?)",
+        ),
+        (
+            GOOD + "levrage_cap: 2\n",
+            "run.yaml:6: levrage_cap: unknown key (fix: did you mean 'leverage_cap'?)",
+        ),
+        (
+            GOOD.replace("fees_bps: 2", "fees_bps: cheap"),
+            "run.yaml:5: costs.fees_bps: Input should be a valid number",
+        ),
+        (
+            GOOD.replace("fees_bps: 2", "fees_bps: -1"),
+            "run.yaml:5: costs.fees_bps: Input should be greater than or equal to 0",
+        ),
+        (GOOD + "leverage_cap: -1\n", "run.yaml:6: leverage_cap: Input should be greater than 0"),
+        (
+            GOOD + "start: 2020-01-01\nend: 2019-01-01\n",
+            "start 2020-01-01 is not before end 2019-01-01",
+        ),
+        (
+            GOOD.replace("stock_weight: 0.7", "stock_wieght: 0.7"),
+            "run.yaml:3: params.stock_wieght: unknown key (fix: did you mean 'stock_weight'?)",
+        ),
+        (
+            GOOD.replace("stock_weight: 0.7", "stock_weight: 1.7"),
+            "run.yaml:3: params.stock_weight: Input should be less than or equal to 1",
+        ),
+        (GOOD.replace("60-40", "60-4O"), "unknown strategy '60-4O' (fix: did you mean '60-40'?)"),
+        ("strategy: [60-40\n", "run.yaml:2: YAML syntax error"),
+        ("params: {}\n", "run.yaml: strategy: required key is missing"),
+        ("", "the file is empty"),
+        ("- 60-40\n", "expected a mapping of keys, got list"),
+        (GOOD + "costs:\n  fees_bps: 3\n", "run.yaml:6: duplicate key 'costs'"),
+        ("strategy: 60-40\ndata:\n  source: directory\n", "source 'directory' needs a path"),
+        ("strategy: !!python/object/apply:os.system ['echo hi']\n", "YAML syntax error"),
+    ],
+)
+def test_config_errors_name_file_line_key_and_fix(tmp_path, text, expected):
+    assert expected in error_of(write(tmp_path, text))
+
+
+def test_relative_data_path_resolves_from_the_config_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "run.yaml"
+    path.write_text("strategy: 60-40\ndata:\n  source: directory\n  path: ../data\n")
+    assert load_run_config(path).data.path == (tmp_path / "data").resolve()
+
+
+def test_config_hash_is_canonical_and_ignores_key_order():
+    a = RunConfig(strategy="60-40", params={"stock_weight": 0.5, "bond": "IEF"})
+    b = RunConfig(strategy="60-40", params={"bond": "IEF", "stock_weight": 0.5})
+    assert a.config_hash() == b.config_hash()
+    assert a.config_hash() != RunConfig(strategy="60-40").config_hash()
+    with pytest.raises(Exception, match="frozen"):
+        a.start = dt.date(2020, 1, 1)  # type: ignore[misc]
