@@ -97,7 +97,7 @@ def run(
     folder, result = run_to_folder(
         config, path, lines, results_dir=results_dir, report=not no_report, command=command
     )
-    for note in result.panel.notes:
+    for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(_summary(result))
     click.echo(f"run folder: {folder}")

@@ -106,7 +106,7 @@ def _write_contents(result: RunResult, folder: Path, name: str, command: str) ->
             "seed": result.config.data.seed if result.panel.synthetic else None,
             "config_hash": result.config.config_hash(),
             "synthetic": result.panel.synthetic,
-            "notes": list(result.panel.notes),
+            "notes": list(result.notes),
             "decisions_capped_by_leverage": result.schedule.capped,
         },
     )

@@ -6,6 +6,8 @@ beyond what the data source reads.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from engine.data.panel import Panel, PanelRequest, build_panel
 from engine.data.sources import DirectorySource, Source, SyntheticSource
 from engine.errors import ConfigError, DataError
 from engine.schedule import Schedule, build_schedule
+from engine.signals import MissingInputWarning
 from engine.simulate import CASH, Costs, Simulation, accrual_index, simulate
 from strategies import get_strategy
 from strategies.base import Strategy
@@ -35,6 +38,11 @@ class RunResult:
     cash_returns: pd.Series  # what idle cash earned per bar
     periods_per_year: int
     stats: dict[str, object]
+    signal_notes: tuple[str, ...] = ()  # inputs dropped from a signal for part of the window
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return (*self.panel.notes, *self.signal_notes)
 
     @property
     def title(self) -> str:
@@ -92,7 +100,13 @@ def run_backtest(
     strategy = make_strategy(config, lines, config_path)
     panel = load_panel(config, strategy, source or make_source(config))
     start = _window_start(config, panel)
-    schedule = build_schedule(strategy, panel, config.leverage_cap)
+    panel = dataclasses.replace(panel, window_start=start)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MissingInputWarning)
+        schedule = build_schedule(strategy, panel, config.leverage_cap)
+    notes = tuple(
+        dict.fromkeys(str(w.message) for w in caught if w.category is MissingInputWarning)
+    )
     costs = Costs(
         fees_bps=config.costs.fees_bps,
         slippage_bps=config.costs.slippage_bps,
@@ -104,7 +118,9 @@ def run_backtest(
     cash = accrual_index(panel.cash_rate).pct_change().fillna(0.0).loc[returns.index]
     benchmark = _benchmark_returns(config, panel, returns.index)
     stats = _stats(returns, benchmark, cash, sim, ppy)
-    return RunResult(config, strategy, panel, schedule, sim, returns, benchmark, cash, ppy, stats)
+    return RunResult(
+        config, strategy, panel, schedule, sim, returns, benchmark, cash, ppy, stats, notes
+    )
 
 
 def _window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:

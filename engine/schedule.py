@@ -85,7 +85,7 @@ def timeline(strategy: Strategy, panel: Panel, signals: pd.DataFrame) -> list[Ev
     for row in panel.events.itertuples(index=False):
         events.append(Event(row.bar, f"fed:{row.kind}", row.description))
     for name in strategy.triggers:
-        flag = signals[name].fillna(False).astype(bool)
+        flag = signals[name].astype("float64").fillna(0.0) != 0.0  # unknown counts as off
         previous = flag.shift(1, fill_value=False)
         events += [Event(t, f"signal:{name}:on") for t in index[flag & ~previous]]
         events += [Event(t, f"signal:{name}:off") for t in index[~flag & previous]]

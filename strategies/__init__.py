@@ -10,12 +10,18 @@ import difflib
 from engine.errors import ConfigError
 from strategies.base import Strategy
 from strategies.baselines import BuyAndHold, SixtyForty
+from strategies.hard_assets import HardAssetsVsDuration
+from strategies.hayes_pivot import HayesPivot
+from strategies.liquidity_barometer import LiquidityBarometer
 
 REGISTRY: dict[str, type[Strategy]] = {
     cls.name: cls
     for cls in (
         BuyAndHold,
         SixtyForty,
+        HayesPivot,
+        LiquidityBarometer,
+        HardAssetsVsDuration,
     )
 }
 

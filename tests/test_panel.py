@@ -106,4 +106,19 @@ def test_shared_snapshot_first_bars_are_never_back_filled(shared_data):
     assert panel.first_bar("BTC-USD") == pd.Timestamp("2014-09-17")
     assert panel.first_bar("GLD") == pd.Timestamp("2004-11-18")
     assert panel.prices.loc[:"2014-09-16", "BTC-USD"].isna().all()
-    assert panel.index[0] == pd.Timestamp("2002-07-30")  # TLT's first bar
+    # the benchmark's earlier days are warm-up bars; crypto's weekends start with BTC
+    assert panel.index[0] == pd.Timestamp("1993-01-29")
+    weekends = panel.index[panel.index.day_of_week >= 5]
+    assert weekends[0] >= pd.Timestamp("2014-09-17")
+
+
+def test_signal_inputs_add_warm_up_bars_but_never_weekends_to_an_equity_run():
+    days = pd.date_range("2021-01-01", "2021-03-31")
+    bdays = pd.bdate_range("2021-02-01", "2021-03-31")
+    source = FrameSource(
+        {"SPY": pd.Series(1.0, index=bdays), "BTC-USD": pd.Series(1.0, index=days)}
+    )
+    panel = build_panel(source, PanelRequest(traded=("SPY",), inputs=("BTC-USD",)))
+    assert panel.index[0] == pd.Timestamp("2021-01-01")  # BTC's history warms signals up
+    after = panel.index[panel.index >= pd.Timestamp("2021-02-01")]
+    assert (after.day_of_week < 5).all() and panel.periods_per_year(after[0]) == 252

@@ -26,14 +26,51 @@ from engine.data.synthetic import (
 )
 
 CRYPTO = ["BTC-USD", "ETH-USD", "ZEC-USD", "HYPE-USD"]
-EQUITIES = ["SPY", "QQQ", "TLT", "GLD", "IGV", "XLP", "XLY", "KRE", "AXP", "NVDA", "^NDX", "GC=F",
-            "BIL"]
-MACRO = ["WALCL", "WTREGEN", "RRPONTSYD", "M2SL", "WM2NS", "DTB3", "DFF", "FEDFUNDS",
-         "BAMLH0A0HYM2", "DTWEXBGS", "DGS10", "DGS2", "UNRATE"]
+EQUITIES = [
+    "SPY",
+    "QQQ",
+    "TLT",
+    "GLD",
+    "IGV",
+    "XLP",
+    "XLY",
+    "KRE",
+    "AXP",
+    "NVDA",
+    "^NDX",
+    "GC=F",
+    "BIL",
+]
+MACRO = [
+    "WALCL",
+    "WTREGEN",
+    "RRPONTSYD",
+    "M2SL",
+    "WM2NS",
+    "DTB3",
+    "DFF",
+    "FEDFUNDS",
+    "BAMLH0A0HYM2",
+    "DTWEXBGS",
+    "DGS10",
+    "DGS2",
+    "UNRATE",
+]
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
 REFERENCE_KINDS = {
-    "emergency_cut", "first_hike", "last_hike", "emergency_facility", "first_cut", "crisis",
-    "qe_start", "cut", "tightening_signal", "taper", "qt_start", "balance_sheet_pivot", "qt_taper",
+    "emergency_cut",
+    "first_hike",
+    "last_hike",
+    "emergency_facility",
+    "first_cut",
+    "crisis",
+    "qe_start",
+    "cut",
+    "tightening_signal",
+    "taper",
+    "qt_start",
+    "balance_sheet_pivot",
+    "qt_taper",
 }
 STORY_SEEDS = [DEFAULT_SEED, 1, 2, 3, 4, 5]
 
@@ -69,6 +106,7 @@ def liquidity_index(m: SyntheticMarket) -> pd.Series:
 
 # --- determinism --------------------------------------------------------------------------------
 
+
 def test_same_seed_is_bit_identical() -> None:
     first, second = generate_default_market(7), generate_default_market(7)
     assert first.prices.keys() == second.prices.keys()
@@ -76,16 +114,20 @@ def test_same_seed_is_bit_identical() -> None:
         pd.testing.assert_frame_equal(first.prices[symbol], second.prices[symbol], check_exact=True)
     assert first.macro.keys() == second.macro.keys()
     for series_id in first.macro:
-        pd.testing.assert_series_equal(first.macro[series_id], second.macro[series_id],
-                                       check_exact=True)
+        pd.testing.assert_series_equal(
+            first.macro[series_id], second.macro[series_id], check_exact=True
+        )
     pd.testing.assert_frame_equal(first.events, second.events)
     pd.testing.assert_frame_equal(first.regimes, second.regimes)
     assert first.description == second.description
 
 
 def test_default_seed_is_the_default() -> None:
-    pd.testing.assert_frame_equal(generate_default_market().prices["BTC-USD"],
-                                  market(DEFAULT_SEED).prices["BTC-USD"], check_exact=True)
+    pd.testing.assert_frame_equal(
+        generate_default_market().prices["BTC-USD"],
+        market(DEFAULT_SEED).prices["BTC-USD"],
+        check_exact=True,
+    )
 
 
 def test_other_seed_changes_the_path_but_not_the_story() -> None:
@@ -112,6 +154,7 @@ def test_generation_is_fast() -> None:
 
 
 # --- data contract ------------------------------------------------------------------------------
+
 
 def test_symbol_set() -> None:
     assert sorted(market().prices) == sorted(CRYPTO + EQUITIES)
@@ -200,8 +243,10 @@ def test_macro_units_are_fred_units() -> None:
         "WM2NS": (21_000.0, 30_000.0),
         "DTWEXBGS": (100.0, 140.0),  # index
     }
-    expected |= {rate: (0.01, 15.0) for rate in (
-        "DTB3", "DFF", "FEDFUNDS", "DGS10", "DGS2", "UNRATE", "BAMLH0A0HYM2")}  # percent
+    expected |= {
+        rate: (0.01, 15.0)
+        for rate in ("DTB3", "DFF", "FEDFUNDS", "DGS10", "DGS2", "UNRATE", "BAMLH0A0HYM2")
+    }  # percent
     for series_id, (low, high) in expected.items():
         series = macro[series_id]
         assert series.between(low, high).all(), (series_id, series.min(), series.max())
@@ -244,10 +289,12 @@ def test_rates_and_cash_agree() -> None:
     assert accrued == pytest.approx(mean_bill, abs=0.002)
     fedfunds = macro["FEDFUNDS"]
     assert fedfunds.loc["2031-12-01"] == pytest.approx(
-        between(macro["DFF"], "2031-12-01", "2031-12-31").mean(), abs=0.006)
+        between(macro["DFF"], "2031-12-01", "2031-12-31").mean(), abs=0.006
+    )
 
 
 # --- the story ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", STORY_SEEDS)
 def test_boom(seed: int) -> None:
@@ -312,8 +359,11 @@ def test_pivot(seed: int) -> None:
     hy = m.macro["BAMLH0A0HYM2"]
     assert last_on_or_before(hy, pd.Timestamp(PIVOT.end)) < last_on_or_before(hy, PIVOT_DATE) - 1.5
     tlt = price(seed, "TLT")
-    assert last_on_or_before(tlt, pd.Timestamp(PIVOT.end)) / last_on_or_before(
-        tlt, pd.Timestamp(CRUNCH.end)) > 1.1
+    assert (
+        last_on_or_before(tlt, pd.Timestamp(PIVOT.end))
+        / last_on_or_before(tlt, pd.Timestamp(CRUNCH.end))
+        > 1.1
+    )
 
 
 @pytest.mark.parametrize("seed", STORY_SEEDS)
@@ -336,9 +386,13 @@ def test_liquidity_rally(seed: int) -> None:
 @pytest.mark.parametrize("seed", STORY_SEEDS)
 def test_calm_tail_and_gold(seed: int) -> None:
     daily = price(seed, "SPY").pct_change()
-    assert between(daily, CALM.start, CALM.end).std() < between(daily, CRUNCH.start,
-                                                                CRUNCH.end).std() * 0.7
+    assert (
+        between(daily, CALM.start, CALM.end).std()
+        < between(daily, CRUNCH.start, CRUNCH.end).std() * 0.7
+    )
     gold = price(seed, "GLD")
     assert gold.iloc[-1] > 1.8 * gold.iloc[0]
-    assert between(gold, RALLY.start, RALLY.end).iloc[-1] > between(gold, BOOM.start,
-                                                                      BOOM.end).iloc[-1]
+    assert (
+        between(gold, RALLY.start, RALLY.end).iloc[-1]
+        > between(gold, BOOM.start, BOOM.end).iloc[-1]
+    )

@@ -48,6 +48,7 @@ class Panel:
     synthetic: bool
     source: dict[str, str]
     notes: tuple[str, ...] = field(default=())
+    window_start: pd.Timestamp | None = None  # first reported bar (earlier bars are warm-up)
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -76,6 +77,7 @@ class Panel:
             synthetic=self.synthetic,
             source=self.source,
             notes=self.notes,
+            window_start=self.window_start,
         )
 
     def fingerprint(self) -> dict[str, object]:
@@ -165,12 +167,20 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
 
 
 def _calendar(raw: dict[str, pd.Series], traded: Sequence[str], kind: str) -> pd.DatetimeIndex:
-    first = min(raw[s].index[0] for s in traded)
+    """Bars of the run: the traded assets' days, plus earlier days of signal inputs (warm-up).
+
+    Input-only days never enter after the first traded bar, so a BTC signal does not give an
+    equity portfolio weekend bars.
+    """
+    first_traded = min(raw[s].index[0] for s in traded)
+    first = min(series.index[0] for series in raw.values())
     last = max(raw[s].index[-1] for s in traded)
     if kind == "union":
-        days = raw[traded[0]].index
-        for symbol in traded[1:]:
+        days = pd.DatetimeIndex([])
+        for symbol in traded:
             days = days.union(raw[symbol].index)
+        for series in raw.values():
+            days = days.union(series.index[series.index < first_traded])
         index = pd.DatetimeIndex(days)
     elif kind == "business":
         index = pd.bdate_range(first, last)
@@ -178,8 +188,7 @@ def _calendar(raw: dict[str, pd.Series], traded: Sequence[str], kind: str) -> pd
         index = pd.date_range(first, last, freq="D")
     else:  # pragma: no cover - the config model rejects other values
         raise DataError(f"unknown calendar {kind!r}", "use union, business or daily")
-    index = pd.DatetimeIndex(index[(index >= first) & (index <= last)], name="date")
-    return index
+    return pd.DatetimeIndex(index[(index >= first) & (index <= last)], name="date")
 
 
 def _as_of(released: pd.Series, calendar: pd.DatetimeIndex) -> pd.Series:

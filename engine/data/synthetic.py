@@ -51,19 +51,43 @@ class Phase:
 
 
 PHASES: tuple[Phase, ...] = (
-    Phase("boom", "2030-01-01", "2031-12-31", 0.35,
-          "AI capex boom: BTC, NVDA and QQQ trend up, HY spreads near 3%, the Fed hikes from "
-          "March 2031 and starts QT."),
-    Phase("ai-credit-crunch", "2032-01-01", "2032-09-30", 0.95,
-          "AI job losses hit consumer credit: regional banks crash, HY spreads widen to 9%, BTC "
-          "falls with tech, gold and the dollar rise, liquidity drains."),
-    Phase("fed-pivot", "2032-10-01", "2032-10-31", 0.60,
-          "Sunday emergency facility, intermeeting cut to 0-0.25% and open-ended QE."),
-    Phase("liquidity-rally", "2032-11-01", "2034-12-31", 0.45,
-          "The balance sheet grows, the dollar falls, spreads normalise: BTC and alts rally "
-          "hardest."),
-    Phase("calm-tail", "2035-01-01", "2037-12-31", 0.30,
-          "Taper, QT and a slow normalisation of rates: modest drifts."),
+    Phase(
+        "boom",
+        "2030-01-01",
+        "2031-12-31",
+        0.35,
+        "AI capex boom: BTC, NVDA and QQQ trend up, HY spreads near 3%, the Fed hikes from "
+        "March 2031 and starts QT.",
+    ),
+    Phase(
+        "ai-credit-crunch",
+        "2032-01-01",
+        "2032-09-30",
+        0.95,
+        "AI job losses hit consumer credit: regional banks crash, HY spreads widen to 9%, BTC "
+        "falls with tech, gold and the dollar rise, liquidity drains.",
+    ),
+    Phase(
+        "fed-pivot",
+        "2032-10-01",
+        "2032-10-31",
+        0.60,
+        "Sunday emergency facility, intermeeting cut to 0-0.25% and open-ended QE.",
+    ),
+    Phase(
+        "liquidity-rally",
+        "2032-11-01",
+        "2034-12-31",
+        0.45,
+        "The balance sheet grows, the dollar falls, spreads normalise: BTC and alts rally hardest.",
+    ),
+    Phase(
+        "calm-tail",
+        "2035-01-01",
+        "2037-12-31",
+        0.30,
+        "Taper, QT and a slow normalisation of rates: modest drifts.",
+    ),
 )
 BOOM, CRUNCH, PIVOT, RALLY, CALM = PHASES
 
@@ -87,8 +111,11 @@ EVENTS: tuple[Event, ...] = (
     Event("2032-03-16", "crisis", "AI layoffs: consumer card and auto ABS losses double"),
     Event("2032-06-11", "crisis", "A large regional lender fails"),
     Event("2032-09-24", "crisis", "Second wave of regional bank failures; HY primary market shut"),
-    Event("2032-10-03", "emergency_facility",
-          "Sunday: Bank Term Liquidity Facility launched; two regional banks closed"),
+    Event(
+        "2032-10-03",
+        "emergency_facility",
+        "Sunday: Bank Term Liquidity Facility launched; two regional banks closed",
+    ),
     Event("2032-10-06", "emergency_cut", "Intermeeting cut 5.75-6.00 to 0-0.25 percent"),
     Event("2032-10-20", "qe_start", "Open-ended QE: 120bn per month Treasuries and MBS"),
     Event("2034-09-20", "taper", "QE purchases tapered to zero by year end"),
@@ -100,11 +127,17 @@ EVENTS: tuple[Event, ...] = (
 # Announcement date -> effective fed funds level from the next day on (percent).
 RATE_DECISIONS: tuple[tuple[str, float], ...] = (
     ("2029-12-31", 4.58),
-    ("2031-03-19", 4.83), ("2031-05-07", 5.08), ("2031-06-18", 5.33),
-    ("2031-07-30", 5.58), ("2031-09-17", 5.83),
+    ("2031-03-19", 4.83),
+    ("2031-05-07", 5.08),
+    ("2031-06-18", 5.33),
+    ("2031-07-30", 5.58),
+    ("2031-09-17", 5.83),
     ("2032-10-06", 0.20),
-    ("2035-12-19", 0.45), ("2036-03-19", 0.70), ("2036-06-18", 0.95),
-    ("2036-09-17", 1.20), ("2036-12-17", 1.45),
+    ("2035-12-19", 0.45),
+    ("2036-03-19", 0.70),
+    ("2036-06-18", 0.95),
+    ("2036-09-17", 1.20),
+    ("2036-12-17", 1.45),
 )
 
 FACTORS = ("equity", "crypto", "gold", "credit")
@@ -135,33 +168,131 @@ class Asset:
 
 
 ASSETS: tuple[Asset, ...] = (
-    Asset("BTC-USD", True, 90_000.0, 3.0e10, (2.50, -0.70, 0.15, 3.00, 0.25),
-          (0.70, 0.75, 0.90, 0.65, 0.45), equity=1.00, crypto=0.98),
-    Asset("ETH-USD", True, 4_000.0, 1.5e10, (2.00, -0.76, 0.20, 4.00, 0.10),
-          (0.85, 0.95, 1.10, 0.85, 0.60), equity=0.95, crypto=0.95),
-    Asset("ZEC-USD", True, 60.0, 1.0e8, (1.50, -0.80, 0.25, 5.00, -0.10),
-          (1.10, 1.20, 1.30, 1.20, 0.90), equity=0.80, crypto=0.80),
-    Asset("HYPE-USD", True, 40.0, 3.0e8, (0.80, -0.82, 0.30, 6.00, -0.20),
-          (1.30, 1.30, 1.40, 1.30, 1.00), equity=0.75, crypto=0.75,
-          first_date=HYPE_FIRST_DATE),
-    Asset("SPY", False, 600.0, 7.0e7, (0.35, -0.22, 0.06, 0.45, 0.25),
-          (0.16, 0.28, 0.30, 0.16, 0.13), equity=0.97),
-    Asset("QQQ", False, 520.0, 4.5e7, (0.60, -0.32, 0.08, 0.65, 0.30),
-          (0.22, 0.36, 0.38, 0.22, 0.18), equity=0.95),
-    Asset("IGV", False, 100.0, 3.0e6, (0.45, -0.45, 0.05, 0.40, 0.15),
-          (0.26, 0.40, 0.42, 0.26, 0.20), equity=0.80),
-    Asset("XLP", False, 80.0, 1.0e7, (0.10, -0.02, 0.02, 0.12, 0.15),
-          (0.12, 0.16, 0.18, 0.12, 0.11), equity=0.55),
-    Asset("XLY", False, 220.0, 4.0e6, (0.40, -0.35, 0.08, 0.50, 0.20),
-          (0.20, 0.32, 0.34, 0.20, 0.16), equity=0.85),
-    Asset("KRE", False, 60.0, 1.2e7, (0.20, -0.60, 0.10, 0.45, 0.15),
-          (0.25, 0.50, 0.55, 0.30, 0.22), equity=0.60, credit=0.60),
-    Asset("AXP", False, 300.0, 3.0e6, (0.40, -0.45, 0.08, 0.60, 0.20),
-          (0.24, 0.40, 0.42, 0.24, 0.20), equity=0.65, credit=0.45),
-    Asset("NVDA", False, 180.0, 2.5e8, (2.20, -0.55, 0.15, 1.20, 0.40),
-          (0.50, 0.65, 0.70, 0.50, 0.40), equity=0.70),
-    Asset("GLD", False, 380.0, 9.0e6, (0.25, 0.18, 0.05, 0.30, 0.20),
-          (0.14, 0.18, 0.20, 0.15, 0.13), equity=-0.10, gold=0.97),
+    Asset(
+        "BTC-USD",
+        True,
+        90_000.0,
+        3.0e10,
+        (2.50, -0.70, 0.15, 3.00, 0.25),
+        (0.70, 0.75, 0.90, 0.65, 0.45),
+        equity=1.00,
+        crypto=0.98,
+    ),
+    Asset(
+        "ETH-USD",
+        True,
+        4_000.0,
+        1.5e10,
+        (2.00, -0.76, 0.20, 4.00, 0.10),
+        (0.85, 0.95, 1.10, 0.85, 0.60),
+        equity=0.95,
+        crypto=0.95,
+    ),
+    Asset(
+        "ZEC-USD",
+        True,
+        60.0,
+        1.0e8,
+        (1.50, -0.80, 0.25, 5.00, -0.10),
+        (1.10, 1.20, 1.30, 1.20, 0.90),
+        equity=0.80,
+        crypto=0.80,
+    ),
+    Asset(
+        "HYPE-USD",
+        True,
+        40.0,
+        3.0e8,
+        (0.80, -0.82, 0.30, 6.00, -0.20),
+        (1.30, 1.30, 1.40, 1.30, 1.00),
+        equity=0.75,
+        crypto=0.75,
+        first_date=HYPE_FIRST_DATE,
+    ),
+    Asset(
+        "SPY",
+        False,
+        600.0,
+        7.0e7,
+        (0.35, -0.22, 0.06, 0.45, 0.25),
+        (0.16, 0.28, 0.30, 0.16, 0.13),
+        equity=0.97,
+    ),
+    Asset(
+        "QQQ",
+        False,
+        520.0,
+        4.5e7,
+        (0.60, -0.32, 0.08, 0.65, 0.30),
+        (0.22, 0.36, 0.38, 0.22, 0.18),
+        equity=0.95,
+    ),
+    Asset(
+        "IGV",
+        False,
+        100.0,
+        3.0e6,
+        (0.45, -0.45, 0.05, 0.40, 0.15),
+        (0.26, 0.40, 0.42, 0.26, 0.20),
+        equity=0.80,
+    ),
+    Asset(
+        "XLP",
+        False,
+        80.0,
+        1.0e7,
+        (0.10, -0.02, 0.02, 0.12, 0.15),
+        (0.12, 0.16, 0.18, 0.12, 0.11),
+        equity=0.55,
+    ),
+    Asset(
+        "XLY",
+        False,
+        220.0,
+        4.0e6,
+        (0.40, -0.35, 0.08, 0.50, 0.20),
+        (0.20, 0.32, 0.34, 0.20, 0.16),
+        equity=0.85,
+    ),
+    Asset(
+        "KRE",
+        False,
+        60.0,
+        1.2e7,
+        (0.20, -0.60, 0.10, 0.45, 0.15),
+        (0.25, 0.50, 0.55, 0.30, 0.22),
+        equity=0.60,
+        credit=0.60,
+    ),
+    Asset(
+        "AXP",
+        False,
+        300.0,
+        3.0e6,
+        (0.40, -0.45, 0.08, 0.60, 0.20),
+        (0.24, 0.40, 0.42, 0.24, 0.20),
+        equity=0.65,
+        credit=0.45,
+    ),
+    Asset(
+        "NVDA",
+        False,
+        180.0,
+        2.5e8,
+        (2.20, -0.55, 0.15, 1.20, 0.40),
+        (0.50, 0.65, 0.70, 0.50, 0.40),
+        equity=0.70,
+    ),
+    Asset(
+        "GLD",
+        False,
+        380.0,
+        9.0e6,
+        (0.25, 0.18, 0.05, 0.30, 0.20),
+        (0.14, 0.18, 0.20, 0.15, 0.13),
+        equity=-0.10,
+        gold=0.97,
+    ),
 )
 
 
@@ -207,47 +338,165 @@ class MacroSpec:
 
 
 MACRO_SPECS: tuple[MacroSpec, ...] = (
-    MacroSpec("WALCL", "W-WED", (
-        ("2030-01-01", 7.60e6), ("2031-06-18", 7.55e6), ("2031-12-31", 7.38e6),
-        ("2032-09-30", 7.05e6), ("2032-10-20", 7.55e6), ("2033-10-05", 8.90e6),
-        ("2034-09-20", 9.20e6), ("2034-12-31", 9.22e6), ("2035-06-20", 9.22e6),
-        ("2037-12-31", 8.70e6),
-    ), noise=0.001, walk=True, log=True, decimals=0),
-    MacroSpec("WTREGEN", "W-WED", (
-        ("2030-01-01", 750e3), ("2031-12-31", 700e3), ("2032-09-30", 900e3),
-        ("2032-10-31", 600e3), ("2033-06-30", 500e3), ("2034-12-31", 650e3),
-        ("2037-12-31", 750e3),
-    ), noise=0.05, walk=False, log=True, decimals=0, bounds=(300e3, 1.0e6)),
-    MacroSpec("RRPONTSYD", "B", (
-        ("2030-01-01", 1800.0), ("2031-12-31", 1100.0), ("2032-09-30", 1750.0),
-        ("2032-10-31", 1400.0), ("2033-06-30", 300.0), ("2034-12-31", 80.0),
-        ("2037-12-31", 200.0),
-    ), noise=0.015, walk=True, log=True, decimals=3, bounds=(0.0, 2500.0)),
-    MacroSpec("M2SL", "MS", (
-        ("2030-01-01", 21800.0), ("2031-12-31", 23100.0), ("2032-09-30", 22600.0),
-        ("2032-10-31", 22900.0), ("2034-12-31", 26300.0), ("2037-12-31", 27800.0),
-    ), noise=0.002, walk=True, log=True, decimals=1),
-    MacroSpec("BAMLH0A0HYM2", "B", (
-        ("2030-01-01", 3.3), ("2030-09-30", 3.0), ("2031-06-30", 2.9), ("2031-12-31", 3.1),
-        ("2032-06-30", 6.0), ("2032-09-30", 9.2), ("2032-10-31", 6.4), ("2033-06-30", 3.9),
-        ("2034-01-01", 3.4), ("2034-12-31", 3.2), ("2037-12-31", 3.4),
-    ), noise=0.015, walk=True, log=True, decimals=2),
-    MacroSpec("DTWEXBGS", "B", (
-        ("2030-01-01", 121.0), ("2031-12-31", 118.0), ("2032-09-30", 129.0),
-        ("2032-10-31", 126.0), ("2034-12-31", 111.0), ("2037-12-31", 114.0),
-    ), noise=0.003, walk=True, log=True, decimals=4),
-    MacroSpec("DGS10", "B", (
-        ("2030-01-01", 4.2), ("2031-12-31", 5.5), ("2032-09-30", 4.9), ("2032-10-31", 3.6),
-        ("2034-12-31", 3.9), ("2037-12-31", 4.1),
-    ), noise=0.012, walk=True, log=True, decimals=2),
-    MacroSpec("DGS2", "B", (
-        ("2030-01-01", 4.5), ("2031-12-31", 5.9), ("2032-09-30", 5.2), ("2032-10-15", 0.6),
-        ("2032-10-31", 0.5), ("2034-12-31", 1.0), ("2037-12-31", 1.8),
-    ), noise=0.012, walk=True, log=True, decimals=2),
-    MacroSpec("UNRATE", "MS", (
-        ("2030-01-01", 3.9), ("2031-06-01", 3.6), ("2031-12-01", 3.7), ("2032-09-01", 6.3),
-        ("2033-03-01", 6.6), ("2034-12-01", 4.9), ("2037-12-01", 4.3),
-    ), noise=0.05, walk=False, log=False, decimals=1),
+    MacroSpec(
+        "WALCL",
+        "W-WED",
+        (
+            ("2030-01-01", 7.60e6),
+            ("2031-06-18", 7.55e6),
+            ("2031-12-31", 7.38e6),
+            ("2032-09-30", 7.05e6),
+            ("2032-10-20", 7.55e6),
+            ("2033-10-05", 8.90e6),
+            ("2034-09-20", 9.20e6),
+            ("2034-12-31", 9.22e6),
+            ("2035-06-20", 9.22e6),
+            ("2037-12-31", 8.70e6),
+        ),
+        noise=0.001,
+        walk=True,
+        log=True,
+        decimals=0,
+    ),
+    MacroSpec(
+        "WTREGEN",
+        "W-WED",
+        (
+            ("2030-01-01", 750e3),
+            ("2031-12-31", 700e3),
+            ("2032-09-30", 900e3),
+            ("2032-10-31", 600e3),
+            ("2033-06-30", 500e3),
+            ("2034-12-31", 650e3),
+            ("2037-12-31", 750e3),
+        ),
+        noise=0.05,
+        walk=False,
+        log=True,
+        decimals=0,
+        bounds=(300e3, 1.0e6),
+    ),
+    MacroSpec(
+        "RRPONTSYD",
+        "B",
+        (
+            ("2030-01-01", 1800.0),
+            ("2031-12-31", 1100.0),
+            ("2032-09-30", 1750.0),
+            ("2032-10-31", 1400.0),
+            ("2033-06-30", 300.0),
+            ("2034-12-31", 80.0),
+            ("2037-12-31", 200.0),
+        ),
+        noise=0.015,
+        walk=True,
+        log=True,
+        decimals=3,
+        bounds=(0.0, 2500.0),
+    ),
+    MacroSpec(
+        "M2SL",
+        "MS",
+        (
+            ("2030-01-01", 21800.0),
+            ("2031-12-31", 23100.0),
+            ("2032-09-30", 22600.0),
+            ("2032-10-31", 22900.0),
+            ("2034-12-31", 26300.0),
+            ("2037-12-31", 27800.0),
+        ),
+        noise=0.002,
+        walk=True,
+        log=True,
+        decimals=1,
+    ),
+    MacroSpec(
+        "BAMLH0A0HYM2",
+        "B",
+        (
+            ("2030-01-01", 3.3),
+            ("2030-09-30", 3.0),
+            ("2031-06-30", 2.9),
+            ("2031-12-31", 3.1),
+            ("2032-06-30", 6.0),
+            ("2032-09-30", 9.2),
+            ("2032-10-31", 6.4),
+            ("2033-06-30", 3.9),
+            ("2034-01-01", 3.4),
+            ("2034-12-31", 3.2),
+            ("2037-12-31", 3.4),
+        ),
+        noise=0.015,
+        walk=True,
+        log=True,
+        decimals=2,
+    ),
+    MacroSpec(
+        "DTWEXBGS",
+        "B",
+        (
+            ("2030-01-01", 121.0),
+            ("2031-12-31", 118.0),
+            ("2032-09-30", 129.0),
+            ("2032-10-31", 126.0),
+            ("2034-12-31", 111.0),
+            ("2037-12-31", 114.0),
+        ),
+        noise=0.003,
+        walk=True,
+        log=True,
+        decimals=4,
+    ),
+    MacroSpec(
+        "DGS10",
+        "B",
+        (
+            ("2030-01-01", 4.2),
+            ("2031-12-31", 5.5),
+            ("2032-09-30", 4.9),
+            ("2032-10-31", 3.6),
+            ("2034-12-31", 3.9),
+            ("2037-12-31", 4.1),
+        ),
+        noise=0.012,
+        walk=True,
+        log=True,
+        decimals=2,
+    ),
+    MacroSpec(
+        "DGS2",
+        "B",
+        (
+            ("2030-01-01", 4.5),
+            ("2031-12-31", 5.9),
+            ("2032-09-30", 5.2),
+            ("2032-10-15", 0.6),
+            ("2032-10-31", 0.5),
+            ("2034-12-31", 1.0),
+            ("2037-12-31", 1.8),
+        ),
+        noise=0.012,
+        walk=True,
+        log=True,
+        decimals=2,
+    ),
+    MacroSpec(
+        "UNRATE",
+        "MS",
+        (
+            ("2030-01-01", 3.9),
+            ("2031-06-01", 3.6),
+            ("2031-12-01", 3.7),
+            ("2032-09-01", 6.3),
+            ("2033-03-01", 6.6),
+            ("2034-12-01", 4.9),
+            ("2037-12-01", 4.3),
+        ),
+        noise=0.05,
+        walk=False,
+        log=False,
+        decimals=1,
+    ),
 )
 
 
@@ -290,21 +539,25 @@ def generate_default_market(seed: int = DEFAULT_SEED) -> SyntheticMarket:
 
 def events_frame() -> pd.DataFrame:
     """The scenario's Fed/crisis calendar (the same for every seed)."""
-    return pd.DataFrame({
-        "date": pd.to_datetime([e.date for e in EVENTS]),
-        "kind": [e.kind for e in EVENTS],
-        "description": [e.description for e in EVENTS],
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime([e.date for e in EVENTS]),
+            "kind": [e.kind for e in EVENTS],
+            "description": [e.description for e in EVENTS],
+        }
+    )
 
 
 def regimes_frame() -> pd.DataFrame:
     """The scenario's phases as a regime table (name, start, end, description)."""
-    return pd.DataFrame({
-        "name": [p.name for p in PHASES],
-        "start": pd.to_datetime([p.start for p in PHASES]),
-        "end": pd.to_datetime([p.end for p in PHASES]),
-        "description": [p.description for p in PHASES],
-    })
+    return pd.DataFrame(
+        {
+            "name": [p.name for p in PHASES],
+            "start": pd.to_datetime([p.start for p in PHASES]),
+            "end": pd.to_datetime([p.end for p in PHASES]),
+            "description": [p.description for p in PHASES],
+        }
+    )
 
 
 def _description() -> str:
@@ -323,6 +576,7 @@ def _description() -> str:
 
 
 # --- prices ---------------------------------------------------------------------------------
+
 
 def _student_t(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:
     """Fat-tailed shocks with unit variance, so loadings and vols keep their meaning."""
@@ -402,8 +656,9 @@ def _simulate_assets(rng: np.random.Generator, days: pd.DatetimeIndex) -> dict[s
         log_returns[0] = 0.0  # the first bar is the starting price
         targets = np.log1p(np.array(asset.returns))
         log_returns[1:] = _pin(log_returns[1:], phases[1:], targets)
-        closes[asset.symbol] = pd.Series(asset.start_price * np.exp(np.cumsum(log_returns)),
-                                         index=dates)
+        closes[asset.symbol] = pd.Series(
+            asset.start_price * np.exp(np.cumsum(log_returns)), index=dates
+        )
     return closes
 
 
@@ -471,8 +726,14 @@ def _price_frame(
 ) -> pd.DataFrame:
     """The price contract: date index, six float64 columns, adj_close == close."""
     return pd.DataFrame(
-        {"open": opens, "high": highs, "low": lows, "close": closes, "adj_close": closes,
-         "volume": volume},
+        {
+            "open": opens,
+            "high": highs,
+            "low": lows,
+            "close": closes,
+            "adj_close": closes,
+            "volume": volume,
+        },
         index=pd.DatetimeIndex(index.to_numpy(), name="date"),
         dtype="float64",
     )
@@ -482,13 +743,15 @@ def _track(rng: np.random.Generator, base: pd.DataFrame, tracker: Tracker) -> pd
     """A tracker's bars: the base's bars times ratio and one noise factor per bar (scaling a
     whole bar by one positive factor keeps the OHLC invariants)."""
     factor = tracker.ratio * np.exp(tracker.tracking_vol * rng.standard_normal(len(base)))
-    opens, highs, lows, closes = (base[column].to_numpy() * factor
-                                  for column in ("open", "high", "low", "close"))
+    opens, highs, lows, closes = (
+        base[column].to_numpy() * factor for column in ("open", "high", "low", "close")
+    )
     volume = np.round(base["volume"].to_numpy() * tracker.volume_ratio)
     return _price_frame(base.index, opens, highs, lows, closes, volume)
 
 
 # --- macro ----------------------------------------------------------------------------------
+
 
 def _day_numbers(dates: pd.DatetimeIndex | pd.Index) -> np.ndarray:
     """Dates as integer day counts, for np.interp and np.searchsorted."""
@@ -514,8 +777,12 @@ def _macro_noise(rng: np.random.Generator, spec: MacroSpec, dates: pd.DatetimeIn
 
 def _series(series_id: str, dates: pd.DatetimeIndex, values: np.ndarray) -> pd.Series:
     """The macro contract: float values on a "date" index, named by the FRED id."""
-    return pd.Series(values, index=pd.DatetimeIndex(dates.to_numpy(), name="date"),
-                     name=series_id, dtype="float64")
+    return pd.Series(
+        values,
+        index=pd.DatetimeIndex(dates.to_numpy(), name="date"),
+        name=series_id,
+        dtype="float64",
+    )
 
 
 def _knot_series(rng: np.random.Generator, spec: MacroSpec) -> pd.Series:
