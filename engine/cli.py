@@ -104,6 +104,52 @@ def run(
 
 
 @cli.command()
+@click.argument("target")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read real history from this folder (prices/, macro/).",
+)
+@click.option("--start", default=None, help="Show decisions from this day (YYYY-MM-DD).")
+@click.option("--end", default=None, help="Last day of data (YYYY-MM-DD).")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write a PNG of price, signals and decisions here.",
+)
+def signals(
+    target: str, data_dir: Path | None, start: str | None, end: str | None, plot_path: Path | None
+) -> None:
+    """Show the signals behind a strategy's decisions (why it moved).
+
+    TARGET is a config file, config name or strategy name, as for `playbook run`.
+    """
+    import warnings
+
+    from engine.explain import format_decisions, latest_signals, plot_signals
+    from engine.run import prepare
+    from engine.schedule import build_schedule
+    from engine.signals import MissingInputWarning
+
+    path, config, lines = _resolve_target(target)
+    config = _override(config, data_dir=data_dir, start=start, end=end)
+    strategy, panel = prepare(config, lines=lines, config_path=str(path or "config"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
+        schedule = build_schedule(strategy, panel, config.leverage_cap)
+    label = "SYNTHETIC data: " if panel.synthetic else ""
+    click.echo(f"{label}{strategy.name}: {strategy.thesis}")
+    click.echo(format_decisions(schedule, panel.window_start))
+    click.echo(latest_signals(schedule))
+    if plot_path is not None:
+        title = f"{label}{config.name or strategy.name}"
+        click.echo(f"plot: {plot_signals(schedule, panel, plot_path, title, panel.window_start)}")
+
+
+@cli.command()
 def strategies() -> None:
     """List strategies with their theses and parameters."""
     from strategies import REGISTRY

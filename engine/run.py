@@ -90,6 +90,19 @@ def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
     return build_panel(source, request)
 
 
+def prepare(
+    config: RunConfig,
+    *,
+    source: Source | None = None,
+    lines: dict | None = None,
+    config_path: str = "config",
+) -> tuple[Strategy, Panel]:
+    """The strategy and its panel, window start recorded: everything before simulation."""
+    strategy = make_strategy(config, lines, config_path)
+    panel = load_panel(config, strategy, source or make_source(config))
+    return strategy, dataclasses.replace(panel, window_start=_window_start(config, panel))
+
+
 def run_backtest(
     config: RunConfig,
     *,
@@ -97,10 +110,9 @@ def run_backtest(
     lines: dict | None = None,
     config_path: str = "config",
 ) -> RunResult:
-    strategy = make_strategy(config, lines, config_path)
-    panel = load_panel(config, strategy, source or make_source(config))
-    start = _window_start(config, panel)
-    panel = dataclasses.replace(panel, window_start=start)
+    strategy, panel = prepare(config, source=source, lines=lines, config_path=config_path)
+    start = panel.window_start
+    assert start is not None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MissingInputWarning)
         schedule = build_schedule(strategy, panel, config.leverage_cap)
