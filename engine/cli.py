@@ -75,6 +75,11 @@ def cli(debug: bool) -> None:
     default=None,
     help="Where run folders go [default: ./results or $PLAYBOOK_RESULTS].",
 )
+@click.option(
+    "--regime",
+    default=None,
+    help="Restrict the window to a named regime (`playbook regimes`), e.g. gfc.",
+)
 @click.option("--no-report", is_flag=True, help="Skip the tearsheet and PNG (faster).")
 def run(
     target: str,
@@ -82,6 +87,7 @@ def run(
     start: str | None,
     end: str | None,
     results_dir: Path | None,
+    regime: str | None,
     no_report: bool,
 ) -> None:
     """Run a playbook and write a run folder.
@@ -92,7 +98,11 @@ def run(
     from engine.workflow import run_to_folder
 
     path, config, lines = _resolve_target(target)
+    if regime is not None and (start or end):
+        raise click.UsageError("give either --regime or --start/--end, not both")
     config = _override(config, data_dir=data_dir, start=start, end=end)
+    if regime is not None:
+        config = _in_regime(config, regime)
     command = "playbook " + " ".join(sys.argv[1:]) if sys.argv else "playbook run"
     folder, result = run_to_folder(
         config, path, lines, results_dir=results_dir, report=not no_report, command=command
@@ -100,6 +110,7 @@ def run(
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(_summary(result))
+    click.echo(_regime_summary(result))
     click.echo(f"run folder: {folder}")
 
 
@@ -147,6 +158,47 @@ def signals(
     if plot_path is not None:
         title = f"{label}{config.name or strategy.name}"
         click.echo(f"plot: {plot_signals(schedule, panel, plot_path, title, panel.window_start)}")
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("../shared/data"),
+    show_default=True,
+    help="Folder with prices/ and macro/ to measure on.",
+)
+@click.option(
+    "--claims-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A YAML file of your own claims, checked after the built-in ones.",
+)
+def claims(data_dir: Path, claims_file: Path | None) -> None:
+    """Check the theses' numeric claims on the data and say which reproduce.
+
+    Each claim prints the number measured, the window and method, whether it reproduced and
+    which method comes closest. Add claims in a YAML file like engine/reference/claims.yaml.
+    """
+    from engine.claims import check_claims, format_claims, load_claims
+    from engine.data.sources import DirectorySource
+
+    if claims_file is not None and not claims_file.is_file():
+        raise ConfigError(f"claims file {claims_file} not found", "check the path")
+    results = check_claims(DirectorySource(data_dir), load_claims(extra=claims_file))
+    click.echo(format_claims(results))
+
+
+@cli.command()
+def regimes() -> None:
+    """List the named regimes per-regime tables and `run --regime` use."""
+    from engine.regimes import embedded_regimes
+
+    for regime in embedded_regimes():
+        click.echo(f"{regime.name:<18} {regime.start} to {regime.end}  {regime.description}")
+    click.echo(
+        "(synthetic runs use their scenario's phases; add your own with `regimes:` in a config)"
+    )
 
 
 @cli.command()
@@ -207,6 +259,38 @@ def _override(config: Any, *, data_dir: Path | None, start: str | None, end: str
     if end is not None:
         data["end"] = end
     return validate(RunConfig, data, {}, "command line")
+
+
+def _in_regime(config: Any, name: str) -> Any:
+    """The config restricted to a regime of its source's catalog (plus its own regimes)."""
+    from engine.regimes import find_regime, merge_regimes
+    from engine.run import make_source
+
+    catalog = merge_regimes(tuple(make_source(config).regimes()), config.regimes)
+    regime = find_regime(name, catalog)
+    return _override(config, data_dir=None, start=str(regime.start), end=str(regime.end))
+
+
+def _regime_summary(result: Any) -> str:
+    table = result.regimes
+    if table is None or table.empty:
+        return "per regime: no named regimes for this data"
+    covered = table[table["coverage"] != "none"]
+    if covered.empty:
+        return f"per regime: the window covers none of the {len(table)} named regimes"
+    lines = [f"  {'regime':<18}{'return':>9}{'max dd':>9}{'bench':>9}  coverage"]
+    for row in covered.to_dict("records"):
+        lines.append(
+            f"  {row['regime']:<18}{_fmt('{:+.1%}', row['return']):>9}"
+            f"{_fmt('{:.1%}', row['max_drawdown']):>9}"
+            f"{_fmt('{:+.1%}', row['benchmark_return']):>9}  {row['coverage']}"
+        )
+    skipped = len(table) - len(covered)
+    if skipped:
+        lines.append(
+            f"  ({skipped} regimes outside the window: not covered, shown as such in regimes.csv)"
+        )
+    return "\n".join(lines)
 
 
 def _summary(result: Any) -> str:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from engine.errors import ConfigError
+from engine.regimes import Regime
 
 CONFIG_DIR_NAME = "configs"
 
@@ -84,6 +85,9 @@ class RunConfig(Frozen):
     costs: CostsConfig = Field(default_factory=CostsConfig)
     leverage_cap: float = Field(1.0, gt=0, le=10, description="max gross exposure per decision")
     benchmark: str | None = Field("SPY", description="symbol the report compares against")
+    regimes: tuple[Regime, ...] = Field(
+        (), description="extra regimes (name, start, end, description) for the per-regime table"
+    )
 
     @model_validator(mode="after")
     def _window_order(self) -> RunConfig:

@@ -371,3 +371,59 @@ def write_equity_drawdown_png(
         fig.suptitle(_literal(title), fontweight="bold")
         fig.savefig(path, format="png", metadata={"Software": None})
     return path
+
+
+# --- per-regime section --------------------------------------------------------------
+
+
+def regime_table_html(table: pd.DataFrame, benchmark_name: str | None) -> str:
+    """The per-regime table as escaped HTML; regimes outside the run say so, not 0%."""
+    bench = escape_html_text(benchmark_name or "benchmark")
+    head = (
+        "<tr><th>regime</th><th>window</th><th>coverage</th><th>return</th>"
+        f"<th>max drawdown</th><th>volatility</th><th>{bench} return</th></tr>"
+    )
+    rows = []
+    for row in table.to_dict("records"):
+        numbers = [
+            _percent(row[key], covered=row["coverage"] != "none")
+            for key in ("return", "max_drawdown", "volatility", "benchmark_return")
+        ]
+        cells = [
+            f'<td title="{escape_html_text(row["description"])}">'
+            f"{escape_html_text(row['regime'])}</td>",
+            f"<td>{row['start']} to {row['end']}</td>",
+            f"<td>{escape_html_text(row['coverage'])}</td>",
+            *[f"<td>{n}</td>" for n in numbers],
+        ]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<div id="regimes" class="playbook-regimes"><h3>Per regime</h3>'
+        "<p>Return, max drawdown and volatility inside each named regime (peak close to "
+        "trough close); regimes outside the run are marked not covered.</p>"
+        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def add_regime_section(path: Path, table: pd.DataFrame, benchmark_name: str | None) -> Path:
+    """Insert the per-regime table at the top of a written tearsheet's body."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    section = regime_table_html(table, benchmark_name)
+    marker = "<body>"
+    at = text.find(marker)
+    if at < 0:
+        text = section + text
+    else:
+        insert = text.find("</h4>", at)
+        position = insert + len("</h4>") if insert > 0 else at + len(marker)
+        text = text[:position] + section + text[position:]
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _percent(value: object, covered: bool) -> str:
+    if not covered:
+        return "not covered"
+    number = float(value)  # type: ignore[arg-type]
+    return "n/a" if np.isnan(number) else f"{number:+.1%}"

@@ -117,6 +117,8 @@ def _write_contents(result: RunResult, folder: Path, name: str, command: str) ->
     result.simulation.weights[0].to_parquet(folder / "weights.parquet")
     result.schedule.targets.to_parquet(folder / "targets.parquet")
     result.schedule.log.to_parquet(folder / "events.parquet")
+    if result.regimes is not None:
+        result.regimes.to_csv(folder / "regimes.csv", index=False)
 
 
 def _write_json(path: Path, payload: Any) -> None:

@@ -19,6 +19,7 @@ from engine.config import RunConfig, validate
 from engine.data.panel import Panel, PanelRequest, build_panel
 from engine.data.sources import DirectorySource, Source, SyntheticSource
 from engine.errors import ConfigError, DataError
+from engine.regimes import merge_regimes, regime_table
 from engine.schedule import Schedule, build_schedule
 from engine.signals import MissingInputWarning
 from engine.simulate import CASH, Costs, Simulation, accrual_index, simulate
@@ -39,6 +40,7 @@ class RunResult:
     periods_per_year: int
     stats: dict[str, object]
     signal_notes: tuple[str, ...] = ()  # inputs dropped from a signal for part of the window
+    regimes: pd.DataFrame | None = None  # per-regime table (engine.regimes.regime_table)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -130,8 +132,21 @@ def run_backtest(
     cash = accrual_index(panel.cash_rate).pct_change().fillna(0.0).loc[returns.index]
     benchmark = _benchmark_returns(config, panel, returns.index)
     stats = _stats(returns, benchmark, cash, sim, ppy)
+    catalog = merge_regimes(panel.regimes, config.regimes)
+    by_regime = regime_table(returns, benchmark, catalog, ppy)
     return RunResult(
-        config, strategy, panel, schedule, sim, returns, benchmark, cash, ppy, stats, notes
+        config,
+        strategy,
+        panel,
+        schedule,
+        sim,
+        returns,
+        benchmark,
+        cash,
+        ppy,
+        stats,
+        notes,
+        by_regime,
     )
 
 

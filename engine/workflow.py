@@ -34,7 +34,7 @@ def run_to_folder(
 
 def write_reports(result: RunResult, folder: Path) -> None:
     """The quantstats tearsheet and the equity/drawdown PNG of one run."""
-    from engine.report import write_equity_drawdown_png, write_tearsheet
+    from engine.report import add_regime_section, write_equity_drawdown_png, write_tearsheet
 
     rf = float(np.power(1.0 + result.cash_returns.mean(), result.periods_per_year) - 1.0)
     bench_name = None if result.benchmark is None else str(result.benchmark.name)
@@ -47,6 +47,8 @@ def write_reports(result: RunResult, folder: Path) -> None:
         rf=rf,
         benchmark_name=bench_name,
     )
+    if result.regimes is not None and not result.regimes.empty:
+        add_regime_section(folder / "tearsheet.html", result.regimes, bench_name)
     write_equity_drawdown_png(
         result.returns,
         result.benchmark,

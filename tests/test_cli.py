@@ -22,6 +22,7 @@ RUN_FILES = {
     "weights.parquet",
     "targets.parquet",
     "events.parquet",
+    "regimes.csv",
     "tearsheet.html",
     "equity.png",
 }

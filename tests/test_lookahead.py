@@ -37,6 +37,9 @@ class TruncatedSource:
     def describe(self):
         return self.inner.describe()
 
+    def regimes(self):
+        return self.inner.regimes()
+
 
 @pytest.fixture(scope="module")
 def synthetic() -> SyntheticSource:

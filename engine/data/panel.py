@@ -18,6 +18,7 @@ import pandas as pd
 from engine.data.releases import as_released, release_lag
 from engine.data.sources import Source
 from engine.errors import DataError
+from engine.regimes import Regime
 
 CalendarKind = Literal["union", "business", "daily"]
 
@@ -49,6 +50,7 @@ class Panel:
     source: dict[str, str]
     notes: tuple[str, ...] = field(default=())
     window_start: pd.Timestamp | None = None  # first reported bar (earlier bars are warm-up)
+    regimes: tuple[Regime, ...] = ()  # the source's named regimes (history or scenario phases)
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -78,6 +80,7 @@ class Panel:
             source=self.source,
             notes=self.notes,
             window_start=self.window_start,
+            regimes=self.regimes,
         )
 
     def fingerprint(self) -> dict[str, object]:
@@ -163,6 +166,7 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
         synthetic=source.synthetic,
         source=source.describe(),
         notes=tuple(notes),
+        regimes=tuple(source.regimes()),
     )
 
 

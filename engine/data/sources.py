@@ -18,6 +18,7 @@ import pandas as pd
 
 from engine.data.csvio import read_macro_csv, read_price_csv
 from engine.errors import DataError
+from engine.regimes import Regime, embedded_regimes
 
 
 class Source(Protocol):
@@ -40,6 +41,10 @@ class Source(Protocol):
 
     def describe(self) -> dict[str, str]:
         """What identifies this source in a run's fingerprint."""
+        ...
+
+    def regimes(self) -> tuple[Regime, ...]:
+        """The named regimes of this source's world (the real catalog, or scenario phases)."""
         ...
 
 
@@ -95,6 +100,9 @@ class DirectorySource:
     def describe(self) -> dict[str, str]:
         return {"source": self.kind, "path": str(self.root)}
 
+    def regimes(self) -> tuple[Regime, ...]:
+        return embedded_regimes()
+
     @cached_property
     def available_symbols(self) -> list[str]:
         stems = sorted(p.stem for p in (self.root / "prices").glob("*.csv"))
@@ -132,6 +140,13 @@ class SyntheticSource:
 
     def describe(self) -> dict[str, str]:
         return {"source": self.kind, "scenario": self.scenario, "seed": str(self.seed)}
+
+    def regimes(self) -> tuple[Regime, ...]:
+        phases = self.market.regimes
+        return tuple(
+            Regime(name=r.name, start=r.start.date(), end=r.end.date(), description=r.description)
+            for r in phases.itertuples(index=False)
+        )
 
 
 def _filename_symbol(stem: str) -> str:
@@ -184,6 +199,9 @@ class FrameSource:
 
     def describe(self) -> dict[str, str]:
         return {"source": self.kind, "label": self.label}
+
+    def regimes(self) -> tuple[Regime, ...]:
+        return embedded_regimes() if not self.synthetic else ()
 
 
 def _no_events() -> pd.DataFrame:

@@ -1,0 +1,872 @@
+"""Check the numbers the playbooks' theses quote against the data (`playbook claims`).
+
+A claim is data, not code: `engine/reference/claims.yaml` (plus an optional user file) lists
+each quoted number with the measurement that should reproduce it, the expected value or
+range and a tolerance. Four measurements exist:
+
+- `ratio_level`: a price level or a level ratio (numerator x scale / denominator) on the dates
+  both series have, summarised over a window by max, min, mean, median, first or last.
+- `correlation`: Pearson correlation of two symbols over a window, by several methods
+  (daily returns, price levels, weekly returns); the first listed is the obvious one and
+  decides the verdict, the others say which method comes closest to the quoted number.
+- `return`: percent change of one symbol between two dates (last bar on or before each).
+- `drawdown`: the peak in a search window, the lowest point after it, or the fall between.
+
+Alignment of a 7-day asset (BTC) with a 5-day one (equities) is always on the dates both
+have, i.e. the equity sessions: BTC's weekend and holiday moves compound into the next
+session's return. Nothing is forward-filled or invented.
+
+Which price: `field: price` is the source's total-return series (adjusted close). Level
+claims (ratios quoted off a chart) need the raw `close`; the fields close/adj_close/open/
+high/low are read from the CSV directory layout (`prices/<SYMBOL>.csv`), so they need a
+`DirectorySource` (another source gives `reproduced=None`, with the reason).
+
+A measurement whose data do not cover its window (a missing file, a series that starts
+later or ends earlier) gives `measured=None, reproduced=None` and a note, never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import textwrap
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from engine.data.sources import symbol_filename
+from engine.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from engine.data.sources import Source
+
+EMBEDDED_CLAIMS = "claims.yaml"
+
+PriceField = Literal["price", "close", "adj_close", "open", "high", "low"]
+Stat = Literal["max", "min", "mean", "median", "first", "last"]
+CorrMethod = Literal["daily_returns", "price_levels", "weekly_returns"]
+
+#: a series may start up to this many days after a window opens (or end this many days
+#: before it closes) and still count as covering it: weekends, holidays, a late print.
+COVER_GRACE = pd.Timedelta(days=7)
+#: label of a claim's own measurement when it has one (correlations use the method names).
+MAIN = "main measurement"
+#: fewest paired observations a correlation is computed from.
+MIN_CORR_OBS = 3
+
+_DESCRIPTIONS = {
+    "^GSPC": "S&P 500 price index",
+    "^NDX": "Nasdaq-100 index",
+    "^IXIC": "Nasdaq Composite index",
+    "GC=F": "COMEX gold front-month futures",
+    "XAUUSD_LBMA_AM": "LBMA gold AM fix",
+    "QQQ": "Invesco QQQ ETF",
+    "SPY": "SPDR S&P 500 ETF",
+    "BTC-USD": "bitcoin, UTC daily",
+}
+
+_FIELD_WORDS = {
+    "price": "price (the source's adjusted close)",
+    "close": "close",
+    "adj_close": "dividend-adjusted close",
+    "open": "open",
+    "high": "intraday high",
+    "low": "intraday low",
+}
+
+
+# Keys an alternative may not override: they describe the claim, not the measurement.
+_CLAIM_KEYS = frozenset(
+    {"id", "claim", "source", "kind", "expected", "tolerance", "unit", "note", "alternatives"}
+)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _ClaimBase(_Frozen):
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+        description="unique claim id (lower case letters, digits, '-', '_', '.')",
+    )
+    claim: str = Field(min_length=1, description="the claim as quoted")
+    source: str = Field(min_length=1, description="where the claim comes from")
+    expected: float | tuple[float, float] = Field(
+        description="the quoted number, or a [low, high] range"
+    )
+    tolerance: float = Field(ge=0, description="how far (in the claim's unit) still counts")
+    unit: str | None = Field(None, description="unit of the measured number (default by kind)")
+    note: str = Field("", description="tolerance rationale and caveats")
+    alternatives: tuple[dict[str, Any], ...] = Field(
+        (),
+        description="other measurements to compare: each a `label` plus parameter overrides",
+    )
+
+    @field_validator("expected")
+    @classmethod
+    def _range_order(cls, value: float | tuple[float, float]) -> float | tuple[float, float]:
+        if isinstance(value, tuple) and value[0] > value[1]:
+            raise ValueError(f"expected range [{value[0]}, {value[1]}] has low > high")
+        return value
+
+    @model_validator(mode="after")
+    def _alternatives_valid(self) -> _ClaimBase:
+        labels: set[str] = set()
+        for i, alt in enumerate(self.alternatives):
+            label = alt.get("label")
+            if not isinstance(label, str) or not label.strip():
+                raise ValueError(f"alternatives[{i}] needs a `label` (a short name)")
+            if label in labels:
+                raise ValueError(f"alternatives[{i}]: duplicate label {label!r}")
+            labels.add(label)
+            fixed = sorted(set(alt) & _CLAIM_KEYS)
+            if fixed:
+                raise ValueError(
+                    f"alternatives[{i}] ({label}): {', '.join(fixed)} cannot be overridden; "
+                    "an alternative changes only the measurement"
+                )
+            try:
+                self.variant(alt)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+                hint = ""
+                if err["type"] == "extra_forbidden":
+                    hint = _did_you_mean(str(err["loc"][-1]), _measure_keys(type(self)))
+                raise ValueError(
+                    f"alternatives[{i}] ({label}): {key}: {msg}" + (f" ({hint})" if hint else "")
+                ) from None
+        return self
+
+    def variant(self, overrides: dict[str, Any]) -> Any:
+        """This claim's measurement with some parameters changed (an alternative)."""
+        base = self.model_dump(exclude={"alternatives"})
+        base.update({k: v for k, v in overrides.items() if k != "label"})
+        return type(self).model_validate(base)
+
+    def expected_text(self) -> str:
+        if isinstance(self.expected, tuple):
+            low, high = self.expected
+            text = f"{_fmt(low)} to {_fmt(high)}"
+        else:
+            text = _fmt(self.expected)
+        return f"{text} ± {_fmt(self.tolerance)}"
+
+    def distance(self, value: float) -> float:
+        """0 inside the expected range (or at the value), else how far outside."""
+        if isinstance(self.expected, tuple):
+            low, high = self.expected
+            return max(low - value, 0.0, value - high)
+        return abs(value - self.expected)
+
+
+class RatioLevelClaim(_ClaimBase):
+    kind: Literal["ratio_level"]
+    numerator: str = Field(description="symbol whose level is measured")
+    denominator: str | None = Field(None, description="symbol it is divided by (optional)")
+    field: PriceField = Field("price", description="price column of both symbols")
+    scale: float = Field(1.0, gt=0, description="multiplies the numerator (e.g. 0.01)")
+    start: dt.date = Field(description="first day of the window")
+    end: dt.date = Field(description="last day of the window")
+    stat: Stat = Field(description="max, min, mean, median, first or last over the window")
+
+    @model_validator(mode="after")
+    def _window(self) -> RatioLevelClaim:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class CorrelationClaim(_ClaimBase):
+    kind: Literal["correlation"]
+    a: str = Field(description="first symbol")
+    b: str = Field(description="second symbol")
+    field: PriceField = Field("price", description="price column of both symbols")
+    end: dt.date = Field(description="last day of the window (inclusive)")
+    days: int | None = Field(None, gt=1, description="window: calendar days ending at end")
+    months: int | None = Field(None, gt=0, description="window: calendar months ending at end")
+    sessions: int | None = Field(None, gt=2, description="window: shared trading days")
+    start: dt.date | None = Field(None, description="window: explicit first day")
+    methods: tuple[CorrMethod, ...] = Field(
+        ("daily_returns", "price_levels", "weekly_returns"),
+        min_length=1,
+        description="correlation methods; the first decides the verdict",
+    )
+
+    @model_validator(mode="after")
+    def _one_window(self) -> CorrelationClaim:
+        given = [k for k in ("days", "months", "sessions", "start") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of days, months, sessions or start for the window"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.start is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        if len(set(self.methods)) != len(self.methods):
+            raise ValueError("methods lists a method twice")
+        return self
+
+
+class ReturnClaim(_ClaimBase):
+    kind: Literal["return"]
+    symbol: str = Field(description="symbol whose return is measured")
+    field: PriceField = Field("price", description="price column")
+    start: dt.date = Field(description="base date (last bar on or before it)")
+    end: dt.date = Field(description="end date (last bar on or before it)")
+
+    @model_validator(mode="after")
+    def _window(self) -> ReturnClaim:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+
+class DrawdownClaim(_ClaimBase):
+    kind: Literal["drawdown"]
+    symbol: str = Field(description="symbol")
+    peak_start: dt.date = Field(description="first day searched for the peak")
+    peak_end: dt.date = Field(description="last day searched for the peak")
+    trough_end: dt.date | None = Field(
+        None, description="last day searched for the low after the peak (default: data end)"
+    )
+    peak_field: PriceField = Field("price", description="column the peak is read from")
+    trough_field: PriceField = Field("price", description="column the low is read from")
+    measure: Literal["peak", "trough", "drawdown"] = Field(
+        description="peak level, trough level, or the fall from peak to trough in percent"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> DrawdownClaim:
+        if self.peak_start > self.peak_end:
+            raise ValueError(f"peak_start {self.peak_start} is after peak_end {self.peak_end}")
+        if self.trough_end is not None and self.trough_end < self.peak_end:
+            raise ValueError(f"trough_end {self.trough_end} is before peak_end {self.peak_end}")
+        return self
+
+
+Claim = Annotated[
+    RatioLevelClaim | CorrelationClaim | ReturnClaim | DrawdownClaim,
+    Field(discriminator="kind"),
+]
+_CLAIM_ADAPTER: TypeAdapter[Any] = TypeAdapter(Claim)
+_EXAMPLE_FIX = "see engine/reference/claims.yaml for examples of each kind"
+_KINDS: dict[str, type[_ClaimBase]] = {
+    "ratio_level": RatioLevelClaim,
+    "correlation": CorrelationClaim,
+    "return": ReturnClaim,
+    "drawdown": DrawdownClaim,
+}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One checked claim. `reproduced` is None when the data cannot answer."""
+
+    id: str
+    claim: str
+    measured: float | None
+    unit: str
+    window: str
+    method: str
+    reproduced: bool | None
+    closest_method: str | None
+    note: str
+    expected: str = ""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_claims(extra: Path | None = None) -> list[Claim]:
+    """The embedded claims (engine/reference/claims.yaml), then those of a user file."""
+    ref = resources.files("engine.reference").joinpath(EMBEDDED_CLAIMS)
+    claims = _parse_claims(ref.read_text(encoding="utf-8"), f"engine/reference/{EMBEDDED_CLAIMS}")
+    origin = {c.id: f"engine/reference/{EMBEDDED_CLAIMS}" for c in claims}
+    if extra is not None:
+        path = Path(extra)
+        if not path.is_file():
+            raise ConfigError(f"claims file {path} not found", "check the path")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a text file", "give a YAML claims file") from exc
+        for claim in _parse_claims(text, str(path)):
+            if claim.id in origin:
+                raise ConfigError(
+                    f"{path}: claim {claim.id!r}: id already used in {origin[claim.id]}",
+                    "give the claim a new id",
+                )
+            origin[claim.id] = str(path)
+            claims.append(claim)
+    return claims
+
+
+def _parse_claims(text: str, where: str) -> list[Claim]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}{at}: YAML syntax error: {problem}", "fix the YAML") from exc
+    example = "see engine/reference/claims.yaml for the layout"
+    if not isinstance(data, dict) or set(data) != {"claims"}:
+        got = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        raise ConfigError(
+            f"{where}: expected one top-level key `claims:` with a list (got {got})", example
+        )
+    items = data["claims"]
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: `claims:` must be a list of claims", example)
+    item_nodes = _claim_nodes(node)
+    claims: list[Claim] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        item_node = item_nodes[i] if i < len(item_nodes) else None
+        line = f":{item_node.start_mark.line + 1}" if item_node is not None else ""
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}{line}: claims[{i}] is not a mapping", example)
+        cid = item.get("id")
+        name = f"claim {cid!r}" if isinstance(cid, str) else f"claims[{i}] (no id)"
+        try:
+            claim = _CLAIM_ADAPTER.validate_python(item)
+        except ValidationError as exc:
+            raise _claim_error(exc, item, item_node, where, name) from None
+        if claim.id in seen:
+            raise ConfigError(f"{where}{line}: {name}: duplicate id", "give each claim its own id")
+        seen.add(claim.id)
+        claims.append(claim)
+    return claims
+
+
+def _claim_nodes(node: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "claims" and isinstance(value, yaml.SequenceNode):
+                return list(value.value)
+    return []
+
+
+def _key_line(item_node: Any, key: str) -> int | None:
+    if isinstance(item_node, yaml.MappingNode):
+        for key_node, _ in item_node.value:
+            if key_node.value == key:
+                return int(key_node.start_mark.line) + 1
+    return int(item_node.start_mark.line) + 1 if item_node is not None else None
+
+
+def _claim_error(
+    exc: ValidationError, item: dict[str, Any], item_node: Any, where: str, name: str
+) -> ConfigError:
+    errors = exc.errors()
+    # a typo'd key is both unknown and (under its right name) missing: name the typo
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = [str(p) for p in err["loc"]]
+    kind = item.get("kind")
+    if loc and loc[0] == kind:  # pydantic puts the union tag first
+        loc = loc[1:]
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        line = _key_line(item_node, "kind")
+        return ConfigError(
+            f"{where}:{line}: {name}: kind: must be one of {', '.join(_KINDS)} (got {kind!r})",
+            "set `kind:` to one of the measurements",
+        )
+    message = str(err["msg"]).removeprefix("Value error, ")
+    key = loc[0] if loc else ("alternatives" if message.startswith("alternatives") else "")
+    line = _key_line(item_node, key)
+    at = f"{where}:{line}" if line else where
+    path = ".".join(loc) or "(claim)"
+    model = _KINDS.get(str(kind))
+    if err["type"] == "extra_forbidden":
+        hint = _did_you_mean(loc[-1], list(model.model_fields) if model else [])
+        return ConfigError(f"{at}: {name}: {path}: unknown key{more}", hint or "remove it")
+    if err["type"] == "missing":
+        return ConfigError(f"{at}: {name}: {path}: required key is missing{more}", f"add `{key}:`")
+    given = err.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    field = model.model_fields.get(key) if model and key else None
+    fix = f"{key} is the {field.description}" if field and field.description else _EXAMPLE_FIX
+    return ConfigError(f"{at}: {name}: {path}: {message}{shown}{more}", fix)
+
+
+def _measure_keys(model: type[BaseModel]) -> list[str]:
+    return [k for k in model.model_fields if k not in _CLAIM_KEYS]
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"valid keys: {', '.join(choices)}" if choices else ""
+
+
+# --------------------------------------------------------------------------- data access
+
+
+class _Unavailable(Exception):
+    """The data cannot answer this measurement (missing file, window not covered)."""
+
+
+class _Data:
+    """Price series by (symbol, field), loaded once per check."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self._cache: dict[tuple[str, str], pd.Series | _Unavailable] = {}
+
+    def series(self, symbol: str, field: str) -> pd.Series:
+        key = (symbol, field)
+        if key not in self._cache:
+            try:
+                self._cache[key] = self._load(symbol, field)
+            except _Unavailable as exc:
+                self._cache[key] = exc
+        found = self._cache[key]
+        if isinstance(found, _Unavailable):
+            raise found
+        return found
+
+    def _load(self, symbol: str, field: str) -> pd.Series:
+        if field == "price":
+            try:
+                frame = self.source.prices(symbol)
+            except DataError as exc:
+                raise _Unavailable(f"no data for {symbol}: {exc.problem}") from exc
+            series = frame["price"].astype("float64").dropna()
+        else:
+            series = self._raw_column(symbol, field)
+        if series.empty:
+            raise _Unavailable(f"no {field} values for {symbol}")
+        series.index = pd.DatetimeIndex(series.index).normalize()
+        return series.sort_index()
+
+    def _raw_column(self, symbol: str, field: str) -> pd.Series:
+        root = getattr(self.source, "root", None)
+        if root is None:
+            kind = getattr(self.source, "kind", type(self.source).__name__)
+            raise _Unavailable(
+                f"the {kind!r} source gives only total-return prices; the {field!r} column of "
+                f"{symbol} needs a CSV directory (--data-dir)"
+            )
+        path = Path(root) / "prices" / f"{symbol_filename(symbol)}.csv"
+        if not path.is_file():
+            raise _Unavailable(f"no data for {symbol}: {path} does not exist")
+        return read_price_column(path, field)
+
+
+def read_price_column(path: Path, field: str) -> pd.Series:
+    """One column (close, adj_close, high, ...) of a `prices/<SYMBOL>.csv` file, by date.
+
+    Level claims need the raw close: an ETF's adj_close is dividend-adjusted and understates
+    its old price levels (QQQ's 2000 close 120 is about 101 adjusted).
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV", "re-export the file") from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if "date" not in frame.columns:
+        raise DataError(f"{path}: no 'date' column", "use date,open,high,low,close,...")
+    if field not in frame.columns or frame[field].isna().all():
+        raise _Unavailable(f"{path.name} has no {field!r} values")
+    dates = pd.to_datetime(frame["date"].str.strip(), errors="coerce", format="ISO8601")
+    if dates.isna().any():
+        raise DataError(f"{path}: unreadable date", "use ISO dates like 2020-03-23")
+    values = pd.to_numeric(frame[field], errors="coerce")
+    series = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(dates, name="date"), name=field)
+    series = series.dropna()
+    series = series[series > 0]
+    if series.index.has_duplicates:
+        raise DataError(f"{path}: duplicate dates", "keep one row per date")
+    return series.sort_index()
+
+
+def _span(series: pd.Series) -> str:
+    return f"{_day(series.index[0])}..{_day(series.index[-1])}"
+
+
+def _require_cover(
+    series: pd.Series, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> None:
+    """The series must reach into [start, end] at both ends (within COVER_GRACE)."""
+    first, last = series.index[0], series.index[-1]
+    if start is not None and first > start + COVER_GRACE:
+        raise _Unavailable(
+            f"{symbol} starts {_day(first)} in this data, after the window opens {_day(start)}"
+        )
+    if end is not None and last < end - COVER_GRACE:
+        raise _Unavailable(
+            f"{symbol} ends {_day(last)} in this data, before the window closes {_day(end)}"
+        )
+
+
+def _aligned(a: pd.Series, b: pd.Series) -> pd.DataFrame:
+    """Dates both series have (for BTC vs an equity: the equity's sessions)."""
+    return a.rename("a").to_frame().join(b.rename("b"), how="inner").dropna()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass(frozen=True)
+class _Measure:
+    label: str
+    value: float | None
+    window: str
+    method: str
+    detail: str = ""
+
+
+def _symbol_text(symbol: str, field: str, scale: float = 1.0) -> str:
+    desc = _DESCRIPTIONS.get(symbol)
+    text = f"{symbol} ({desc})" if desc else symbol
+    text = f"{text} {_FIELD_WORDS[field]}"
+    return f"{text} x {_fmt(scale)}" if scale != 1.0 else text
+
+
+def _measure_ratio(c: RatioLevelClaim, data: _Data) -> list[_Measure]:
+    start, end = pd.Timestamp(c.start), pd.Timestamp(c.end)
+    num = data.series(c.numerator, c.field)
+    _require_cover(num, c.numerator, start, end)
+    if c.denominator is not None:
+        den = data.series(c.denominator, c.field)
+        _require_cover(den, c.denominator, start, end)
+        frame = _aligned(num, den).loc[start:end]
+        level = frame["a"] * c.scale / frame["b"]
+        what = (
+            f"level ratio {_symbol_text(c.numerator, c.field, c.scale)} / "
+            f"{_symbol_text(c.denominator, c.field)} on dates both have"
+        )
+    else:
+        level = (num * c.scale).loc[start:end]
+        what = f"level of {_symbol_text(c.numerator, c.field, c.scale)}"
+    if level.empty:
+        raise _Unavailable(f"no shared dates in {_day(start)}..{_day(end)}")
+    value, at = _stat(level, c.stat)
+    window = f"{_day(start)}..{_day(end)} (data {_span(level)}, {len(level)} days)"
+    when = f" on {_day(at)}" if at is not None else ""
+    low, high = _fmt(float(level.min())), _fmt(float(level.max()))
+    detail = f"{c.stat} {_fmt(value)}{when}; range {low}..{high}"
+    return [_Measure(MAIN, value, window, f"{what}; {c.stat} over the window", detail)]
+
+
+def _stat(level: pd.Series, stat: str) -> tuple[float, pd.Timestamp | None]:
+    if stat == "max":
+        return float(level.max()), level.idxmax()
+    if stat == "min":
+        return float(level.min()), level.idxmin()
+    if stat == "first":
+        return float(level.iloc[0]), level.index[0]
+    if stat == "last":
+        return float(level.iloc[-1]), level.index[-1]
+    if stat == "median":
+        return float(level.median()), None
+    return float(level.mean()), None
+
+
+def _corr_start(c: CorrelationClaim, frame: pd.DataFrame, end: pd.Timestamp) -> pd.Timestamp:
+    if c.start is not None:
+        return pd.Timestamp(c.start)
+    if c.days is not None:
+        return end - pd.Timedelta(days=c.days - 1)
+    if c.months is not None:
+        return end - pd.DateOffset(months=c.months) + pd.Timedelta(days=1)
+    assert c.sessions is not None
+    upto = frame.loc[:end]
+    if len(upto) < c.sessions:
+        raise _Unavailable(f"only {len(upto)} shared days up to {_day(end)}, not {c.sessions}")
+    return pd.Timestamp(upto.index[-c.sessions])
+
+
+def _window_words(c: CorrelationClaim) -> str:
+    if c.days is not None:
+        return f"{c.days} calendar days"
+    if c.months is not None:
+        return f"{c.months} calendar month{'s' if c.months > 1 else ''}"
+    if c.sessions is not None:
+        return f"{c.sessions} shared sessions"
+    return "explicit window"
+
+
+def _measure_correlation(c: CorrelationClaim, data: _Data) -> list[_Measure]:
+    end = pd.Timestamp(c.end)
+    a, b = data.series(c.a, c.field), data.series(c.b, c.field)
+    full = _aligned(a, b)
+    if full.empty:
+        raise _Unavailable(f"{c.a} and {c.b} share no dates")
+    start = _corr_start(c, full, end)
+    _require_cover(a, c.a, start, end)
+    _require_cover(b, c.b, start, end)
+    upto = full.loc[:end]
+    levels = upto.loc[start:]
+    if levels.empty:
+        raise _Unavailable(f"no shared dates in {_day(start)}..{_day(end)}")
+    window = (
+        f"{_day(start)}..{_day(end)} ({_window_words(c)}; data {_span(levels)}, "
+        f"{len(levels)} shared days)"
+    )
+    pair = f"{_symbol_text(c.a, c.field)} vs {_symbol_text(c.b, c.field)}"
+    out = []
+    for method in c.methods:
+        if method == "daily_returns":
+            obs = (upto / upto.shift(1) - 1).loc[start:].dropna()
+            how = (
+                f"Pearson correlation of daily returns on shared trading days ({len(obs)} obs; "
+                "a 7-day asset's weekend/holiday moves compound into the next session)"
+            )
+        elif method == "price_levels":
+            obs = levels
+            how = f"Pearson correlation of price levels on shared days ({len(obs)} obs)"
+        else:
+            weekly = upto.resample("W-FRI").last().dropna()
+            obs = (weekly / weekly.shift(1) - 1).loc[start:].dropna()
+            how = (
+                "Pearson correlation of weekly returns (last shared close of each "
+                f"Monday-Friday week; {len(obs)} obs)"
+            )
+        value = _corr(obs)
+        detail = "" if value is not None else f"{len(obs)} observations: too few or constant"
+        out.append(_Measure(method, value, window, f"{how}: {pair}", detail))
+    return out
+
+
+def _corr(obs: pd.DataFrame) -> float | None:
+    if len(obs) < MIN_CORR_OBS:
+        return None
+    value = float(obs["a"].corr(obs["b"]))
+    return None if math.isnan(value) else value
+
+
+def _asof(series: pd.Series, symbol: str, day: pd.Timestamp) -> tuple[float, pd.Timestamp]:
+    upto = series.loc[:day]
+    if upto.empty or upto.index[-1] < day - COVER_GRACE:
+        raise _Unavailable(f"{symbol} has no bar within a week before {_day(day)}")
+    return float(upto.iloc[-1]), pd.Timestamp(upto.index[-1])
+
+
+def _measure_return(c: ReturnClaim, data: _Data) -> list[_Measure]:
+    series = data.series(c.symbol, c.field)
+    start, end = pd.Timestamp(c.start), pd.Timestamp(c.end)
+    p0, d0 = _asof(series, c.symbol, start)
+    p1, d1 = _asof(series, c.symbol, end)
+    value = (p1 / p0 - 1.0) * 100.0
+    window = f"{_day(start)}..{_day(end)} (bars {_day(d0)} -> {_day(d1)})"
+    method = (
+        f"percent change of {_symbol_text(c.symbol, c.field)}, "
+        "last bar on or before each date (close to close)"
+    )
+    detail = f"{_fmt(p0)} -> {_fmt(p1)}"
+    return [_Measure(MAIN, value, window, method, detail)]
+
+
+def _measure_drawdown(c: DrawdownClaim, data: _Data) -> list[_Measure]:
+    peak_series = data.series(c.symbol, c.peak_field)
+    trough_series = data.series(c.symbol, c.trough_field)
+    p_start, p_end = pd.Timestamp(c.peak_start), pd.Timestamp(c.peak_end)
+    _require_cover(peak_series, c.symbol, p_start, p_end)
+    search = peak_series.loc[p_start:p_end]
+    if search.empty:
+        raise _Unavailable(f"no {c.symbol} bars in {_day(p_start)}..{_day(p_end)}")
+    peak, peak_day = float(search.max()), pd.Timestamp(search.idxmax())
+    t_end = pd.Timestamp(c.trough_end) if c.trough_end is not None else trough_series.index[-1]
+    if c.trough_end is not None:
+        _require_cover(trough_series, c.symbol, None, t_end)
+    after = trough_series.loc[peak_day:t_end]
+    if after.empty:
+        raise _Unavailable(f"no {c.symbol} bars after the peak {_day(peak_day)}")
+    trough, trough_day = float(after.min()), pd.Timestamp(after.idxmin())
+    fall = (trough / peak - 1.0) * 100.0
+    value = {"peak": peak, "trough": trough, "drawdown": fall}[c.measure]
+    until = _day(t_end) + ("" if c.trough_end is not None else " (end of data)")
+    window = f"peak searched {_day(p_start)}..{_day(p_end)}; low searched to {until}"
+    method = (
+        f"{c.measure} of {c.symbol}: peak = max {_FIELD_WORDS[c.peak_field]}, "
+        f"low = min {_FIELD_WORDS[c.trough_field]} after the peak"
+    )
+    detail = (
+        f"peak {_fmt(peak)} on {_day(peak_day)}, low {_fmt(trough)} on {_day(trough_day)}, "
+        f"fall {_fmt(fall)}%"
+    )
+    return [_Measure(MAIN, value, window, method, detail)]
+
+
+_MEASURES: dict[str, Any] = {
+    "ratio_level": _measure_ratio,
+    "correlation": _measure_correlation,
+    "return": _measure_return,
+    "drawdown": _measure_drawdown,
+}
+
+
+def _default_unit(c: Any) -> str:
+    if c.unit:
+        return str(c.unit)
+    if isinstance(c, RatioLevelClaim):
+        return "ratio" if c.denominator else "price"
+    if isinstance(c, CorrelationClaim):
+        return "correlation"
+    if isinstance(c, DrawdownClaim) and c.measure != "drawdown":
+        return "price"
+    return "%"
+
+
+def _measure_all(c: Any, data: _Data) -> tuple[list[_Measure], str | None]:
+    """Measurements of the claim itself, or the reason the data cannot answer."""
+    try:
+        return _MEASURES[c.kind](c, data), None
+    except _Unavailable as exc:
+        return [], str(exc)
+    except DataError as exc:
+        return [], exc.one_line()
+
+
+def check_claims(source: Source, claims: list[Claim]) -> list[ClaimResult]:
+    """Measure every claim on `source`; a window the data do not cover gives None, not an error."""
+    data = _Data(source)
+    return [_check_one(c, data) for c in claims]
+
+
+def _check_one(c: Any, data: _Data) -> ClaimResult:
+    unit = _default_unit(c)
+    primary, problem = _measure_all(c, data)
+    candidates: list[_Measure] = list(primary)
+    skipped: dict[str, list[str]] = {}  # reason -> labels of alternatives it stopped
+    for alt in c.alternatives:
+        measures, alt_problem = _measure_all(c.variant(alt), data)
+        if alt_problem:
+            skipped.setdefault(alt_problem, []).append(str(alt["label"]))
+        for m in measures:
+            label = alt["label"] if len(measures) == 1 else f"{alt['label']}, {m.label}"
+            candidates.append(_Measure(label, m.value, m.window, m.method, m.detail))
+    notes: list[str] = []
+    if problem is not None:
+        measured, reproduced = None, None
+        window, method = _requested_window(c), f"{c.kind} (not computed)"
+        notes.append(f"not checkable on this data: {problem}")
+    else:
+        head = primary[0]
+        measured = head.value
+        window, method = head.window, head.method
+        if measured is None:
+            reproduced = None
+            notes.append(f"not checkable on this data: {head.detail}")
+        else:
+            reproduced = c.distance(measured) <= c.tolerance + 1e-12
+            if head.detail:
+                notes.append(head.detail)
+    valued = [(m.label, m.value) for m in candidates if m.value is not None]
+    closest = None
+    if valued and (len(candidates) > 1 or not primary):  # something to compare with
+        best_label, best_value = min(valued, key=lambda lv: c.distance(lv[1]))
+        closest = f"{best_label}: {_fmt(best_value)}"
+        others = "; ".join(
+            f"{m.label} {_fmt(m.value) if m.value is not None else 'n/a'}"
+            for m in candidates
+            if not primary or m is not primary[0]
+        )
+        notes.append(f"compared: {others}")
+    for reason, labels in skipped.items():
+        why = "same reason" if reason == problem else reason
+        notes.append(f"also not computed: {', '.join(labels)} ({why})")
+    if c.note:
+        notes.append(" ".join(c.note.split()))
+    return ClaimResult(
+        id=c.id,
+        claim=c.claim,
+        measured=measured,
+        unit=unit,
+        window=window,
+        method=method,
+        reproduced=reproduced,
+        closest_method=closest,
+        note=". ".join(n.rstrip(".") for n in notes) + ("." if notes else ""),
+        expected=c.expected_text(),
+    )
+
+
+def _requested_window(c: Any) -> str:
+    if isinstance(c, RatioLevelClaim | ReturnClaim):
+        return f"{c.start}..{c.end}"
+    if isinstance(c, CorrelationClaim):
+        return f"{_window_words(c)} ending {c.end}" + (f" from {c.start}" if c.start else "")
+    return f"peak searched {c.peak_start}..{c.peak_end}"
+
+
+# --------------------------------------------------------------------------- output
+
+
+def format_claims(results: list[ClaimResult]) -> str:
+    """One block per claim (claim / measured / window / method / verdict / closest / note)."""
+    width = 100
+    label_w = 10
+    blocks = []
+    for r in results:
+        measured = "n/a" if r.measured is None else f"{_fmt(r.measured)} {r.unit}"
+        if r.expected:
+            measured += f"   (expected {r.expected})"
+        rows = [
+            ("measured", measured),
+            ("window", r.window),
+            ("method", r.method),
+            ("verdict", _verdict(r.reproduced)),
+        ]
+        if r.closest_method:
+            rows.append(("closest", r.closest_method))
+        if r.note:
+            rows.append(("note", r.note))
+        lines = [f"[{r.id}] {r.claim}"]
+        for name, text in rows:
+            lines.extend(
+                textwrap.wrap(
+                    text,
+                    width=width,
+                    initial_indent=f"  {name:<{label_w - 2}}: ",
+                    subsequent_indent=" " * (label_w + 2),
+                    break_on_hyphens=False,
+                )
+                or [f"  {name:<{label_w - 2}}:"]
+            )
+        blocks.append("\n".join(lines))
+    yes = sum(r.reproduced is True for r in results)
+    no = sum(r.reproduced is False for r in results)
+    na = sum(r.reproduced is None for r in results)
+    summary = f"{len(results)} claims: {yes} reproduced, {no} not reproduced, {na} not checkable"
+    return "\n\n".join([*blocks, summary]) + "\n"
+
+
+def _verdict(reproduced: bool | None) -> str:
+    if reproduced is None:
+        return "NOT CHECKABLE (the data do not cover it)"
+    return "REPRODUCED" if reproduced else "NOT REPRODUCED"
+
+
+def _fmt(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def _day(ts: pd.Timestamp | dt.date) -> str:
+    return pd.Timestamp(ts).strftime("%Y-%m-%d")
