@@ -201,6 +201,42 @@ def regimes() -> None:
     )
 
 
+@cli.group()
+def report() -> None:
+    """Documents built from runs (the results gallery)."""
+
+
+@report.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("../shared/data"),
+    show_default=True,
+    help="Folder with prices/ and macro/ (real history).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="Where results.md and img/ go.",
+)
+def gallery(data_dir: Path, out_dir: Path) -> None:
+    """Regenerate docs/results.md: each playbook vs its baselines, overall and per regime."""
+    from engine.config import config_dirs
+    from engine.data.sources import DirectorySource
+    from engine.gallery import build_gallery
+
+    DirectorySource(data_dir)  # fails early, in one line, if the folder is not a data set
+    configs = next((d for d in config_dirs() if (d / "hayes-pivot.yaml").is_file()), None)
+    if configs is None:
+        raise ConfigError(
+            "the playbook configs (configs/*.yaml) were not found", "run from the project folder"
+        )
+    click.echo(f"wrote {build_gallery(data_dir, out_dir, configs)}")
+
+
 @cli.command()
 def strategies() -> None:
     """List strategies with their theses and parameters."""

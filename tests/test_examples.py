@@ -66,3 +66,17 @@ def test_readme_commands_run(command, tmp_path, shared_data, monkeypatch):
         args += ["--results-dir", str(tmp_path)]
     result = run(args)
     assert result.exit_code == 0, f"{command}\n{result.output}"
+
+
+@pytest.mark.slow
+def test_gallery_regenerates_results_with_the_numbers_of_the_runs(tmp_path, shared_data):
+    result = run(["report", "gallery", "--data-dir", str(shared_data), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "results.md").read_text()
+    for name in ("hayes-pivot", "liquidity-barometer", "hard-assets-vs-duration"):
+        assert f"## {name}" in text and (tmp_path / "img" / f"{name}.png").stat().st_size > 10_000
+    row = next(line for line in text.splitlines() if line.startswith("| tightening-2022"))
+    hayes, btc = (float(c.strip(" %*")) for c in row.split("|")[3:5])
+    assert hayes > -5 and btc < -50  # the thesis: in T-bills while BTC fell 59%
+    committed = (REPO / "docs" / "results.md").read_text()
+    assert committed.split("\n", 3)[3] == text.split("\n", 3)[3], "docs/results.md is stale"
