@@ -1,0 +1,1 @@
+"""Parameter sweeps: many parameter sets through the same path as `playbook run`."""

@@ -1,0 +1,107 @@
+"""How much of a sweep's best result is luck: deflated Sharpe ratio and PBO (CSCV).
+
+Both work from per-block moments of each trial's excess returns (count, sum of r, r^2, r^3,
+r^4 per block), so a sweep never keeps its return matrix: any union of blocks has exact
+Sharpe, skewness and kurtosis from summed moments.
+
+- Deflated Sharpe ratio: Bailey & Lopez de Prado (2014), "The Deflated Sharpe Ratio:
+  Correcting for Selection Bias, Backtest Overfitting and Non-Normality", JPM 40(5).
+- Probability of backtest overfitting by combinatorially symmetric cross-validation:
+  Bailey, Borwein, Lopez de Prado & Zhu (2015), "The Probability of Backtest Overfitting",
+  J. of Computational Finance 20(4).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy.stats import norm
+
+EULER_GAMMA = 0.5772156649015329
+MOMENTS = ("n", "s1", "s2", "s3", "s4")
+
+
+def block_moments(excess: np.ndarray, blocks: int) -> np.ndarray:
+    """(blocks, trials, 5) sums of r^0..r^4 over contiguous, near-equal blocks of bars."""
+    bars = excess.shape[0]
+    edges = np.linspace(0, bars, blocks + 1).round().astype(int)
+    out = np.zeros((blocks, excess.shape[1], len(MOMENTS)))
+    for b in range(blocks):
+        part = excess[edges[b] : edges[b + 1]]
+        for k in range(len(MOMENTS)):
+            out[b, :, k] = (part**k).sum(axis=0) if k else part.shape[0]
+    return out
+
+
+def sharpe_from_moments(m: np.ndarray) -> np.ndarray:
+    """Per-period Sharpe ratio (ddof=1) from summed moments (..., 5)."""
+    n, s1, s2 = m[..., 0], m[..., 1], m[..., 2]
+    mean = s1 / n
+    var = (s2 - n * mean**2) / np.maximum(n - 1, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(var > 0, mean / np.sqrt(np.maximum(var, 0)), np.nan)
+
+
+def skew_kurtosis_from_moments(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Population skewness and (non-excess) kurtosis from summed moments."""
+    n, s1, s2, s3, s4 = (m[..., k] for k in range(5))
+    mu = s1 / n
+    c2 = s2 / n - mu**2
+    c3 = s3 / n - 3 * mu * s2 / n + 2 * mu**3
+    c4 = s4 / n - 4 * mu * s3 / n + 6 * mu**2 * s2 / n - 3 * mu**4
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return c3 / c2**1.5, c4 / c2**2
+
+
+def expected_max_sharpe(trials: int, sharpe_variance: float) -> float:
+    """E[max SR] of `trials` unskilled strategies whose Sharpe ratios have this variance."""
+    if trials < 2:
+        return 0.0
+    a = norm.ppf(1 - 1 / trials)
+    b = norm.ppf(1 - 1 / (trials * math.e))
+    return math.sqrt(sharpe_variance) * ((1 - EULER_GAMMA) * a + EULER_GAMMA * b)
+
+
+def deflated_sharpe(
+    sharpe: float, bars: int, skew: float, kurtosis: float, trials: int, sharpe_variance: float
+) -> float:
+    """P(true Sharpe > the best that luck gives across `trials`), all per period (not annual).
+
+    `kurtosis` is non-excess (3 for a normal distribution).
+    """
+    benchmark = expected_max_sharpe(trials, sharpe_variance)
+    denominator = 1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2
+    if bars < 2 or not denominator > 0:
+        return float("nan")
+    return float(norm.cdf((sharpe - benchmark) * math.sqrt(bars - 1) / math.sqrt(denominator)))
+
+
+def probability_of_overfitting(
+    moments: np.ndarray, max_combinations: int = 1000, seed: int = 0
+) -> float:
+    """PBO by CSCV: how often the in-sample best trial is below the median out of sample.
+
+    `moments` is (blocks, trials, 5) with an even number of blocks. Each split of the blocks
+    into halves is one in-sample/out-of-sample pair; the logit of the best in-sample trial's
+    out-of-sample relative rank is <= 0 when it did no better than the median.
+    """
+    blocks, trials = moments.shape[0], moments.shape[1]
+    if blocks % 2 or trials < 2:
+        return float("nan")
+    combos = list(itertools.combinations(range(blocks), blocks // 2))
+    if len(combos) > max_combinations:
+        rng = np.random.default_rng(seed)
+        picked = rng.choice(len(combos), size=max_combinations, replace=False)
+        combos = [combos[i] for i in sorted(picked)]
+    total = moments.sum(axis=0)
+    below = 0
+    for combo in combos:
+        inside = moments[list(combo)].sum(axis=0)
+        best = int(np.nanargmax(sharpe_from_moments(inside)))
+        outside = sharpe_from_moments(total - inside)
+        rank = float((outside < outside[best]).sum() + 1)  # 1 = worst out of sample
+        relative = rank / (trials + 1)
+        below += math.log(relative / (1 - relative)) <= 0
+    return below / len(combos)
