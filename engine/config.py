@@ -194,7 +194,7 @@ def _config_error(
     key = ".".join(str(p) for p in full) or "(top level)"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if error["type"] == "extra_forbidden":
-        hint = _did_you_mean(str(loc[-1]), _fields_at(model, loc[:-1]))
+        hint = did_you_mean(str(loc[-1]), _fields_at(model, loc[:-1]))
         return ConfigError(f"{where}: {key}: unknown key{more}", hint or "remove it")
     if error["type"] == "missing":
         return ConfigError(f"{where}: {key}: required key is missing{more}", f"add `{loc[-1]}:`")
@@ -233,7 +233,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
+def did_you_mean(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
     if close:
         return f"did you mean {close[0]!r}?"

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     NETWORK = 4  # a real data source could not be reached
     OUTPUT = 5  # results could not be written (permissions, disk full)
     STRATEGY = 6  # a strategy asked for an impossible trade (unknown or untradable asset)
+    GATE = 7  # a quality gate failed (e.g. sweep --fail-below-dsr)
     INTERRUPTED = 130  # Ctrl-C
 
 

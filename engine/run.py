@@ -102,7 +102,7 @@ def prepare(
     """The strategy and its panel, window start recorded: everything before simulation."""
     strategy = make_strategy(config, lines, config_path)
     panel = load_panel(config, strategy, source or make_source(config))
-    return strategy, dataclasses.replace(panel, window_start=_window_start(config, panel))
+    return strategy, dataclasses.replace(panel, window_start=window_start(config, panel))
 
 
 def run_backtest(
@@ -129,9 +129,9 @@ def run_backtest(
     sim = simulate(panel, [schedule.targets], costs, start=start, names=[strategy.name])
     returns = sim.returns.iloc[:, 0].rename(strategy.name)
     ppy = panel.periods_per_year(start)
-    cash = accrual_index(panel.cash_rate).pct_change().fillna(0.0).loc[returns.index]
-    benchmark = _benchmark_returns(config, panel, returns.index)
-    stats = _stats(returns, benchmark, cash, sim, ppy)
+    cash = cash_returns(panel, returns.index)
+    benchmark = benchmark_returns(config, panel, returns.index)
+    stats = run_stats(returns, benchmark, cash, sim, ppy)
     catalog = merge_regimes(panel.regimes, config.regimes)
     by_regime = regime_table(returns, benchmark, catalog, ppy)
     return RunResult(
@@ -150,7 +150,7 @@ def run_backtest(
     )
 
 
-def _window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:
+def window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:
     """The configured start, or the first bar on which every traded asset has a price."""
     index = panel.index
     if config.start is None:
@@ -165,9 +165,7 @@ def _window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:
     return index[index >= start][0]
 
 
-def _benchmark_returns(
-    config: RunConfig, panel: Panel, index: pd.DatetimeIndex
-) -> pd.Series | None:
+def benchmark_returns(config: RunConfig, panel: Panel, index: pd.DatetimeIndex) -> pd.Series | None:
     """Benchmark returns on the strategy's bars: no back-fill, zero on days it does not trade."""
     if config.benchmark is None:
         return None
@@ -177,14 +175,16 @@ def _benchmark_returns(
     return returns.fillna(0.0).rename(config.benchmark)
 
 
-def _stats(
+def run_stats(
     returns: pd.Series,
     benchmark: pd.Series | None,
     cash: pd.Series,
     sim: Simulation,
     ppy: int,
+    column: int = 0,
 ) -> dict[str, object]:
-    weights = sim.weights[0]
+    """The stats of one simulated run (a column of `sim`); sweeps use the same function."""
+    weights = sim.weights[column]
     risky = weights.drop(columns=[CASH])
     exposure = risky.abs().sum(axis=1)
     stats: dict[str, object] = {
@@ -195,13 +195,18 @@ def _stats(
         **metrics.summary(returns, ppy, cash),
         "time_in_market": float((exposure > 1e-9).mean()),
         "avg_gross_exposure": float(exposure.mean()),
-        "turnover_per_year": float(sim.turnover.iloc[0] / max(metrics.years(returns), 1e-9)),
-        "fills": len(sim.fills[0]),
+        "turnover_per_year": float(sim.turnover.iloc[column] / max(metrics.years(returns), 1e-9)),
+        "fills": len(sim.fills[column]),
         "cash_yield_avg": float(np.power(1 + cash.mean(), ppy) - 1) if len(cash) else 0.0,
     }
     if benchmark is not None:
         stats["benchmark"] = {"symbol": benchmark.name, **metrics.summary(benchmark, ppy, cash)}
     return stats
+
+
+def cash_returns(panel: Panel, index: pd.DatetimeIndex) -> pd.Series:
+    """What idle cash earned on each bar of `index`."""
+    return accrual_index(panel.cash_rate).pct_change().fillna(0.0).loc[index]
 
 
 def default_config_for(strategy_name: str) -> RunConfig:

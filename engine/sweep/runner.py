@@ -1,0 +1,352 @@
+"""Run a sweep: parameter sets in chunks, each chunk one vectorbt call, reduced at once.
+
+A chunk's result is a small table (one row per set: params, metrics and per-block return
+moments), written atomically to `chunks/chunk-NNNNN.parquet`; a restarted sweep skips every
+chunk already on disk, so a SIGKILL loses at most the chunk in flight. Shard K of N owns the
+chunks whose index is K-1 modulo N. Chunks can run here or on a dask.distributed cluster;
+either way this process writes the files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import metrics
+from engine.config import RunConfig
+from engine.data.panel import Panel
+from engine.errors import ConfigError, DataError, OutputError
+from engine.run import cash_returns, load_panel, make_source, run_stats, window_start
+from engine.schedule import build_schedule
+from engine.signals import MissingInputWarning
+from engine.simulate import Costs, simulate
+from engine.sweep.overfit import MOMENTS, block_moments
+from engine.sweep.spec import SweepSpec, expand, param_id
+from strategies import get_strategy
+
+METRICS = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "time_in_market",
+    "avg_gross_exposure",
+    "turnover_per_year",
+    "fills",
+)
+BYTES_PER_CELL = 8 * 14  # vectorbt's working arrays plus ours, per bar and instrument
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a sweep will run: its sets split into chunks, and which chunks are this shard's."""
+
+    spec: SweepSpec
+    base: RunConfig
+    sets: list[dict[str, Any]]
+    chunk_size: int
+    shard: tuple[int, int] | None
+
+    @property
+    def chunks(self) -> list[list[dict[str, Any]]]:
+        size = self.chunk_size
+        return [self.sets[i : i + size] for i in range(0, len(self.sets), size)]
+
+    def mine(self) -> list[int]:
+        count = len(self.chunks)
+        if self.shard is None:
+            return list(range(count))
+        k, n = self.shard
+        return [i for i in range(count) if i % n == k - 1]
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that must match for chunk files to be reused or merged."""
+        return {
+            "spec": json.loads(self.spec.model_dump_json()),
+            "base": json.loads(self.base.canonical_json()),
+            "sets": len(self.sets),
+            "set_ids": [param_id(s) for s in self.sets],
+            "chunk_size": self.chunk_size,
+        }
+
+
+def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = None) -> Plan:
+    sets = expand(spec, base)
+    size = spec.chunk_size or _auto_chunk_size(spec, base, sets[0])
+    if shard is not None and not 1 <= shard[0] <= shard[1]:
+        raise ConfigError(f"shard {shard[0]}/{shard[1]} is out of range", "use K/N with 1<=K<=N")
+    return Plan(spec, base, sets, size, shard)
+
+
+def _auto_chunk_size(spec: SweepSpec, base: RunConfig, params: dict[str, Any]) -> int:
+    """As many sets per vectorbt call as fit the memory budget (memory stays flat)."""
+    strategy = get_strategy(base.strategy)(get_strategy(base.strategy).Params(**params))
+    panel = _panel(base.canonical_json(), strategy.universe(), _inputs_key(strategy))
+    bars = len(panel.index) - int(panel.index.searchsorted(window_start(base, panel)))
+    per_set = max(bars, 1) * (len(strategy.universe()) * 2 + 1) * BYTES_PER_CELL
+    return int(max(1, min(2000, spec.memory_budget_mb * 2**20 // per_set)))
+
+
+def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) -> pd.DataFrame:
+    """One chunk, from plain data (so a dask worker can run it): a row per parameter set."""
+    base = RunConfig.model_validate_json(base_json)
+    spec = SweepSpec.model_validate_json(spec_json)
+    cls = get_strategy(base.strategy)
+    strategies = [cls(cls.Params(**params)) for params in param_sets]
+    groups: dict[tuple, list[int]] = {}
+    for i, strategy in enumerate(strategies):
+        groups.setdefault((strategy.universe(), _inputs_key(strategy)), []).append(i)
+    rows: list[dict[str, Any]] = [{} for _ in param_sets]
+    for (universe, inputs), members in groups.items():
+        panel = _panel(base_json, universe, inputs)
+        for i, row in zip(
+            members, _simulate_group(base, spec, panel, strategies, members), strict=True
+        ):
+            rows[i] = {
+                "id": param_id(param_sets[i]),
+                "params": json.dumps(param_sets[i], sort_keys=True, default=str),
+                **{f"p.{k}": param_sets[i][k] for k in spec.grid},
+                **row,
+            }
+    return pd.DataFrame(rows)
+
+
+def _simulate_group(
+    base: RunConfig, spec: SweepSpec, panel: Panel, strategies: list, members: list[int]
+) -> list[dict[str, Any]]:
+    start = panel.window_start
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
+        plans = [build_schedule(strategies[i], panel, base.leverage_cap).targets for i in members]
+    costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
+    sim = simulate(panel, plans, costs, start=start, names=[str(i) for i in members])
+    cash = cash_returns(panel, sim.returns.index)
+    ppy = panel.periods_per_year(start)
+    excess = sim.returns.to_numpy() - cash.to_numpy()[:, None]
+    moments = block_moments(excess, spec.blocks)
+    out = []
+    for column in range(len(members)):
+        returns = sim.returns.iloc[:, column]
+        stats = run_stats(returns, None, cash, sim, ppy, column=column)
+        row: dict[str, Any] = {key: stats[key] for key in METRICS}
+        if spec.split is not None:
+            cut = pd.Timestamp(spec.split.oos_start)
+            for part, mask in (("is", returns.index < cut), ("oos", returns.index >= cut)):
+                summary = metrics.summary(returns[mask], ppy, cash[mask]) if mask.sum() > 2 else {}
+                row[f"sharpe_{part}"] = summary.get("sharpe", np.nan)
+                row[f"cagr_{part}"] = summary.get("cagr", np.nan)
+        for b in range(spec.blocks):
+            for k, name in enumerate(MOMENTS):
+                row[f"m{b:02d}_{name}"] = moments[b, column, k]
+        out.append(row)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _panel(base_json: str, universe: tuple[str, ...], inputs: tuple) -> Panel:
+    """The panel a group of parameter sets shares, built once per process."""
+    base = RunConfig.model_validate_json(base_json)
+    cls = get_strategy(base.strategy)
+    probe = _PanelProbe(universe, inputs, cls)
+    panel = load_panel(base, probe, make_source(base))  # type: ignore[arg-type]
+    return dataclasses.replace(panel, window_start=window_start(base, panel))
+
+
+@dataclass(frozen=True)
+class _PanelProbe:
+    """Stands in for a strategy when loading a panel: only its data needs matter."""
+
+    symbols: tuple[str, ...]
+    inputs_key: tuple
+    cls: type
+
+    name = "sweep"
+
+    def universe(self) -> tuple[str, ...]:
+        return self.symbols
+
+    def inputs(self):
+        from strategies.base import Inputs
+
+        return Inputs(symbols=self.inputs_key[0], macro=self.inputs_key[1])
+
+
+def _inputs_key(strategy: Any) -> tuple:
+    inputs = strategy.inputs()
+    return (tuple(inputs.symbols), tuple(inputs.macro))
+
+
+# --- running, resuming, sharding ----------------------------------------------------
+
+
+def run_plan(
+    plan: Plan,
+    out_dir: Path,
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
+    on_chunk: Callable[[int, int, int], None] | None = None,
+) -> list[int]:
+    """Run this shard's missing chunks; returns the chunk indices that were computed now."""
+    _claim_folder(plan, out_dir)
+    todo = [i for i in plan.mine() if not chunk_path(out_dir, i).exists()]
+    done_before = len(plan.mine()) - len(todo)
+    base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
+    chunks = plan.chunks
+    results = _execute(executor, scheduler, base_json, spec_json, [(i, chunks[i]) for i in todo])
+    computed = []
+    for count, (index, table) in enumerate(results, start=1):
+        _write_atomically(table, chunk_path(out_dir, index))
+        computed.append(index)
+        if on_chunk is not None:
+            on_chunk(done_before + count, len(plan.mine()), index)
+    return computed
+
+
+def _execute(
+    executor: str,
+    scheduler: str | None,
+    base_json: str,
+    spec_json: str,
+    work: list[tuple[int, list[dict[str, Any]]]],
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    if executor == "local":
+        for index, sets in work:
+            yield index, run_chunk(base_json, spec_json, sets)
+        return
+    if executor != "dask":
+        raise ConfigError(f"unknown executor {executor!r}", "use local or dask")
+    if not scheduler:
+        raise ConfigError("--executor dask needs --scheduler ADDRESS", "e.g. tcp://127.0.0.1:8786")
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as exc:
+        raise ConfigError(
+            "dask.distributed is not installed", "pip install 'dask[distributed]'"
+        ) from exc
+    try:
+        client = Client(scheduler, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot reach the dask scheduler at {scheduler}",
+            "start one (dask scheduler) or check the address",
+        ) from exc
+    with client:
+        futures = {
+            client.submit(run_chunk, base_json, spec_json, sets, pure=False): index
+            for index, sets in work
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def chunk_path(out_dir: Path, index: int) -> Path:
+    return Path(out_dir) / "chunks" / f"chunk-{index:05d}.parquet"
+
+
+def _claim_folder(plan: Plan, out_dir: Path) -> None:
+    """Record what this folder holds; refuse to mix chunks of a different sweep into it."""
+    identity = {**plan.identity(), "shard": list(plan.shard) if plan.shard else None}
+    path = Path(out_dir) / "sweep.json"
+    try:
+        (Path(out_dir) / "chunks").mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            existing = json.loads(path.read_text())
+            if existing != identity:
+                raise ConfigError(
+                    f"{out_dir} holds a different sweep (spec, base config, grid or shard changed)",
+                    "pass another --out, or delete that folder to start over",
+                )
+            return
+        _write_text_atomically(path, json.dumps(identity, indent=1, sort_keys=True))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to {out_dir}: {exc.strerror or exc}", "choose a writable --out"
+        ) from exc
+
+
+def merge_chunks(sources: Sequence[Path], out_dir: Path) -> Plan | None:
+    """Gather the chunk files of several shard folders of one sweep into `out_dir`."""
+    identities = []
+    for folder in sources:
+        path = Path(folder) / "sweep.json"
+        if not path.is_file():
+            raise DataError(
+                f"{folder} is not a sweep folder (no sweep.json)",
+                "pass the --out folders of `playbook sweep --shard K/N`",
+            )
+        identities.append(json.loads(path.read_text()))
+    first = {k: v for k, v in identities[0].items() if k != "shard"}
+    for folder, identity in zip(sources, identities, strict=True):
+        if {k: v for k, v in identity.items() if k != "shard"} != first:
+            raise ConfigError(
+                f"{folder} is a shard of a different sweep",
+                "merge only shards of the same sweep file and data",
+            )
+    count = -(-first["sets"] // first["chunk_size"])
+    (Path(out_dir) / "chunks").mkdir(parents=True, exist_ok=True)
+    found = set()
+    for folder in sources:
+        for index in range(count):
+            source = chunk_path(folder, index)
+            if source.exists() and index not in found:
+                found.add(index)
+                target = chunk_path(out_dir, index)
+                if Path(source).resolve() != target.resolve():
+                    _write_atomically(pd.read_parquet(source), target)
+    missing = sorted(set(range(count)) - found)
+    if missing:
+        raise DataError(
+            f"chunks {missing[:10]} of {count} are missing from the shards",
+            "run the missing shards (or rerun them: finished chunks are skipped)",
+        )
+    _write_text_atomically(
+        Path(out_dir) / "sweep.json", json.dumps({**first, "shard": None}, indent=1, sort_keys=True)
+    )
+    return None
+
+
+def read_chunks(out_dir: Path) -> pd.DataFrame:
+    identity = json.loads((Path(out_dir) / "sweep.json").read_text())
+    count = -(-identity["sets"] // identity["chunk_size"])
+    missing = [i for i in range(count) if not chunk_path(out_dir, i).exists()]
+    if missing:
+        raise DataError(
+            f"{out_dir}: chunks {missing[:10]} are not done",
+            "run the sweep again (it resumes) or merge the other shards",
+        )
+    table = pd.concat(
+        [pd.read_parquet(chunk_path(out_dir, i)) for i in range(count)], ignore_index=True
+    )
+    return table
+
+
+def _write_atomically(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(
+            f"cannot write {path}: {exc.strerror or exc}", "free disk space or choose another --out"
+        ) from exc
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,141 @@
+"""Sweep configs: a base run config plus a parameter grid or a seeded random sample of it.
+
+```yaml
+base: ../hayes-pivot.yaml          # a run config, relative to this file
+grid:
+  stress_threshold: [0.4, 0.5, 0.6]
+  kre_drawdown_pct: {start: 10, stop: 30, step: 10}   # inclusive stop
+sample: {n: 50, seed: 7}           # optional: a random subset of the grid
+blocks: 12                         # CSCV blocks (even) for PBO and walk-forward
+split: {oos_start: 2022-01-01}     # optional in-sample / out-of-sample columns
+walk_forward: {train_blocks: 4}    # optional: pick on k blocks, test on the next
+metric: sharpe                     # what "best" means
+heatmap: [stress_threshold, kre_drawdown_pct]
+```
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from engine.config import (
+    Frozen,
+    RunConfig,
+    did_you_mean,
+    load_run_config_with_lines,
+    read_yaml,
+    validate,
+)
+from engine.errors import ConfigError
+from strategies import get_strategy
+
+
+class Range(Frozen):
+    start: float
+    stop: float
+    step: float = Field(gt=0)
+
+    def values(self) -> list[float]:
+        count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
+        if count < 1:
+            raise ValueError(f"range {self.start}..{self.stop} is empty")
+        return [round(self.start + i * self.step, 12) for i in range(count)]
+
+
+class Sample(Frozen):
+    n: int = Field(gt=0, description="how many parameter sets to draw")
+    seed: int = Field(0, description="seed of the draw")
+
+
+class Split(Frozen):
+    oos_start: dt.date = Field(description="first day of the out-of-sample part")
+
+
+class WalkForward(Frozen):
+    train_blocks: int = Field(ge=1, description="blocks to pick the best on, tested on the next")
+
+
+class SweepSpec(Frozen):
+    base: Path = Field(description="the run config to sweep, relative to the sweep file")
+    grid: dict[str, list[Any] | Range] = Field(min_length=1, description="param -> values")
+    sample: Sample | None = None
+    blocks: int = Field(12, ge=2, le=32, description="CSCV blocks (even)")
+    split: Split | None = None
+    walk_forward: WalkForward | None = None
+    metric: Literal["sharpe", "sortino", "cagr", "calmar"] = "sharpe"
+    chunk_size: int | None = Field(None, gt=0, description="sets per vectorbt call")
+    memory_budget_mb: int = Field(1024, ge=64, description="bounds the chunk size")
+    heatmap: tuple[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> SweepSpec:
+        if self.blocks % 2:
+            raise ValueError(f"blocks must be even for CSCV, got {self.blocks}")
+        if self.walk_forward and self.walk_forward.train_blocks >= self.blocks:
+            raise ValueError("walk_forward.train_blocks must be fewer than blocks")
+        if self.heatmap and any(p not in self.grid for p in self.heatmap):
+            raise ValueError(f"heatmap params {list(self.heatmap)} must be grid keys")
+        return self
+
+    def values(self) -> dict[str, list[Any]]:
+        return {k: v.values() if isinstance(v, Range) else list(v) for k, v in self.grid.items()}
+
+
+def load_sweep(path: Path) -> tuple[SweepSpec, RunConfig, dict]:
+    """The sweep spec and its base run config, both validated, errors with file and line."""
+    path = Path(path)
+    data, lines = read_yaml(path)
+    spec = validate(SweepSpec, data, lines, path)
+    base_path = spec.base if spec.base.is_absolute() else (path.parent / spec.base).resolve()
+    if not base_path.is_file():
+        where = f"{path}:{lines.get(('base',), '?')}"
+        raise ConfigError(f"{where}: base config {base_path} not found", "fix the `base:` path")
+    base, _ = load_run_config_with_lines(base_path)
+    params_model = get_strategy(base.strategy).Params
+    for key in spec.grid:
+        if key not in params_model.model_fields:
+            hint = did_you_mean(key, list(params_model.model_fields))
+            raise ConfigError(
+                f"{path}:{lines.get(('grid', key), '?')}: grid.{key}: not a parameter of "
+                f"{base.strategy}",
+                hint or "see `playbook strategies`",
+            )
+    return spec, base, lines
+
+
+def expand(spec: SweepSpec, base: RunConfig) -> list[dict[str, Any]]:
+    """Every parameter set, in a deterministic order, each validated by the strategy."""
+    values = spec.values()
+    keys = list(values)
+    combos = list(itertools.product(*(values[k] for k in keys)))
+    if spec.sample is not None and spec.sample.n < len(combos):
+        rng = np.random.default_rng(spec.sample.seed)
+        picked = sorted(rng.choice(len(combos), size=spec.sample.n, replace=False).tolist())
+        combos = [combos[i] for i in picked]
+    params_model = get_strategy(base.strategy).Params
+    sets = []
+    for combo in combos:
+        params = {**base.params, **dict(zip(keys, combo, strict=True))}
+        validate(
+            params_model,
+            params,
+            {},
+            f"sweep set {dict(zip(keys, combo, strict=True))}",
+            prefix=("params",),
+        )
+        sets.append(params)
+    return sets
+
+
+def param_id(params: dict[str, Any]) -> str:
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,157 @@
+"""A finished sweep's outputs: the table, the overfitting summary and a heatmap."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.sweep.overfit import (
+    MOMENTS,
+    deflated_sharpe,
+    probability_of_overfitting,
+    sharpe_from_moments,
+    skew_kurtosis_from_moments,
+)
+from engine.sweep.spec import SweepSpec
+
+
+def moments_of(table: pd.DataFrame, blocks: int) -> np.ndarray:
+    """(blocks, trials, 5) from the chunk tables' m<block>_<moment> columns."""
+    columns = [[f"m{b:02d}_{m}" for m in MOMENTS] for b in range(blocks)]
+    return np.stack([table[c].to_numpy(dtype=float) for c in columns])
+
+
+def summarize(table: pd.DataFrame, spec: SweepSpec) -> dict[str, Any]:
+    """Best set by the spec's metric, its deflated Sharpe, PBO and walk-forward results."""
+    moments = moments_of(table, spec.blocks)
+    total = moments.sum(axis=0)
+    per_period = sharpe_from_moments(total)
+    skew, kurtosis = skew_kurtosis_from_moments(total)
+    ranked = table[spec.metric].to_numpy(dtype=float)
+    best = int(np.nanargmax(ranked)) if np.isfinite(ranked).any() else 0
+    trials = len(table)
+    variance = float(np.nanvar(per_period, ddof=1)) if trials > 1 else 0.0
+    dsr = deflated_sharpe(
+        float(per_period[best]),
+        int(total[best, 0]),
+        float(skew[best]),
+        float(kurtosis[best]),
+        trials,
+        variance,
+    )
+    summary: dict[str, Any] = {
+        "trials": trials,
+        "metric": spec.metric,
+        "best": {
+            "id": table["id"].iloc[best],
+            "params": json.loads(table["params"].iloc[best]),
+            **{
+                k: _plain(table[k].iloc[best])
+                for k in table.columns
+                if k
+                in (
+                    "cagr",
+                    "sharpe",
+                    "sortino",
+                    "max_drawdown",
+                    "calmar",
+                    "sharpe_is",
+                    "sharpe_oos",
+                    "cagr_is",
+                    "cagr_oos",
+                )
+            },
+        },
+        "deflated_sharpe": _plain(dsr),
+        "deflated_sharpe_inputs": {
+            "per_period_sharpe": _plain(per_period[best]),
+            "bars": int(total[best, 0]),
+            "skewness": _plain(skew[best]),
+            "kurtosis": _plain(kurtosis[best]),
+            "sharpe_variance_across_trials": _plain(variance),
+        },
+        "pbo": _plain(probability_of_overfitting(moments)),
+        "blocks": spec.blocks,
+    }
+    if spec.walk_forward is not None:
+        summary["walk_forward"] = walk_forward(moments, spec.walk_forward.train_blocks)
+    return summary
+
+
+def walk_forward(moments: np.ndarray, train_blocks: int) -> dict[str, Any]:
+    """Pick the best set on k blocks, hold it for the next; compare with the median set."""
+    picked, median = [], []
+    for test in range(train_blocks, moments.shape[0]):
+        train = moments[test - train_blocks : test].sum(axis=0)
+        best = int(np.nanargmax(sharpe_from_moments(train)))
+        out = sharpe_from_moments(moments[test])
+        picked.append(float(out[best]))
+        median.append(float(np.nanmedian(out)))
+    return {
+        "train_blocks": train_blocks,
+        "windows": len(picked),
+        "picked_mean_sharpe": _plain(np.mean(picked)),
+        "median_mean_sharpe": _plain(np.mean(median)),
+        "picked_beat_median_share": _plain(np.mean(np.array(picked) > np.array(median))),
+    }
+
+
+def write_outputs(table: pd.DataFrame, spec: SweepSpec, out_dir: Path) -> dict[str, Any]:
+    """sweep.parquet (a row per set, no moments), summary.json and heatmap.png."""
+    out_dir = Path(out_dir)
+    summary = summarize(table, spec)
+    public = table[[c for c in table.columns if not re.match(r"m\d\d_", c)]]
+    tmp = out_dir / f".sweep.parquet.{os.getpid()}.tmp"
+    public.to_parquet(tmp, index=False)
+    os.replace(tmp, out_dir / "sweep.parquet")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    params = spec.heatmap or tuple(list(spec.grid)[:2])
+    if len(params) == 2:
+        write_heatmap(public, params, spec.metric, out_dir / "heatmap.png")
+    return summary
+
+
+def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, path: Path) -> Path:
+    """Mean of the metric over every other parameter, for two parameters."""
+    from matplotlib.figure import Figure
+
+    from engine.report import configure_plotting
+
+    configure_plotting()
+    x, y = (f"p.{p}" for p in params)
+    grid = table.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
+    fig = Figure(
+        figsize=(1.2 * grid.shape[1] + 3, 0.6 * grid.shape[0] + 2.5), dpi=100, layout="constrained"
+    )
+    ax = fig.subplots()
+    image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", aspect="auto", origin="lower")
+    ax.set_xticks(
+        range(grid.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.columns]
+    )
+    ax.set_yticks(
+        range(grid.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.index]
+    )
+    ax.set_xlabel(params[0])
+    ax.set_ylabel(params[1])
+    for (row, col), value in np.ndenumerate(grid.to_numpy(dtype=float)):
+        if math.isfinite(value):
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label=metric)
+    fig.suptitle(f"{metric} by {params[0]} and {params[1]} (mean over other parameters)")
+    fig.savefig(path, metadata={"Software": None})
+    return path
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

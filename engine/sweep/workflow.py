@@ -1,0 +1,91 @@
+"""`playbook sweep` as functions: plan, run (resumable, sharded, local or dask), summarize."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.config import RunConfig
+from engine.results import default_results_dir
+from engine.sweep.runner import Plan, make_plan, merge_chunks, read_chunks, run_plan
+from engine.sweep.spec import SweepSpec, load_sweep
+from engine.sweep.summary import write_outputs
+
+
+def sweep_to_folder(
+    spec_file: Path,
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    shard: tuple[int, int] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    rerun_best: int = 0,
+    progress: Any = None,
+) -> tuple[dict[str, Any] | None, Path]:
+    """Run (or resume) a sweep; the summary, or None for a shard that must be merged."""
+    spec, base, _ = load_sweep(spec_file)
+    if data_dir is not None:
+        data = base.data.model_copy(update={"source": "directory", "path": data_dir.resolve()})
+        base = base.model_copy(update={"data": data})
+        RunConfig.model_validate(base.model_dump())
+    plan = make_plan(spec, base, shard)
+    folder = out_dir or _default_folder(Path(spec_file), plan)
+    if progress is not None:
+        with progress:
+            task = progress.add_task("chunks", total=len(plan.mine()))
+            progress.update(task, completed=len(plan.mine()) - _todo(plan, folder))
+            run_plan(
+                plan,
+                folder,
+                executor=executor,
+                scheduler=scheduler,
+                on_chunk=lambda done, total, _i: progress.update(task, completed=done),
+            )
+    else:
+        run_plan(plan, folder, executor=executor, scheduler=scheduler)
+    if shard is not None and shard[1] > 1:
+        return None, folder
+    summary = write_outputs(read_chunks(folder), spec, folder)
+    if rerun_best:
+        rerun_best_sets(folder, base, spec, rerun_best)
+    return summary, folder
+
+
+def merge_to_folder(shard_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
+    merge_chunks(shard_dirs, out_dir)
+    identity = json.loads((Path(out_dir) / "sweep.json").read_text())
+    spec = SweepSpec.model_validate(identity["spec"])
+    return write_outputs(read_chunks(out_dir), spec, out_dir)
+
+
+def rerun_best_sets(folder: Path, base: RunConfig, spec: SweepSpec, count: int) -> list[Path]:
+    """The N best sets as normal run folders (with tearsheets) under `folder/best`."""
+    from engine.workflow import run_to_folder
+
+    table = pd.read_parquet(Path(folder) / "sweep.parquet")
+    best = table.sort_values(spec.metric, ascending=False).head(count)
+    paths = []
+    for row in best.itertuples(index=False):
+        config = base.model_copy(
+            update={"params": json.loads(row.params), "name": f"{base.strategy}-{row.id}"}
+        )
+        path, _ = run_to_folder(config, None, results_dir=Path(folder) / "best")
+        paths.append(path)
+    return paths
+
+
+def _todo(plan: Plan, folder: Path) -> int:
+    from engine.sweep.runner import chunk_path
+
+    return sum(1 for i in plan.mine() if not chunk_path(folder, i).exists())
+
+
+def _default_folder(spec_file: Path, plan: Plan) -> Path:
+    digest = hashlib.sha256(json.dumps(plan.identity(), sort_keys=True).encode()).hexdigest()[:8]
+    shard = f"-shard{plan.shard[0]}of{plan.shard[1]}" if plan.shard else ""
+    return default_results_dir() / "sweeps" / f"{spec_file.stem}-{digest}{shard}"

@@ -1,0 +1,194 @@
+"""Sweeps: equal to one-by-one runs, shard/merge, resume after SIGKILL, dask, gates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+from engine.config import RunConfig
+from engine.errors import ConfigError
+from engine.run import run_backtest
+from engine.sweep.runner import make_plan, run_plan
+from engine.sweep.spec import expand, load_sweep
+from engine.sweep.workflow import merge_to_folder, sweep_to_folder
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = """\
+base: {base}
+grid:
+  stock_weight: [0.2, 0.5, 0.8]
+  rebalance: [monthly, quarterly]
+blocks: 6
+split: {{oos_start: 2035-01-01}}
+walk_forward: {{train_blocks: 2}}
+chunk_size: 2
+heatmap: [stock_weight, rebalance]
+"""
+METRICS = [
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "time_in_market",
+    "avg_gross_exposure",
+    "turnover_per_year",
+    "fills",
+]
+
+
+@pytest.fixture
+def spec_file(tmp_path) -> Path:
+    path = tmp_path / "weights.yaml"
+    path.write_text(SPEC.format(base=REPO / "configs" / "60-40.yaml"))
+    return path
+
+
+def table(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(folder / "sweep.parquet").sort_values("id").reset_index(drop=True)
+
+
+def test_sweep_rows_equal_the_same_sets_run_one_by_one(spec_file, tmp_path):
+    summary, folder = sweep_to_folder(spec_file, out_dir=tmp_path / "sweep")
+    rows = table(folder)
+    assert len(rows) == 6 and summary["trials"] == 6
+    _, base, _ = load_sweep(spec_file)
+    for row in rows.itertuples(index=False):
+        config = base.model_copy(update={"params": json.loads(row.params)})
+        stats = run_backtest(RunConfig.model_validate(config.model_dump())).stats
+        for key in METRICS:
+            assert getattr(row, key) == pytest.approx(stats[key], abs=1e-9, rel=1e-9), key
+    assert (folder / "heatmap.png").stat().st_size > 5000
+    assert set(summary) >= {"deflated_sharpe", "pbo", "walk_forward", "best"}
+    assert rows["sharpe_oos"].notna().all() and rows["sharpe_is"].notna().all()
+
+
+def test_sharded_and_merged_equals_unsharded(spec_file, tmp_path):
+    _, whole = sweep_to_folder(spec_file, out_dir=tmp_path / "whole")
+    shards = []
+    for k in (1, 2, 3):
+        summary, folder = sweep_to_folder(spec_file, out_dir=tmp_path / f"s{k}", shard=(k, 3))
+        assert summary is None  # a shard waits for the merge
+        shards.append(folder)
+    merged = merge_to_folder(shards, tmp_path / "merged")
+    pd.testing.assert_frame_equal(table(tmp_path / "merged"), table(whole))
+    assert merged == json.loads((whole / "summary.json").read_text())
+
+
+def test_merge_refuses_missing_or_foreign_shards(spec_file, tmp_path):
+    sweep_to_folder(spec_file, out_dir=tmp_path / "s1", shard=(1, 2))
+    with pytest.raises(Exception, match="missing from the shards"):
+        merge_to_folder([tmp_path / "s1"], tmp_path / "m")
+    other = tmp_path / "other.yaml"
+    other.write_text(spec_file.read_text().replace("0.8]", "0.9]"))
+    sweep_to_folder(other, out_dir=tmp_path / "o2", shard=(2, 2))
+    with pytest.raises(ConfigError, match="different sweep"):
+        merge_to_folder([tmp_path / "s1", tmp_path / "o2"], tmp_path / "m2")
+
+
+def test_a_sweep_killed_with_sigkill_resumes_to_the_same_table(spec_file, tmp_path):
+    _, whole = sweep_to_folder(spec_file, out_dir=tmp_path / "whole")
+    killed = tmp_path / "killed"
+    # a child process that SIGKILLs itself right after its second chunk file lands
+    script = f"""
+import os, signal
+import engine.sweep.runner as runner
+written = []
+real = runner._write_atomically
+def write_then_die(table, path):
+    real(table, path)
+    written.append(path)
+    if len(written) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+runner._write_atomically = write_then_die
+from engine.sweep.workflow import sweep_to_folder
+sweep_to_folder({str(spec_file)!r}, out_dir={str(killed)!r})
+"""
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    assert child.returncode == -9
+    chunks = sorted(p.name for p in (killed / "chunks").iterdir())
+    assert chunks == ["chunk-00000.parquet", "chunk-00001.parquet"]  # no half-written file
+    assert not (killed / "sweep.parquet").exists()
+    _, base, _ = load_sweep(spec_file)
+    spec = load_sweep(spec_file)[0]
+    resumed = run_plan(make_plan(spec, base), killed)
+    assert resumed == [2]  # only the missing chunk is computed
+    sweep_to_folder(spec_file, out_dir=killed)
+    pd.testing.assert_frame_equal(table(killed), table(whole))
+
+
+def test_a_folder_of_another_sweep_is_refused(spec_file, tmp_path):
+    sweep_to_folder(spec_file, out_dir=tmp_path / "x")
+    spec_file.write_text(spec_file.read_text().replace("0.8]", "0.7]"))
+    with pytest.raises(ConfigError, match="holds a different sweep"):
+        sweep_to_folder(spec_file, out_dir=tmp_path / "x")
+
+
+@pytest.mark.slow
+def test_dask_executor_equals_local(spec_file, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    _, local = sweep_to_folder(spec_file, out_dir=tmp_path / "local")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        _, remote = sweep_to_folder(
+            spec_file,
+            out_dir=tmp_path / "dask",
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+        )
+    pd.testing.assert_frame_equal(table(remote), table(local))
+
+
+def test_grid_keys_and_values_are_validated_with_lines(tmp_path, spec_file):
+    bad = tmp_path / "bad.yaml"
+    text = spec_file.read_text().replace("stock_weight: [", "stock_wieght: [")
+    bad.write_text(text.replace("heatmap: [stock_weight, rebalance]\n", ""))
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(bad)
+    assert "bad.yaml:3: grid.stock_wieght" in caught.value.one_line()
+    assert "did you mean 'stock_weight'" in caught.value.one_line()
+    out_of_bounds = tmp_path / "oob.yaml"
+    out_of_bounds.write_text(spec_file.read_text().replace("0.8]", "1.8]"))
+    spec, base, _ = load_sweep(out_of_bounds)
+    with pytest.raises(ConfigError, match="stock_weight: Input should be less than or equal to 1"):
+        expand(spec, base)
+
+
+def test_random_sample_is_seeded_and_a_subset(spec_file):
+    spec, base, _ = load_sweep(spec_file)
+    sampled = type(spec).model_validate({**spec.model_dump(), "sample": {"n": 4, "seed": 3}})
+    first, second = expand(sampled, base), expand(sampled, base)
+    assert first == second and len(first) == 4
+    assert all(s in expand(spec, base) for s in first)
+
+
+def test_cli_gate_on_deflated_sharpe_exits_7(spec_file, tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(
+        cli, ["sweep", str(spec_file), "--out", str(tmp_path / "a"), "--fail-below-dsr", "0"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "deflated Sharpe ratio" in ok.stdout and "6 parameter sets" in ok.stdout
+    gated = runner.invoke(
+        cli, ["sweep", str(spec_file), "--out", str(tmp_path / "a"), "--fail-below-dsr", "1.01"]
+    )
+    assert gated.exit_code == 7
+    assert gated.stderr.startswith("error: deflated Sharpe ratio")
+    bad = runner.invoke(cli, ["sweep", str(spec_file), "--shard", "3/2"])
+    assert bad.exit_code == 2 and "need 1 <= K <= N" in bad.output
+
+
+def test_shipped_sweep_files_load():
+    for path in sorted((REPO / "configs" / "sweeps").glob("*.yaml")):
+        spec, base, _ = load_sweep(path)
+        assert len(expand(spec, base)) >= 10, path.name
