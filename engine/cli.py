@@ -55,7 +55,8 @@ def cli(debug: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 bad or missing data,
-    4 network, 5 cannot write results, 6 impossible strategy order, 130 interrupted.
+    4 network, 5 cannot write results, 6 impossible strategy order, 7 gate failed,
+    130 interrupted.
     """
 
 
@@ -199,6 +200,66 @@ def regimes() -> None:
     click.echo(
         "(synthetic runs use their scenario's phases; add your own with `regimes:` in a config)"
     )
+
+
+@cli.command()
+@click.argument("runs", nargs=-1)
+@click.option("--latest", type=int, default=None, help="Also compare the N newest runs.")
+@click.option(
+    "--results-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where run folders are [default: ./results or $PLAYBOOK_RESULTS].",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The HTML page [default: <results-dir>/compare-<time>.html].",
+)
+def compare(
+    runs: tuple[str, ...], latest: int | None, results_dir: Path | None, out_path: Path | None
+) -> None:
+    """Compare runs side by side: metrics, equity, drawdowns, regimes, config diff.
+
+    RUNS are run folders, run ids or unique id prefixes (`playbook runs` lists them).
+    Runs on different dates are compared on their common window, and the page says so.
+    """
+    import datetime as dt
+
+    from engine.compare import (
+        compare_runs,
+        format_comparison,
+        load_run,
+        resolve_runs,
+        write_compare_page,
+    )
+    from engine.results import default_results_dir
+
+    root = results_dir or default_results_dir()
+    folders = resolve_runs(list(runs), root, latest)
+    comparison = compare_runs([load_run(folder) for folder in folders])
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    page = write_compare_page(comparison, out_path or root / f"compare-{stamp}.html")
+    click.echo(format_comparison(comparison))
+    click.echo(f"compare page: {page}")
+
+
+@cli.command(name="runs")
+@click.option(
+    "--results-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where run folders are [default: ./results or $PLAYBOOK_RESULTS].",
+)
+def runs_command(results_dir: Path | None) -> None:
+    """List past runs: id, strategy, dates, data, headline metrics (newest first)."""
+    from engine.compare import list_runs, runs_table
+    from engine.results import default_results_dir
+
+    records = list_runs(results_dir or default_results_dir())
+    click.echo(runs_table(records) if records else "no runs yet: try `playbook run 60-40`")
 
 
 class SweepGroup(click.Group):

@@ -124,7 +124,11 @@ def find_config(name_or_path: str, search: list[Path] | None = None) -> Path | N
     """A config file given as a path, or by name under ./configs or the project's configs."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml"):
-        return candidate if candidate.is_file() else None
+        if candidate.is_file():
+            return candidate
+        if candidate.parent.name != CONFIG_DIR_NAME:
+            return None
+        name_or_path = candidate.stem  # configs/x.yaml from another folder: the project's
     for folder in search if search is not None else config_dirs():
         for suffix in (".yaml", ".yml"):
             found = folder / f"{name_or_path}{suffix}"

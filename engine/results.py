@@ -101,7 +101,7 @@ def _write_contents(result: RunResult, folder: Path, name: str, command: str) ->
             "playbook_version": __version__,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
-            "created": dt.datetime.now().isoformat(timespec="seconds"),
+            "created": dt.datetime.now().isoformat(timespec="microseconds"),
             "command": command,
             "seed": result.config.data.seed if result.panel.synthetic else None,
             "config_hash": result.config.config_hash(),

@@ -113,6 +113,8 @@ def run_backtest(
     config_path: str = "config",
 ) -> RunResult:
     strategy, panel = prepare(config, source=source, lines=lines, config_path=config_path)
+    # record the resolved params, so the config hash means "same setup"
+    config = config.model_copy(update={"params": strategy.p.model_dump(mode="json")})
     start = panel.window_start
     assert start is not None
     with warnings.catch_warnings(record=True) as caught:

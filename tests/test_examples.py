@@ -42,30 +42,41 @@ def test_every_config_runs_on_real_history(name, tmp_path, shared_data):
     assert stats["start"] <= "2014-09-17" and stats["final_wealth"] > 0
 
 
+PLACEHOLDERS = re.compile(r"\b(FILE|HOST|RUN|DIR|SYMBOLS)\b")
+
+
 def readme_commands() -> list[str]:
-    text = (REPO / "README.md").read_text()
-    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    """Every `playbook ...` line of the README's bash blocks, continuations joined."""
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
     commands = []
-    for block in blocks:
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for line in block.splitlines():
-            line = line.split("#")[0].strip()
-            if line.startswith("playbook "):
-                commands.append(line)
-            elif "&& playbook " in line:
-                commands.append("playbook " + line.split("&& playbook ", 1)[1])
+            line = line.split("  #")[0].strip()
+            if "&& playbook " in line:
+                line = "playbook " + line.split("&& playbook ", 1)[1]
+            if line.startswith("playbook ") and not PLACEHOLDERS.search(line):
+                commands.append(" ".join(line.split()))
     return commands
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", readme_commands())
-def test_readme_commands_run(command, tmp_path, shared_data, monkeypatch):
-    monkeypatch.chdir(REPO)
-    args = shlex.split(command)[1:]
-    args = [str(shared_data) if a == "../shared/data" else a for a in args]
-    if args[0] in ("run",):
-        args += ["--results-dir", str(tmp_path)]
-    result = run(args)
-    assert result.exit_code == 0, f"{command}\n{result.output}"
+def test_readme_commands_run_in_order(tmp_path, shared_data, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative --out folders land here, not in the repo
+    monkeypatch.setenv("PLAYBOOK_RESULTS", str(tmp_path / "results"))
+    commands = readme_commands()
+    assert len(commands) >= 15
+    for command in commands:
+        args = []
+        for arg in shlex.split(command)[1:]:
+            if arg == "../shared/data":
+                arg = str(shared_data)
+            elif arg.startswith("configs/") or arg == "docs":
+                arg = str(REPO / arg)
+            args.append(arg)
+        if args[:2] == ["report", "gallery"]:
+            args += ["--out", str(tmp_path / "docs")]
+        result = run(args)
+        assert result.exit_code == 0, f"{command}\n{result.output}"
 
 
 @pytest.mark.slow
