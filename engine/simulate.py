@@ -46,28 +46,36 @@ class Simulation:
 
 
 def simulate(
-    panel: Panel,
+    panel: Panel | Sequence[Panel],
     targets: Sequence[pd.DataFrame],
     costs: Costs,
     start: pd.Timestamp | None = None,
     names: Sequence[str] | None = None,
 ) -> Simulation:
-    """Simulate each target schedule (decision bar x symbol weights) from `start` to the end."""
-    index = panel.index
+    """Simulate each target schedule (decision bar x symbol weights) from `start` to the end.
+
+    `panel` is one panel shared by every schedule (a parameter sweep) or one panel per
+    schedule on the same calendar (scenario paths): either way one vectorbt call.
+    """
+    panels = [panel] * len(targets) if isinstance(panel, Panel) else list(panel)
+    if len(panels) != len(targets):
+        raise ValueError("one panel per schedule, or one panel for all")
+    index = panels[0].index
+    if any(not p.index.equals(index) for p in panels[1:]):
+        raise ValueError("scenario panels must share one calendar")
     start_pos = 0 if start is None else int(index.searchsorted(pd.Timestamp(start)))
     window = index[start_pos:]
     names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
 
-    closes, sizes, is_cash, groups, columns, fills = [], [], [], [], [], []
-    for group, schedule in enumerate(targets):
-        fill_targets = fill_schedule(panel, schedule, start_pos)
-        close, size = _instrument_arrays(panel, fill_targets, costs, start_pos)
+    closes, sizes, is_cash, groups, fills = [], [], [], [], []
+    for group, (path, schedule) in enumerate(zip(panels, targets, strict=True)):
+        fill_targets = fill_schedule(path, schedule, start_pos)
+        close, size = _instrument_arrays(path, fill_targets, costs, start_pos)
         fills.append(fill_targets)
         closes.append(close)
         sizes.append(size)
         is_cash.append(close.columns == CASH)
         groups += [group] * close.shape[1]
-        columns += [(names[group], c) for c in close.columns]
 
     close = np.concatenate([c.to_numpy() for c in closes], axis=1)
     size = np.concatenate(sizes, axis=1)

@@ -181,3 +181,17 @@ def test_many_schedules_in_one_call_equal_one_by_one():
     for i, plan in enumerate(plans):
         alone = simulate(panel, [plan], costs, start=index[1])
         np.testing.assert_allclose(together.value.iloc[:, i], alone.value.iloc[:, 0], atol=1e-12)
+
+
+def test_scenario_paths_with_their_own_prices_in_one_call_equal_one_by_one():
+    index = pd.bdate_range("2021-01-04", "2021-06-30")
+    panels = [
+        make_panel({"SPY": random_walk(index, 10 + i), "TLT": random_walk(index, 20 + i, 0.005)})
+        for i in range(3)
+    ]
+    plans = [build_schedule(SixtyForty(), p).targets for p in panels]
+    together = simulate(panels, plans, Costs(fees_bps=2), start=index[1])
+    for i, (panel, plan) in enumerate(zip(panels, plans, strict=True)):
+        alone = simulate(panel, [plan], Costs(fees_bps=2), start=index[1])
+        np.testing.assert_allclose(together.value.iloc[:, i], alone.value.iloc[:, 0], atol=1e-12)
+    assert together.value.iloc[-1].nunique() == 3  # different prices, different outcomes
