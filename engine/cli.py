@@ -82,6 +82,12 @@ def cli(debug: bool) -> None:
     help="Restrict the window to a named regime (`playbook regimes`), e.g. gfc.",
 )
 @click.option("--no-report", is_flag=True, help="Skip the tearsheet and PNG (faster).")
+@click.option(
+    "--offline", is_flag=True, help="Source yahoo: use only the local cache, never the network."
+)
+@click.option(
+    "--refresh", is_flag=True, help="Source yahoo: top the cache up with the newest rows first."
+)
 def run(
     target: str,
     data_dir: Path | None,
@@ -90,6 +96,8 @@ def run(
     results_dir: Path | None,
     regime: str | None,
     no_report: bool,
+    offline: bool,
+    refresh: bool,
 ) -> None:
     """Run a playbook and write a run folder.
 
@@ -101,7 +109,9 @@ def run(
     path, config, lines = _resolve_target(target)
     if regime is not None and (start or end):
         raise click.UsageError("give either --regime or --start/--end, not both")
-    config = _override(config, data_dir=data_dir, start=start, end=end)
+    config = _override(
+        config, data_dir=data_dir, start=start, end=end, offline=offline, refresh=refresh
+    )
     if regime is not None:
         config = _in_regime(config, regime)
     command = "playbook " + " ".join(sys.argv[1:]) if sys.argv else "playbook run"
@@ -457,6 +467,80 @@ def gallery(data_dir: Path, out_dir: Path) -> None:
     click.echo(f"wrote {build_gallery(data_dir, out_dir, configs)}")
 
 
+@cli.group()
+def data() -> None:
+    """The local cache of Yahoo Finance and FRED downloads (configs with `source: yahoo`)."""
+
+
+CACHE_OPTION = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cache folder [default: $PLAYBOOK_CACHE or the user cache dir].",
+)
+
+
+@data.command("fetch")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--config",
+    "config_target",
+    default=None,
+    help="Also fetch everything this run config (file or name) needs.",
+)
+@CACHE_OPTION
+def data_fetch(names: tuple[str, ...], config_target: str | None, cache_dir: Path | None) -> None:
+    """Download NAMES into the cache, or top up what is cached.
+
+    NAMES are Yahoo symbols (SPY, ^GSPC, BTC-USD) and FRED ids (DTB3, WALCL; write
+    fred:ID for an id playbook does not know). All symbols go in one Yahoo request.
+    """
+    from engine.data.cache import DataCache
+    from engine.data.online import (
+        fetch_symbols,
+        format_fetch_report,
+        rich_progress,
+        split_ids,
+        symbols_for_config,
+    )
+
+    symbols, macro = split_ids(names)
+    if config_target is not None:
+        _, config, _ = _resolve_target(config_target)
+        more_symbols, more_macro = symbols_for_config(config)
+        symbols = list(dict.fromkeys([*symbols, *more_symbols]))
+        macro = list(dict.fromkeys([*macro, *more_macro]))
+        if cache_dir is None and config.data.source == "yahoo":
+            cache_dir = config.data.cache
+    if not symbols and not macro:
+        raise click.UsageError("give symbols or FRED ids to fetch, or --config FILE")
+    with rich_progress() as progress:
+        report = fetch_symbols(DataCache(cache_dir), symbols, macro, progress)
+    click.echo(format_fetch_report(report))
+
+
+@data.command("list")
+@CACHE_OPTION
+def data_list(cache_dir: Path | None) -> None:
+    """List the cached series: symbol, source, first, last, rows, fetched_at."""
+    from engine.data.cache import DataCache
+    from engine.data.online import list_cache
+
+    click.echo(list_cache(DataCache(cache_dir)))
+
+
+@data.command("export")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@CACHE_OPTION
+def data_export(out_dir: Path, cache_dir: Path | None) -> None:
+    """Write the cache as a data directory (prices/, macro/) for --data-dir."""
+    from engine.data.cache import DataCache
+    from engine.data.export import export_cache
+
+    click.echo(export_cache(DataCache(cache_dir), out_dir).summary())
+
+
 @cli.command()
 def strategies() -> None:
     """List strategies with their theses and parameters."""
@@ -504,12 +588,24 @@ def _resolve_target(target: str) -> tuple[Path | None, Any, dict]:
         ) from None
 
 
-def _override(config: Any, *, data_dir: Path | None, start: str | None, end: str | None) -> Any:
+def _override(
+    config: Any,
+    *,
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    offline: bool = False,
+    refresh: bool = False,
+) -> Any:
     from engine.config import RunConfig, validate
 
     data = config.model_dump()
     if data_dir is not None:
         data["data"] = {**data["data"], "source": "directory", "path": data_dir.resolve()}
+    if offline:
+        data["data"] = {**data["data"], "offline": True}
+    if refresh:
+        data["data"] = {**data["data"], "refresh": True}
     if start is not None:
         data["start"] = start
     if end is not None:

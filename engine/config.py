@@ -54,13 +54,26 @@ class CostsConfig(Frozen):
 
 
 class DataConfig(Frozen):
-    source: Literal["synthetic", "directory"] = Field(
-        "synthetic", description="synthetic: embedded default market; directory: CSV folder"
+    source: Literal["synthetic", "directory", "yahoo"] = Field(
+        "synthetic",
+        description="synthetic: embedded default market; directory: CSV folder; "
+        "yahoo: Yahoo Finance prices + FRED series through the local cache",
     )
     path: Path | None = Field(None, description="folder with prices/ and macro/ (directory)")
     seed: int = Field(20300101, description="seed of the synthetic market")
     calendar: Literal["union", "business", "daily"] = Field(
         "union", description="union: every day any traded asset trades"
+    )
+    cache: Path | None = Field(
+        None, description="cache folder for source yahoo (default: $PLAYBOOK_CACHE or user cache)"
+    )
+    offline: bool = Field(False, description="source yahoo: read only the cache, never download")
+    refresh: bool = Field(
+        False, description="source yahoo: top cached series up with the newest rows first"
+    )
+    proxies: dict[str, str] = Field(
+        default_factory=dict,
+        description="opt-in history before a symbol's first bar, e.g. {QQQ: ^NDX} (named in runs)",
     )
 
     @model_validator(mode="after")
@@ -112,11 +125,13 @@ def load_run_config_with_lines(path: Path) -> tuple[RunConfig, dict[tuple[Any, .
     path = Path(path)
     data, lines = read_yaml(path)
     config = validate(RunConfig, data, lines, path)
-    if config.data.path is not None and not config.data.path.is_absolute():
-        resolved = (path.parent / config.data.path).resolve()
-        config = config.model_copy(
-            update={"data": config.data.model_copy(update={"path": resolved})}
-        )
+    for key in ("path", "cache"):
+        value = getattr(config.data, key)
+        if value is not None and not value.is_absolute():
+            resolved = (path.parent / value).resolve()
+            config = config.model_copy(
+                update={"data": config.data.model_copy(update={key: resolved})}
+            )
     return config, lines
 
 

@@ -49,27 +49,40 @@ def write_run(
     write_reports: Callable[[RunResult, Path], None] | None = None,
 ) -> Path:
     """Write the whole run folder atomically and return its path."""
-    results_dir = Path(results_dir)
-    base = run_id(result, now)
+
+    def fill(folder: Path) -> None:
+        _write_contents(result, folder, folder_name, command)
+        if write_reports is not None:
+            write_reports(result, folder)
+
+    folder_name = run_id(result, now)
+    return write_folder_atomically(Path(results_dir), folder_name, fill, fixed_name=False)
+
+
+def write_folder_atomically(
+    parent: Path, name: str, fill: Callable[[Path], None], *, fixed_name: bool = False
+) -> Path:
+    """Fill a hidden temporary folder, then rename it into place; on any failure remove it.
+
+    Without `fixed_name`, an existing folder of that name gets a -2, -3 ... suffix.
+    """
     try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        final = _free_name(results_dir, base)
-        tmp = results_dir / f".tmp-{final.name}-{os.getpid()}"
+        parent.mkdir(parents=True, exist_ok=True)
+        final = parent / name if fixed_name else _free_name(parent, name)
+        tmp = parent / f".tmp-{final.name}-{os.getpid()}"
         tmp.mkdir()
     except OSError as exc:
         raise OutputError(
-            f"cannot write to {results_dir}: {exc.strerror or exc}",
+            f"cannot write to {parent}: {exc.strerror or exc}",
             "choose a writable folder with --results-dir",
         ) from exc
     try:
-        _write_contents(result, tmp, final.name, command)
-        if write_reports is not None:
-            write_reports(result, tmp)
+        fill(tmp)
         os.replace(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(
-            f"could not write the run folder in {results_dir}: {exc.strerror or exc}",
+            f"could not write {final.name} in {parent}: {exc.strerror or exc}",
             "free disk space or fix permissions, then run again",
         ) from exc
     except BaseException:

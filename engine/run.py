@@ -62,10 +62,23 @@ def make_strategy(config: RunConfig, lines: dict | None = None, path: str = "con
 
 
 def make_source(config: RunConfig) -> Source:
+    source: Source
     if config.data.source == "directory":
         assert config.data.path is not None  # the config model guarantees it
-        return DirectorySource(config.data.path)
-    return SyntheticSource(config.data.seed)
+        source = DirectorySource(config.data.path)
+    elif config.data.source == "yahoo":
+        from engine.data.cache import DataCache
+        from engine.data.online import OnlineSource
+
+        cache = DataCache(config.data.cache)
+        source = OnlineSource(cache, offline=config.data.offline, refresh=config.data.refresh)
+    else:
+        source = SyntheticSource(config.data.seed)
+    if config.data.proxies:
+        from engine.data.proxies import ProxySource
+
+        source = ProxySource(source, config.data.proxies)
+    return source
 
 
 def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
@@ -89,7 +102,17 @@ def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
         cash_series=config.costs.cash_yield,
         cash_rate_pct=config.costs.cash_rate_pct,
     )
-    return build_panel(source, request)
+    prefetch = getattr(source, "prefetch", None)
+    if prefetch is not None:  # real sources download all of a run's symbols in one batch
+        prefetch(
+            [*request.traded, *request.inputs, *([request.benchmark] if request.benchmark else [])],
+            [*request.macro, *request.cash_series],
+        )
+    panel = build_panel(source, request)
+    source_notes = tuple(getattr(source, "notes", ()))  # e.g. a corrupt cache file refetched
+    if source_notes:
+        panel = dataclasses.replace(panel, notes=(*source_notes, *panel.notes))
+    return panel
 
 
 def prepare(

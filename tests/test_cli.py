@@ -197,3 +197,42 @@ def test_interrupted_run_leaves_no_folder(tmp_path, monkeypatch):
 def test_debug_flag_shows_the_traceback():
     result = CliRunner().invoke(cli, ["--debug", "run", "no-such-thing"])
     assert result.exit_code != 0 and result.exception is not None
+
+
+def test_yahoo_run_offline_with_an_empty_cache_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYBOOK_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "y.yaml"
+    config.write_text("strategy: 60-40\ndata:\n  source: yahoo\n")
+    result = CliRunner().invoke(cli, ["run", str(config), "--offline", "--no-report"])
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: SPY, TLT, DTB3, DFF are not in the cache (offline) (fix: run `playbook data "
+        "fetch SPY TLT DTB3 DFF` where there is a network, or use --data-dir DIR)\n"
+    )
+
+
+def test_yahoo_run_without_a_network_says_so_in_one_line(tmp_path, monkeypatch):
+    """No network here: a real yfinance call fails, and the run says how to work offline."""
+    monkeypatch.setenv("PLAYBOOK_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "y.yaml"
+    config.write_text(
+        "strategy: buy-and-hold\nparams: {symbol: SPY}\nbenchmark: null\n"
+        "costs: {cash_yield: []}\ndata:\n  source: yahoo\n"
+    )
+    import engine.data.yahoo as yahoo
+
+    def unreachable(*_args, **_kwargs):
+        raise yahoo.NetworkError(
+            "cannot reach Yahoo Finance (no route to host)",
+            "run with --offline to use the cache, or --data-dir DIR with a local snapshot",
+        )
+
+    monkeypatch.setattr(yahoo.YahooPrices, "fetch", unreachable)
+    result = CliRunner().invoke(
+        cli, ["run", str(config), "--no-report", "--results-dir", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 4
+    line = result.stderr.strip()
+    assert "\n" not in line and line.startswith("error: cannot reach Yahoo Finance")
+    assert "--offline" in line and "--data-dir" in line
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())

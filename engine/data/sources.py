@@ -12,13 +12,16 @@ import difflib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
 from engine.data.csvio import read_macro_csv, read_price_csv
 from engine.errors import DataError
 from engine.regimes import Regime, embedded_regimes
+
+if TYPE_CHECKING:
+    from engine.data.synthetic import SyntheticMarket
 
 
 class Source(Protocol):
@@ -109,18 +112,14 @@ class DirectorySource:
         return [_filename_symbol(s) for s in stems]
 
 
-class SyntheticSource:
-    """The embedded default market: one seeded path of a documented scenario, offline."""
+class MarketSource:
+    """A generated market (one scenario path) as a source: prices, macro, events, regimes."""
 
     kind = "synthetic"
     synthetic = True
 
-    def __init__(self, seed: int) -> None:
-        from engine.data.synthetic import SCENARIO_NAME, generate_default_market
-
-        self.seed = seed
-        self.scenario = SCENARIO_NAME
-        self.market = generate_default_market(seed)
+    def __init__(self, market: SyntheticMarket, scenario: str, seed: int, path: int = 0) -> None:
+        self.market, self.scenario, self.seed, self.path = market, scenario, seed, path
 
     def prices(self, symbol: str) -> pd.DataFrame:
         frame = self.market.prices.get(symbol)
@@ -139,7 +138,8 @@ class SyntheticSource:
         return self.market.events[["date", "kind", "description"]].copy()
 
     def describe(self) -> dict[str, str]:
-        return {"source": self.kind, "scenario": self.scenario, "seed": str(self.seed)}
+        info = {"source": self.kind, "scenario": self.scenario, "seed": str(self.seed)}
+        return {**info, "path": str(self.path)} if self.path else info
 
     def regimes(self) -> tuple[Regime, ...]:
         phases = self.market.regimes
@@ -147,6 +147,15 @@ class SyntheticSource:
             Regime(name=r.name, start=r.start.date(), end=r.end.date(), description=r.description)
             for r in phases.itertuples(index=False)
         )
+
+
+class SyntheticSource(MarketSource):
+    """The embedded default market: one seeded path of a documented scenario, offline."""
+
+    def __init__(self, seed: int) -> None:
+        from engine.data.synthetic import SCENARIO_NAME, generate_default_market
+
+        super().__init__(generate_default_market(seed), SCENARIO_NAME, seed)
 
 
 def _filename_symbol(stem: str) -> str:

@@ -1,0 +1,150 @@
+"""Export the cache as a data directory that `DirectorySource` (`--data-dir`) reads back.
+
+`prices/<SYMBOL>.csv` (date,open,high,low,close,adj_close,volume; `^` and `=` become `_`) and
+`macro/<ID>.csv` (date,value), plus `export.json` saying where each file came from and when it
+was fetched. Everything is written into a temporary folder next to the target and moved into
+place, so an interrupted export leaves nothing half-written. Corrupt cache entries are not
+exported; they are listed in the result so the caller can say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.data.cache import DataCache
+from engine.data.online import FRED, YAHOO
+from engine.data.sources import symbol_filename
+from engine.data.yahoo import PRICE_COLUMNS
+from engine.errors import DataError, OutputError
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out_dir: Path
+    prices: list[str] = field(default_factory=list)
+    macro: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "yahoo:SPY: reason"
+
+    def summary(self) -> str:
+        text = (
+            f"wrote {len(self.prices)} price and {len(self.macro)} macro files to {self.out_dir}"
+            f" (use it with --data-dir {self.out_dir})"
+        )
+        if self.skipped:
+            text += "\nskipped (corrupt, refetch with `playbook data fetch`): " + "; ".join(
+                self.skipped
+            )
+        return text
+
+
+def export_cache(cache: DataCache, out_dir: Path | str) -> ExportResult:
+    """Write every verified cache entry into `out_dir` in the directory layout."""
+    out_dir = Path(out_dir).expanduser().resolve()
+    entries = [e for e in cache.entries() if e.source in (YAHOO, FRED)]
+    if not entries:
+        raise DataError(
+            f"the cache {cache.root} is empty: nothing to export",
+            "fill it first with `playbook data fetch SYMBOL ...`",
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir} exists and is not a folder", "choose another path")
+    merging = out_dir.is_dir() and any(out_dir.iterdir())
+    if merging and not ((out_dir / "prices").is_dir() or (out_dir / "macro").is_dir()):
+        raise OutputError(
+            f"{out_dir} is not empty and is not a data directory (no prices/ or macro/)",
+            "export into a new or empty folder",
+        )
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir.parent} ({exc.strerror or exc})", "") from exc
+    try:
+        result = _write_all(cache, entries, temp, out_dir)
+        if merging:
+            _merge_into(temp, out_dir)
+            shutil.rmtree(temp, ignore_errors=True)
+        else:
+            if out_dir.is_dir():
+                out_dir.rmdir()  # empty: replaced by the finished export
+            os.replace(temp, out_dir)
+    except OSError as exc:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise OutputError(
+            f"cannot write the export to {out_dir} ({exc.strerror or exc})",
+            "free disk space or choose a writable folder",
+        ) from exc
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return result
+
+
+def _write_all(cache: DataCache, entries: list, temp: Path, out_dir: Path) -> ExportResult:
+    (temp / "prices").mkdir()
+    (temp / "macro").mkdir()
+    result = ExportResult(out_dir)
+    manifest = []
+    for entry in entries:
+        if entry.problem:
+            result.skipped.append(f"{entry.source}:{entry.symbol}: {entry.problem}")
+            continue
+        frame = cache.read(entry.source, entry.symbol)
+        if frame is None:  # removed meanwhile
+            continue
+        if entry.source == YAHOO:
+            path = temp / "prices" / f"{symbol_filename(entry.symbol)}.csv"
+            _price_csv(frame).to_csv(path, index=False)
+            result.prices.append(entry.symbol)
+        else:
+            path = temp / "macro" / f"{symbol_filename(entry.symbol)}.csv"
+            _macro_csv(frame).to_csv(path, index=False)
+            result.macro.append(entry.symbol)
+        manifest.append(
+            {
+                "file": str(path.relative_to(temp)),
+                "symbol": entry.symbol,
+                "source": entry.source,
+                "first": entry.first,
+                "last": entry.last,
+                "rows": entry.rows,
+                "fetched_at": entry.fetched_at,
+                "units": entry.meta.get("units"),
+            }
+        )
+    (temp / "export.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def _price_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({"date": frame.index.strftime("%Y-%m-%d")}, index=frame.index)
+    for column in PRICE_COLUMNS:
+        values = frame[column] if column in frame else pd.Series(float("nan"), index=frame.index)
+        if column == "volume":
+            whole = values.dropna()
+            if (whole == whole.round()).all():
+                values = values.astype("Int64")
+        out[column] = values
+    return out.reset_index(drop=True)
+
+
+def _macro_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"date": frame.index.strftime("%Y-%m-%d"), "value": frame["value"].to_numpy()}
+    )
+
+
+def _merge_into(temp: Path, out_dir: Path) -> None:
+    """Move each finished file into an existing data directory (each move is atomic)."""
+    for folder in ("prices", "macro"):
+        (out_dir / folder).mkdir(exist_ok=True)
+        for path in sorted((temp / folder).iterdir()):
+            os.replace(path, out_dir / folder / path.name)
+    os.replace(temp / "export.json", out_dir / "export.json")
