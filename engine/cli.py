@@ -272,6 +272,113 @@ def runs_command(results_dir: Path | None) -> None:
     click.echo(runs_table(records) if records else "no runs yet: try `playbook run 60-40`")
 
 
+@cli.group()
+def scenario() -> None:
+    """Stress a playbook on futures that have not happened, over many paths."""
+
+
+@scenario.command(name="list")
+def scenario_list() -> None:
+    """List the named scenarios (configs/scenarios/*.yaml)."""
+    from engine.scenarios import load_scenario, scenario_names
+
+    for name in scenario_names():
+        click.echo(f"{name:<20} {load_scenario(name).description.splitlines()[0]}")
+
+
+@scenario.command(name="run")
+@click.argument("target")
+@click.option(
+    "--scenario",
+    "scenario_name",
+    default="ai-credit-crunch",
+    show_default=True,
+    help="A scenario name (`playbook scenario list`) or YAML file.",
+)
+@click.option(
+    "--paths",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="How many paths to generate.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paths.")
+@click.option(
+    "--generator",
+    type=click.Choice(["regime", "bootstrap"]),
+    default="regime",
+    show_default=True,
+    help="regime: the scenario's regime-switching model; bootstrap: block bootstrap "
+    "of real history from --data-dir.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="History to bootstrap from (with --generator bootstrap).",
+)
+@click.option(
+    "--block-days",
+    type=click.IntRange(2, 250),
+    default=20,
+    show_default=True,
+    help="Mean block length of the bootstrap, days.",
+)
+@click.option(
+    "--results-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the scenario folder goes [default: ./results/scenarios].",
+)
+def scenario_run(
+    target: str,
+    scenario_name: str,
+    paths: int,
+    seed: int,
+    generator: str,
+    data_dir: Path | None,
+    block_days: int,
+    results_dir: Path | None,
+) -> None:
+    """Run a playbook (config or strategy name) on many generated paths.
+
+    Writes a folder with the distribution of outcomes (CAGR, max drawdown, final wealth
+    percentiles, probability of beating the benchmark), a fan chart, the exposure held in
+    each scenario phase and the median path's tearsheet.
+    """
+    from engine.results import default_results_dir
+    from engine.scenarios.report import headline, write_scenario_folder
+    from engine.scenarios.runner import run_paths
+    from engine.scenarios.workflow import make_paths
+
+    _path, config, _lines = _resolve_target(target)
+    markets, label = make_paths(config, scenario_name, paths, seed, generator, data_dir, block_days)
+    with _progress("paths") as progress:
+        task = progress.add_task("paths", total=paths)
+        outcome = run_paths(
+            config,
+            markets,
+            label,
+            seed,
+            on_chunk=lambda done, _total: progress.update(task, completed=done),
+        )
+    command = "playbook " + " ".join(sys.argv[1:]) if sys.argv else "playbook scenario run"
+    folder = write_scenario_folder(outcome, results_dir or default_results_dir(), command)
+    summary = headline(outcome)
+    pct = summary["percentiles"]
+    click.echo(f"SYNTHETIC scenario {label}: {outcome.strategy} on {paths} paths (seed {seed})")
+    click.echo(
+        f"  CAGR median {pct['CAGR']['p50']:+.1%} (5th {pct['CAGR']['p5']:+.1%}, "
+        f"95th {pct['CAGR']['p95']:+.1%}); max drawdown median "
+        f"{pct['max drawdown']['p50']:.1%}"
+    )
+    if "probability_beat_benchmark" in summary:
+        click.echo(f"  P(beat {summary['benchmark']}) {summary['probability_beat_benchmark']:.0%}")
+    exposure = summary["exposure_by_phase"]
+    click.echo("  exposure by phase: " + ", ".join(f"{k} {v:.0%}" for k, v in exposure.items()))
+    click.echo(f"scenario folder: {folder}")
+
+
 class SweepGroup(click.Group):
     """`playbook sweep FILE ...` runs a sweep; `playbook sweep merge DIR...` joins shards."""
 
