@@ -32,8 +32,10 @@ def difference(series: pd.Series, days: int) -> pd.Series:
 def lagged(series: pd.Series, days: int) -> pd.Series:
     """The value known `days` calendar days before each bar (the last one on or before)."""
     index = pd.DatetimeIndex(series.index)
-    past = series.reindex(index.union(index - pd.Timedelta(days=days))).ffill()
-    return pd.Series(past.reindex(index - pd.Timedelta(days=days)).to_numpy(), index=index)
+    known = series.ffill().to_numpy(dtype="float64")
+    position = index.searchsorted(index - pd.Timedelta(days=days), side="right") - 1
+    values = np.where(position >= 0, known[np.maximum(position, 0)], np.nan)
+    return pd.Series(values, index=index)
 
 
 def drawdown_from_high(price: pd.Series, days: int | None = None) -> pd.Series:
