@@ -364,7 +364,7 @@ def scenario_run(
         )
     command = "playbook " + " ".join(sys.argv[1:]) if sys.argv else "playbook scenario run"
     folder = write_scenario_folder(outcome, results_dir or default_results_dir(), command)
-    summary = headline(outcome)
+    summary: dict[str, Any] = headline(outcome)
     pct = summary["percentiles"]
     click.echo(f"SYNTHETIC scenario {label}: {outcome.strategy} on {paths} paths (seed {seed})")
     click.echo(
@@ -497,17 +497,18 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
-def _progress() -> Any:
-    """Chunks done and an ETA on stderr (silent when stderr is not a terminal)."""
+def _progress(label: str = "chunks") -> Any:
+    """Work done and an ETA on stderr (rich draws nothing when stderr is not a terminal)."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     return Progress(
-        "chunks",
+        label,
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         transient=True,
-        console=None,
+        console=Console(stderr=True),
     )
 
 
