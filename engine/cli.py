@@ -25,6 +25,13 @@ class PlaybookGroup(click.Group):
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # one line too, not click's four-line usage block
+            if debug:
+                raise
+            where = exc.ctx.command_path if exc.ctx else ctx.command_path
+            text = " ".join(exc.format_message().split())
+            click.echo(f"error: {text} (fix: see `{where} --help`)", err=True)
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except PlaybookError as exc:
@@ -498,17 +505,19 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def _progress(label: str = "chunks") -> Any:
-    """Work done and an ETA on stderr (rich draws nothing when stderr is not a terminal)."""
+    """Work done and an ETA on stderr; disabled off a terminal so logs and errors stay clean."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    console = Console(stderr=True)
     return Progress(
         label,
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         transient=True,
-        console=Console(stderr=True),
+        console=console,
+        disable=not console.is_terminal,
     )
 
 
