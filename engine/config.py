@@ -11,8 +11,9 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import reprlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -53,6 +54,44 @@ class CostsConfig(Frozen):
         return (value,) if isinstance(value, str) else value
 
 
+class ValidationConfig(Frozen):
+    """Checks of every loaded price series (engine.data.panel): gaps, jumps, stale prices."""
+
+    on_issue: Literal["warn", "error"] = Field(
+        "warn", description="warn: record each issue as a run note; error: stop the run"
+    )
+    max_gap_bars: int = Field(
+        5,
+        ge=1,
+        le=10_000,
+        description="most consecutive expected bars (weekdays; every day for a 7-day asset) "
+        "a traded asset may miss",
+    )
+    max_jump: float = Field(
+        0.5, gt=0, le=100, description="largest |daily log return| of an asset trading weekdays"
+    )
+    max_jump_crypto: float = Field(
+        0.8,
+        gt=0,
+        le=100,
+        description="largest |daily log return| of an asset trading 7 days a week (crypto)",
+    )
+    jump_overrides: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=dict, description="per-symbol |log return| limits, e.g. {^VIX: 1.0}"
+    )
+    max_stale_bars: int = Field(
+        10,
+        ge=1,
+        le=100_000,
+        description="most consecutive traded bars an asset's price may stay unchanged",
+    )
+
+    def jump_limit(self, symbol: str, seven_day: bool) -> float:
+        if symbol in self.jump_overrides:
+            return self.jump_overrides[symbol]
+        return self.max_jump_crypto if seven_day else self.max_jump
+
+
 class DataConfig(Frozen):
     source: Literal["synthetic", "directory", "yahoo"] = Field(
         "synthetic",
@@ -60,9 +99,13 @@ class DataConfig(Frozen):
         "yahoo: Yahoo Finance prices + FRED series through the local cache",
     )
     path: Path | None = Field(None, description="folder with prices/ and macro/ (directory)")
-    seed: int = Field(20300101, description="seed of the synthetic market")
+    seed: int = Field(20300101, ge=0, lt=2**63, description="seed of the synthetic market")
     calendar: Literal["union", "business", "daily"] = Field(
         "union", description="union: every day any traded asset trades"
+    )
+    validation: ValidationConfig = Field(
+        default_factory=ValidationConfig,
+        description="data checks: gaps, jumps and stale prices, as notes or errors",
     )
     cache: Path | None = Field(
         None, description="cache folder for source yahoo (default: $PLAYBOOK_CACHE or user cache)"
@@ -75,6 +118,13 @@ class DataConfig(Frozen):
         default_factory=dict,
         description="opt-in history before a symbol's first bar, e.g. {QQQ: ^NDX} (named in runs)",
     )
+
+    @field_validator("path", "cache")
+    @classmethod
+    def _no_nul(cls, value: Path | None) -> Path | None:
+        if value is not None and "\x00" in str(value):
+            raise ValueError("a path cannot contain a NUL character")
+        return value
 
     @model_validator(mode="after")
     def _path_for_directory(self) -> DataConfig:
@@ -101,6 +151,22 @@ class RunConfig(Frozen):
     regimes: tuple[Regime, ...] = Field(
         (), description="extra regimes (name, start, end, description) for the per-regime table"
     )
+
+    @field_validator("params")
+    @classmethod
+    def _not_recursive(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            json.dumps(value, default=str)
+        except ValueError:  # a YAML alias that contains itself
+            raise ValueError("params refer to themselves (a recursive YAML alias)") from None
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+            raise ValueError("the name contains control characters (newlines, tabs, escapes)")
+        return value
 
     @model_validator(mode="after")
     def _window_order(self) -> RunConfig:
@@ -167,11 +233,19 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         data = yaml.safe_load(text)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a text file", "give a YAML config") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read", "flatten the YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: YAML syntax error: {problem}", "fix the YAML") from exc
+    except ValueError as exc:  # e.g. `start: 2021-02-30` (a timestamp that is not a date)
+        line = _bad_timestamp_line(node)
+        where = f":{line}" if line else ""
+        raise ConfigError(
+            f"{path}{where}: not a valid date ({exc})", "use a real date, YYYY-MM-DD"
+        ) from None
     if data is None:
         raise ConfigError(f"{path}: the file is empty", "see configs/60-40.yaml for an example")
     if not isinstance(data, dict):
@@ -180,8 +254,31 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
             "see configs/60-40.yaml for an example",
         )
     lines: dict[tuple[Any, ...], int] = {}
-    _index_lines(node, (), lines, path)
+    try:
+        _index_lines(node, (), lines, path, set())
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read", "flatten the YAML") from None
     return data, lines
+
+
+def _bad_timestamp_line(root: Any) -> int | None:
+    """The line of the first YAML date/timestamp scalar that is not a real date."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+        elif node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except ValueError:
+                return int(node.start_mark.line) + 1
+    return None
 
 
 def validate(
@@ -219,14 +316,25 @@ def _config_error(
         return ConfigError(f"{where}: {key}: required key is missing{more}", f"add `{loc[-1]}:`")
     message = error["msg"].removeprefix("Value error, ")
     given = error.get("input")
-    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    shown = (
+        f" (got {_short_repr(given)})" if given is not None and not isinstance(given, dict) else ""
+    )
     return ConfigError(f"{where}: {key}: {message}{shown}{more}", _fix_for(error, model, loc))
+
+
+def _short_repr(value: Any) -> str:
+    """A bounded repr: a value built from YAML aliases can be enormous."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, 60, 60
+    short.maxlist = short.maxtuple = short.maxset = short.maxdict = 6
+    return short.repr(value)
 
 
 def _fix_for(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     field = _field_info(model, loc)
     if field is not None and field.description:
-        return f"{loc[-1]} is the {field.description}"
+        name = next((part for part in reversed(loc) if not isinstance(part, int)), loc[-1])
+        return f"{name} is the {field.description}"
     return "see `playbook strategies` and configs/ for valid values"
 
 
@@ -267,8 +375,15 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> in
 
 
 def _index_lines(
-    node: Any, at: tuple[Any, ...], lines: dict[tuple[Any, ...], int], path: Path
+    node: Any,
+    at: tuple[Any, ...],
+    lines: dict[tuple[Any, ...], int],
+    path: Path,
+    seen_nodes: set[int],
 ) -> None:
+    if id(node) in seen_nodes:  # an alias (*name) of a node already indexed: not again
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
@@ -280,8 +395,8 @@ def _index_lines(
                 )
             seen.add(key)
             lines[(*at, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*at, key), lines, path)
+            _index_lines(value_node, (*at, key), lines, path, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*at, i)] = item.start_mark.line + 1
-            _index_lines(item, (*at, i), lines, path)
+            _index_lines(item, (*at, i), lines, path, seen_nodes)

@@ -36,8 +36,12 @@ def default_results_dir() -> Path:
 def run_id(result: RunResult, now: dt.datetime | None = None) -> str:
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
     digest = result.config.config_hash()
-    slug = re.sub(r"[^a-z0-9.-]+", "-", result.strategy.name.lower()).strip("-") or "run"
-    return f"{stamp}-{slug}-{digest}"
+    return f"{stamp}-{slug(result.strategy.name)}-{digest}"
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A folder-name part from a user string: [a-z0-9-] only, so never `/`, `..` or controls."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:limit].strip("-") or "run"
 
 
 def write_run(

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from engine.errors import DataError
+
+FIRST_DATE, LAST_DATE = pd.Timestamp("1800-01-01"), pd.Timestamp("2199-12-31")  # sane dates
 
 
 def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
     """Total-return prices of one symbol, indexed by date; rows with no price are dropped."""
     frame = _read_csv(path, required=("date",))
     price_col = _first_present(frame, ("adj_close", "close"))
+    if price_col is None and ({"adj_close", "close"} & set(frame.columns)):
+        raise DataError(f"{path}: no price rows for {symbol}", "check the file is not empty")
     if price_col is None:
         raise DataError(
             f"{path}: no 'adj_close' or 'close' column for {symbol}",
@@ -30,6 +35,12 @@ def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
     out = out.dropna()
     if out.empty:
         raise DataError(f"{path}: no price rows for {symbol}", "check the file is not empty")
+    infinite = ~np.isfinite(out["price"].to_numpy())
+    if infinite.any():
+        raise DataError(
+            f"{path}: infinite price for {symbol} on {out.index[infinite][0].date()}",
+            "fix or remove that row; prices must be finite numbers",
+        )
     if (out["price"] <= 0).any():
         bad = out.index[out["price"] <= 0][0].date()
         raise DataError(
@@ -47,6 +58,12 @@ def read_macro_csv(path: Path, series_id: str) -> pd.Series:
     series = series.dropna()
     if series.empty:
         raise DataError(f"{path}: no values for {series_id}", "check the file is not empty")
+    infinite = ~np.isfinite(series.to_numpy())
+    if infinite.any():
+        raise DataError(
+            f"{path}: infinite value for {series_id} on {series.index[infinite][0].date()}",
+            "fix or remove that row; values must be finite numbers",
+        )
     return series
 
 
@@ -69,7 +86,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _parse_dates(frame: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
-    raw = frame["date"].astype(str).str.strip()
+    raw = frame["date"].fillna("").astype(str).str.strip()
     try:
         parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=False)
     except (ValueError, TypeError) as exc:  # e.g. mixed time-zone offsets
@@ -84,6 +101,13 @@ def _parse_dates(frame: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
         index = index.tz_convert(None)
     index = index.normalize()
     index.name = "date"
+    outside = (index < FIRST_DATE) | (index > LAST_DATE)
+    if outside.any():
+        bad = raw[outside].iloc[0]
+        raise DataError(
+            f"{path}: date {bad!r} is outside {FIRST_DATE.year}-{LAST_DATE.year}",
+            "use ISO dates like 2020-03-23",
+        )
     if index.has_duplicates:
         dup = index[index.duplicated()][0].date()
         raise DataError(f"{path}: duplicate date {dup}", "keep one row per date")

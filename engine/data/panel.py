@@ -15,12 +15,28 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from engine.config import ValidationConfig
 from engine.data.releases import as_released, release_lag
 from engine.data.sources import Source
 from engine.errors import DataError
 from engine.regimes import Regime
 
 CalendarKind = Literal["union", "business", "daily"]
+
+# Plausible median of a macro series in FRED's units: (low, high, units). A median outside
+# the range means the file was saved in other units (WALCL in billions instead of millions).
+MACRO_UNITS: dict[str, tuple[float, float, str]] = {
+    "WALCL": (1.0e5, 2.0e7, "millions of USD"),
+    "WTREGEN": (1.0e3, 3.0e6, "millions of USD"),
+    "RRPONTSYD": (0.0, 3000.0, "billions of USD"),
+    "M2SL": (100.0, 1.0e5, "billions of USD"),
+    "WM2NS": (100.0, 1.0e5, "billions of USD"),
+    "DTB3": (-1.0, 25.0, "percent"),
+    "DFF": (-1.0, 25.0, "percent"),
+    "FEDFUNDS": (-1.0, 25.0, "percent"),
+    "BAMLH0A0HYM2": (0.0, 30.0, "percent"),
+}
+WEEKEND_SHARE_7DAY = 0.1  # an asset with more weekend bars than this trades 7 days a week
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,7 @@ class PanelRequest:
     end: pd.Timestamp | None = None
     cash_series: tuple[str, ...] = ("DTB3", "DFF")
     cash_rate_pct: float = 0.0
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,11 +146,11 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
     calendar = calendar[calendar <= end]
     if len(calendar) < 2:
         raise DataError(
-            f"no overlapping data for {', '.join(calendar_owners)} up to {end.date()}",
+            f"no overlapping data for {', '.join(_unique(calendar_owners))} up to {end.date()}",
             "choose another date range or symbols with data in it",
         )
 
-    notes = []
+    notes = check_prices(raw, traded, calendar[0], end, request.validation)
     prices, traded_mask = {}, {}
     for symbol, series in raw.items():
         on_calendar = series.reindex(calendar.union(series.index)).ffill().reindex(calendar)
@@ -152,6 +169,7 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
         if series is None:
             notes.append(f"macro series {series_id} is not in this source; signals skip it")
             continue
+        check_units(series_id, series)
         released = as_released(series, release_lag(series_id))
         macro[series_id] = _as_of(released, calendar)
 
@@ -168,6 +186,113 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
         notes=tuple(notes),
         regimes=tuple(source.regimes()),
     )
+
+
+def check_units(series_id: str, series: pd.Series) -> None:
+    """Refuse a macro series whose size contradicts its known units (see MACRO_UNITS)."""
+    known = MACRO_UNITS.get(series_id)
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    if known is None or values.empty:
+        return
+    low, high, units = known
+    median = float(values.median())
+    if not low <= median <= high:
+        raise DataError(
+            f"macro series {series_id} looks like the wrong units: its median is {median:,.6g}, "
+            f"expected {units} (a median between {low:,g} and {high:,g})",
+            f"give {series_id} in {units}, FRED's units",
+        )
+
+
+def check_prices(
+    raw: dict[str, pd.Series],
+    traded: Sequence[str],
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    rules: ValidationConfig,
+) -> list[str]:
+    """Gaps, jumps and stale prices between `first` and `last`, as notes (or one DataError).
+
+    Gaps are checked for traded assets (days an exchange should have printed a bar: weekdays,
+    or every day for an asset that trades 7 days a week); jumps and stale runs for every
+    loaded series. One note per asset and kind, naming the worst case and how many there were.
+    """
+    notes: list[str] = []
+    for symbol, series in raw.items():
+        seven_day = _trades_weekends(series.index)
+        window = series[(series.index >= first) & (series.index <= last)].dropna()
+        if len(window) < 2:
+            continue
+        days = window.index
+        if symbol in traded:
+            notes += _gap_notes(symbol, days, seven_day, rules.max_gap_bars)
+        limit = rules.jump_limit(symbol, seven_day)
+        moves = np.log(window.to_numpy(dtype="float64"))
+        notes += _jump_notes(symbol, days, np.diff(moves), limit)
+        notes += _stale_notes(symbol, days, window.to_numpy(), rules.max_stale_bars)
+    if notes and rules.on_issue == "error":
+        more = f" (+{len(notes) - 1} more)" if len(notes) > 1 else ""
+        raise DataError(
+            notes[0].removeprefix("data check: ") + more,
+            "fix the data, raise the limits under data.validation, or set "
+            "data.validation.on_issue: warn",
+        )
+    return notes
+
+
+def _trades_weekends(index: pd.DatetimeIndex) -> bool:
+    return len(index) > 0 and float((index.day_of_week >= 5).mean()) > WEEKEND_SHARE_7DAY
+
+
+def _gap_notes(symbol: str, days: pd.DatetimeIndex, seven_day: bool, limit: int) -> list[str]:
+    stamps = days.to_numpy().astype("datetime64[D]")
+    if seven_day:
+        missing = np.diff(stamps).astype("int64") - 1
+        unit = "days"
+    else:
+        missing = np.busday_count(stamps[:-1] + np.timedelta64(1, "D"), stamps[1:])
+        unit = "weekdays"
+    over = np.flatnonzero(missing > limit)
+    if not len(over):
+        return []
+    worst = over[np.argmax(missing[over])]
+    count = f"{len(over)} gaps" if len(over) > 1 else "a gap"
+    return [
+        f"data check: {symbol} has {count} of more than {limit} {unit} with no bar; the longest, "
+        f"{int(missing[worst])} {unit}, after {days[worst].date()} (its last price is carried)"
+    ]
+
+
+def _jump_notes(symbol: str, days: pd.DatetimeIndex, moves: np.ndarray, limit: float) -> list[str]:
+    over = np.flatnonzero(np.abs(moves) > limit)
+    if not len(over):
+        return []
+    worst = over[np.argmax(np.abs(moves[over]))]
+    count = f"{len(over)} moves" if len(over) > 1 else "a move"
+    change = float(np.expm1(moves[worst]))
+    return [
+        f"data check: {symbol} has {count} beyond |log return| {limit:g} between bars; the "
+        f"largest {change:+.0%} on {days[worst + 1].date()} (a bad print or an unadjusted "
+        "split?)"
+    ]
+
+
+def _stale_notes(symbol: str, days: pd.DatetimeIndex, values: np.ndarray, limit: int) -> list[str]:
+    same = np.concatenate([[False], values[1:] == values[:-1]])
+    starts = np.flatnonzero(same & ~np.concatenate([[False], same[:-1]]))  # runs of repeats
+    if not len(starts):
+        return []
+    ends = np.flatnonzero(same & ~np.concatenate([same[1:], [False]]))
+    bars = ends - starts + 2  # bars with the same price: the run's first bar and its repeats
+    over = np.flatnonzero(bars > limit)
+    if not len(over):
+        return []
+    worst = over[np.argmax(bars[over])]
+    count = f"{len(over)} runs" if len(over) > 1 else "a run"
+    return [
+        f"data check: {symbol} has {count} of more than {limit} bars at an unchanged price; the "
+        f"longest, {int(bars[worst])} bars, from {days[starts[worst] - 1].date()} (a stale feed?)"
+    ]
 
 
 def _calendar(raw: dict[str, pd.Series], traded: Sequence[str], kind: str) -> pd.DatetimeIndex:
@@ -214,6 +339,7 @@ def _cash_rate(
         if series is None:
             notes.append(f"cash yield series {series_id} is not in this source")
             continue
+        check_units(series_id, series)
         rate = rate.fillna(_as_of(series / 100.0, calendar))
     uncovered = int(rate.isna().sum())
     if uncovered:

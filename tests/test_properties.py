@@ -1,0 +1,139 @@
+"""Properties of the simulator on random markets and random target schedules (hypothesis).
+
+- long-only weights summing to at most 1 never make wealth negative, whatever the prices;
+- right after each fill (zero costs) the realized weights are the targets;
+- higher fees never leave more money;
+- a zero-cost round trip at an unchanged price leaves wealth at exactly 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_panel
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.simulate import Costs, simulate
+
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+SYMBOLS = ("AAA", "BBB", "CCC")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_up_vectorbt() -> None:
+    """Import vectorbt (it raises the recursion limit) before hypothesis watches the limit."""
+    index = pd.date_range("2021-01-01", periods=3)
+    market = pd.DataFrame({"AAA": [1.0, 2.0, 3.0]}, index=index)
+    run(market, pd.DataFrame({"AAA": [1.0]}, index=index[:1]))
+
+
+@st.composite
+def markets(draw: st.DrawFn, min_bars: int = 6, max_bars: int = 40) -> pd.DataFrame:
+    """Positive prices of 1-3 assets on a daily calendar: random log returns up to +-40%."""
+    assets = draw(st.integers(1, len(SYMBOLS)))
+    bars = draw(st.integers(min_bars, max_bars))
+    moves = draw(
+        st.lists(
+            st.lists(st.floats(-0.4, 0.4, allow_nan=False), min_size=assets, max_size=assets),
+            min_size=bars,
+            max_size=bars,
+        )
+    )
+    start = draw(st.floats(0.01, 1000.0))
+    prices = start * np.exp(np.cumsum(np.asarray(moves), axis=0))
+    index = pd.date_range("2021-01-01", periods=bars, name="date")
+    return pd.DataFrame(prices, index=index, columns=list(SYMBOLS[:assets]))
+
+
+@st.composite
+def long_only_weights(draw: st.DrawFn, assets: int) -> np.ndarray:
+    raw = np.asarray(draw(st.lists(st.floats(0, 1), min_size=assets, max_size=assets)))
+    invested = draw(st.sampled_from([0.0, 1.0]) | st.floats(0, 1))
+    total = raw.sum()
+    return raw / total * invested if total > 0 else raw
+
+
+@st.composite
+def scheduled_markets(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A market and 1-5 long-only decisions (decision bar x weights, each sum <= 1)."""
+    market = draw(markets())
+    positions = sorted(draw(st.sets(st.integers(0, len(market) - 2), min_size=1, max_size=5)))
+    rows = [draw(long_only_weights(market.shape[1])) for _ in positions]
+    targets = pd.DataFrame(rows, index=market.index[positions], columns=market.columns)
+    return market, targets
+
+
+def run(market: pd.DataFrame, targets: pd.DataFrame, costs: Costs | None = None):
+    costs = costs or Costs()
+    panel = make_panel({symbol: market[symbol] for symbol in market.columns})
+    return simulate(panel, [targets], costs, start=market.index[0])
+
+
+costs_strategy = st.builds(
+    Costs,
+    fees_bps=st.floats(0, 200),
+    slippage_bps=st.floats(0, 200),
+    borrow_bps=st.floats(0, 500),
+)
+
+
+@SETTINGS
+@given(scheduled_markets(), costs_strategy)
+def test_wealth_never_goes_negative_without_leverage(schedule, costs):
+    market, targets = schedule
+    sim = run(market, targets, costs)
+    value = sim.value.iloc[:, 0].to_numpy()
+    assert np.isfinite(value).all()
+    assert (value >= 0).all()
+    assert value[0] == pytest.approx(1.0, abs=1e-12)  # nothing fills before the second bar
+
+
+@SETTINGS
+@given(scheduled_markets())
+def test_weights_equal_the_targets_right_after_each_fill(schedule):
+    market, targets = schedule
+    sim = run(market, targets)
+    weights, fills = sim.weights[0], sim.fills[0]
+    assert len(fills) == len(targets)  # every asset trades every bar: each decision fills
+    for bar, wanted in fills.iterrows():
+        realized = weights.loc[bar, list(market.columns)].to_numpy()
+        np.testing.assert_allclose(realized, wanted.to_numpy(), rtol=0, atol=1e-9)
+        assert weights.loc[bar].sum() == pytest.approx(1.0, abs=1e-9)  # + CASH
+
+
+@SETTINGS
+@given(scheduled_markets(), st.floats(0, 100), st.floats(0, 100), st.floats(0, 50))
+def test_higher_fees_never_leave_more_money(schedule, low, extra, slippage_bps):
+    market, targets = schedule
+    cheap = run(market, targets, Costs(fees_bps=low, slippage_bps=slippage_bps))
+    dear = run(market, targets, Costs(fees_bps=low + extra, slippage_bps=slippage_bps))
+    cheap_value, dear_value = cheap.value.iloc[-1, 0], dear.value.iloc[-1, 0]
+    assert dear_value <= cheap_value * (1 + 1e-12)
+
+
+@SETTINGS
+@given(markets(min_bars=8), st.data())
+def test_a_zero_cost_round_trip_at_an_unchanged_price_leaves_wealth_at_one(market, data):
+    bars = len(market)
+    buy = data.draw(st.integers(1, bars - 3), label="buy fill bar")
+    sell = data.draw(st.integers(buy + 1, bars - 1), label="sell fill bar")
+    market = market.copy()
+    market.iloc[sell] = market.iloc[buy]  # back where it was bought, whatever came between
+    weights = data.draw(long_only_weights(market.shape[1]), label="weights")
+    targets = pd.DataFrame(
+        [weights, np.zeros(market.shape[1])],
+        index=market.index[[buy - 1, sell - 1]],  # decided a bar before each fill
+        columns=market.columns,
+    )
+    sim = run(market, targets)
+    assert list(sim.fills[0].index) == list(market.index[[buy, sell]])
+    assert sim.value.iloc[sell, 0] == pytest.approx(1.0, abs=1e-12)
+    assert sim.value.iloc[-1, 0] == pytest.approx(1.0, abs=1e-12)  # all cash after the sale
