@@ -1,0 +1,132 @@
+"""Playbooks on many scenario paths: the scenario exercises the thesis; reports are complete."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+from engine.config import RunConfig
+from engine.scenarios import generate_paths, load_scenario
+from engine.scenarios.runner import percentiles, run_paths
+
+
+@pytest.fixture(scope="module")
+def crunch_outcome():
+    config = RunConfig(strategy="hayes-pivot", benchmark="BTC-USD")
+    markets = generate_paths(load_scenario("ai-credit-crunch"), 40, seed=11)
+    return run_paths(config, markets, "ai-credit-crunch", 11, chunk_paths=20)
+
+
+def test_hayes_delevers_in_the_crunch_and_reenters_after_the_pivot_on_most_paths(crunch_outcome):
+    per_path = crunch_outcome.per_path
+    delevered = per_path["exposure.ai-credit-crunch"] < 0.3
+    reentered = per_path["exposure.liquidity-rally"] > 0.7
+    assert delevered.mean() >= 0.8, per_path["exposure.ai-credit-crunch"].describe()
+    assert reentered.mean() >= 0.8, per_path["exposure.liquidity-rally"].describe()
+    assert (delevered & reentered).mean() >= 0.75
+
+
+def test_paths_are_columns_of_one_run_and_the_median_path_is_the_median(crunch_outcome):
+    wealth = crunch_outcome.wealth
+    assert wealth.shape[1] == 40 and wealth.iloc[-1].nunique() == 40
+    final = crunch_outcome.per_path["final_wealth"]
+    np.testing.assert_allclose(final.to_numpy(), wealth.iloc[-1].to_numpy(), rtol=1e-12)
+    median = crunch_outcome.median_path
+    assert (final < final[median]).sum() == 19  # lower middle of 40
+    fan = percentiles(wealth)
+    assert (fan["p5"] <= fan["p50"]).all() and (fan["p50"] <= fan["p95"]).all()
+
+
+def test_same_seed_same_outcome():
+    config = RunConfig(strategy="60-40")
+    scenario = load_scenario("soft-landing")
+    first = run_paths(config, generate_paths(scenario, 3, seed=5), "soft-landing", 5)
+    second = run_paths(config, generate_paths(scenario, 3, seed=5), "soft-landing", 5)
+    assert first.per_path.equals(second.per_path)
+
+
+@pytest.mark.slow
+def test_scenario_command_writes_a_complete_report(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "scenario",
+            "run",
+            "hayes-pivot",
+            "--scenario",
+            "ai-credit-crunch",
+            "--paths",
+            "12",
+            "--seed",
+            "3",
+            "--results-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "scenarios").iterdir()
+    names = {p.name for p in folder.iterdir()}
+    assert names == {
+        "scenario.html",
+        "tearsheet-median.html",
+        "per_path.parquet",
+        "wealth_percentiles.parquet",
+        "summary.json",
+        "config.yaml",
+    }
+    page = (folder / "scenario.html").read_text()
+    for element in (
+        'id="distribution"',
+        'id="fan-chart"',
+        'id="cagr-histogram"',
+        'id="exposure"',
+        "SYNTHETIC scenario ai-credit-crunch",
+    ):
+        assert element in page
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["paths"] == 12 and 0 <= summary["probability_beat_benchmark"] <= 1
+    assert "SYNTHETIC" in (folder / "tearsheet-median.html").read_text()
+
+
+def test_unknown_scenario_fails_in_one_line(tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "scenario",
+            "run",
+            "hayes-pivot",
+            "--scenario",
+            "ai-credit-crunsh",
+            "--results-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "ai-credit-crunch" in result.stderr
+    assert not (tmp_path / "scenarios").exists()
+
+
+@pytest.mark.slow
+def test_bootstrap_paths_of_real_history(tmp_path, shared_data):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "scenario",
+            "run",
+            "60-40",
+            "--generator",
+            "bootstrap",
+            "--data-dir",
+            str(shared_data),
+            "--paths",
+            "8",
+            "--results-dir",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "bootstrap-" in result.stdout
