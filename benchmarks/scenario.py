@@ -1,0 +1,81 @@
+"""Measurement 5: the scenario engine, 1,000 paths of one playbook.
+
+`playbook scenario run hayes-pivot --paths N` in a fresh process, against a warm
+`playbook run hayes-pivot --no-report` (one path, end to end) in the same run: the ratio
+is how many single runs the scenario engine does in the time of one, per path.
+
+The scenario engine is being written alongside this benchmark; when its command does not
+work yet the row says "pending" and why. A probe with a few paths sizes the run: when
+1,000 paths would take longer than the budget, the largest count that fits is measured and
+the 1,000-path time extrapolated (and labelled so).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from benchmarks.cli_timing import median_of, playbook_command, timed
+from benchmarks.report import Row
+
+TARGET = "hayes-pivot"
+
+
+def run(ctx) -> list[Row]:
+    paths = ctx.sizes.scenario_paths
+    with tempfile.TemporaryDirectory(prefix="bench-scenario-") as tmp:
+        env = {**os.environ, "PLAYBOOK_RESULTS": str(Path(tmp) / "results")}
+        command = [*playbook_command(), "scenario", "run", TARGET, "--results-dir", tmp]
+        probe_paths = 10
+        try:
+            probe = timed([*command, "--paths", str(probe_paths)], env)
+        except (RuntimeError, OSError) as exc:
+            return [pending(paths, f"`playbook scenario run` does not work yet: {exc}")]
+        ctx.log(f"  scenario probe: {probe_paths} paths in {probe:.1f} s")
+        per_path = probe / probe_paths  # an overestimate: includes start-up
+        measured = paths
+        if per_path * paths > ctx.sizes.scenario_budget_s:
+            measured = max(probe_paths, int(ctx.sizes.scenario_budget_s / per_path))
+        ctx.log(f"  playbook scenario run {TARGET} --paths {measured} ...")
+        seconds = timed([*command, "--paths", str(measured)], env)
+        single = median_of(
+            [*playbook_command(), "run", TARGET, "--no-report", "--results-dir", tmp], 3, env
+        )
+    estimate = (
+        seconds
+        if measured == paths
+        else probe + (seconds - probe) * ((paths - probe_paths) / max(measured - probe_paths, 1))
+    )
+    rate = measured / seconds
+    return [
+        Row(
+            "5 scenario",
+            f"{paths:,} paths of {TARGET} (playbook scenario run)",
+            estimate,
+            "s",
+            single,
+            "1 run, 1 path",
+            single * paths / estimate,
+            "x faster than separate runs",
+            note=(
+                "measured"
+                if measured == paths
+                else f"EXTRAPOLATED linearly from {measured} paths in {seconds:.1f} s "
+                f"and {probe_paths} in {probe:.1f} s (budget {ctx.sizes.scenario_budget_s:.0f} s)"
+            )
+            + f"; {rate:.1f} paths/s end to end",
+            extra={"measured_paths": measured, "measured_seconds": seconds, "probe_s": probe},
+        )
+    ]
+
+
+def pending(paths: int, why: str) -> Row:
+    return Row(
+        "5 scenario",
+        f"{paths:,} paths of {TARGET}: PENDING",
+        math.nan,
+        "s",
+        note=why,
+    )

@@ -1,0 +1,87 @@
+"""Where a sweep's time goes: timers wrapped around the engine's stages, in this process only.
+
+The wrappers replace module attributes for the duration of a `with stage_timers()` block (no
+file is changed) and cost one `perf_counter` pair per call, a few microseconds per parameter
+set. Stages:
+
+- signals: the strategy's `signals(panel)` (rolling windows, flags, stress score);
+- event walk: the rest of `build_schedule` (timeline, Context per event, `on_event`);
+- fill schedule + arrays: `engine.simulate` turning decisions into fills and per-set
+  instrument arrays (pandas, per set);
+- vectorbt: the one `Portfolio.from_orders` call per chunk;
+- simulate, rest: reading value, weights and turnover back out of the portfolio;
+- metrics: `run_stats` per set, block moments, in/out-of-sample summaries, the row table;
+- write: the chunk's parquet file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import engine.simulate
+import engine.sweep.runner
+from strategies import get_strategy
+
+
+class StageTimes:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+
+    def wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+                self.calls[name] = self.calls.get(name, 0) + 1
+
+        return timed
+
+    def breakdown(self) -> dict[str, float]:
+        """Exclusive seconds per stage (nested timers subtracted)."""
+        s = self.seconds.get
+        schedule, signals = s("schedule", 0.0), s("signals", 0.0)
+        simulate = s("simulate", 0.0)
+        arrays = s("fill_schedule", 0.0) + s("instrument_arrays", 0.0)
+        vbt = s("vectorbt", 0.0)
+        chunk = s("chunk", 0.0)
+        return {
+            "signals": signals,
+            "event walk": schedule - signals,
+            "fill schedule + arrays": arrays,
+            "vectorbt": vbt,
+            "simulate, rest": simulate - arrays - vbt,
+            "metrics": chunk - schedule - simulate,
+            "write": s("write", 0.0),
+        }
+
+
+@contextlib.contextmanager
+def stage_timers(strategy: str = "hayes-pivot") -> Iterator[StageTimes]:
+    times = StageTimes()
+    cls = get_strategy(strategy)
+    patches: list[tuple[Any, str, str]] = [
+        (cls, "signals", "signals"),
+        (engine.sweep.runner, "build_schedule", "schedule"),
+        (engine.sweep.runner, "simulate", "simulate"),
+        (engine.sweep.runner, "run_chunk", "chunk"),
+        (engine.sweep.runner, "_write_atomically", "write"),
+        (engine.simulate, "fill_schedule", "fill_schedule"),
+        (engine.simulate, "_instrument_arrays", "instrument_arrays"),
+        (engine.simulate, "_run_vectorbt", "vectorbt"),
+    ]
+    saved = []
+    for owner, attribute, name in patches:
+        original = owner.__dict__[attribute]
+        saved.append((owner, attribute, original))
+        setattr(owner, attribute, times.wrap(name, original))
+    try:
+        yield times
+    finally:
+        for owner, attribute, original in reversed(saved):
+            setattr(owner, attribute, original)

@@ -1,0 +1,174 @@
+"""One sweep in a fresh process: its time, its stages and its peak memory, as JSON on stdout.
+
+`python -m benchmarks.sweep_child --sets N [--bars-fraction F] [--time-cap S] [--shard K/N]
+[--prototype] [--synthetic]`
+
+Runs the benchmark workload's N-set sweep the way `playbook sweep` does (`make_plan`, then
+`run_plan` writing chunk files into a temporary folder; the summary, DSR, PBO and heatmap are
+left out). Before the clock starts it runs a 2-set chunk, so numba's compiled code and the
+panel are loaded: the time is the steady-state sweep. Peak memory is the process's high-water
+mark (VmHWM in /proc/self/status), read after each chunk. With a time cap the sweep stops
+after the first chunk that ends past it and reports how far it got. `--shard K/N` runs the
+engine's shard K of N (as `playbook sweep --shard`), for running shards side by side.
+
+`--prototype` swaps the engine's `build_schedule` for `benchmarks.prototypes` (signals shared
+between sets with equal signal parameters, the leaner event walk, no event log) for the
+timed run, then checks the first chunk's rows against the unmodified engine's: they must be
+equal, or the child fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()
+
+
+def proc_status_mb(key: str) -> float:
+    """A memory line of /proc/self/status (VmHWM, VmRSS) in MiB; NaN off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+class _Stop(Exception):
+    """The time cap was reached after a chunk."""
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep_child")
+    parser.add_argument("--sets", type=int, required=True)
+    parser.add_argument("--bars-fraction", type=float, default=1.0)
+    parser.add_argument("--time-cap", type=float, default=None, help="seconds")
+    parser.add_argument("--shard", default=None, help="K/N")
+    parser.add_argument("--prototype", action="store_true")
+    parser.add_argument("--synthetic", action="store_true")
+    args = parser.parse_args(argv)
+    shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
+
+    from benchmarks.stages import stage_timers
+    from benchmarks.workload import workload
+    from engine.run import prepare
+    from engine.sweep.runner import make_plan, run_chunk, run_plan
+
+    load = workload(force_synthetic=args.synthetic)
+    _, panel = prepare(load.base)
+    if args.bars_fraction < 1.0:
+        load = load.with_bars(args.bars_fraction, panel.index)
+        _, panel = prepare(load.base)
+    bars = int((panel.index >= panel.window_start).sum())
+    plan = make_plan(load.spec(args.sets), load.base, shard)  # type: ignore[arg-type]
+    base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
+    warm = time.perf_counter()
+    run_chunk(base_json, spec_json, plan.sets[:2])  # numba code and panel loaded
+    ready = time.perf_counter()
+    before = {"rss_mb": proc_status_mb("VmRSS"), "hwm_mb": proc_status_mb("VmHWM")}
+
+    per_chunk: list[dict] = []
+    start = time.perf_counter()
+
+    def on_chunk(done: int, total: int, index: int) -> None:
+        per_chunk.append(
+            {
+                "chunk": index,
+                "seconds": time.perf_counter() - start,
+                "rss_mb": proc_status_mb("VmRSS"),
+                "hwm_mb": proc_status_mb("VmHWM"),
+            }
+        )
+        if args.time_cap is not None and time.perf_counter() - start > args.time_cap:
+            raise _Stop
+
+    checked = None
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as out:
+        with contextlib.ExitStack() as patches:
+            if args.prototype:
+                patches.enter_context(prototype_walk())
+            stages = patches.enter_context(stage_timers())
+            with contextlib.suppress(_Stop):
+                run_plan(plan, Path(out), on_chunk=on_chunk)
+        seconds = time.perf_counter() - start
+        if args.prototype and per_chunk:
+            checked = check_rows(Path(out), per_chunk[0]["chunk"], plan, base_json, spec_json)
+    chunks = plan.chunks
+    done_sets = sum(len(chunks[c["chunk"]]) for c in per_chunk)
+    mine = sum(len(chunks[i]) for i in plan.mine())
+    return {
+        "sets": args.sets,
+        "sets_done": done_sets,
+        "complete": done_sets == mine,
+        "shard": args.shard,
+        "prototype": args.prototype,
+        "prototype_rows_checked": checked,
+        "chunk_size": plan.chunk_size,
+        "chunks": len(chunks),
+        "chunks_done": len(per_chunk),
+        "bars": bars,
+        "panel_bars": len(panel.index),
+        "window": [str(panel.window_start.date()), str(panel.index[-1].date())],
+        "data": load.data,
+        "seconds": seconds,
+        "sets_per_second": done_sets / seconds if seconds > 0 else float("nan"),
+        "estimated_seconds_all": mine * seconds / max(done_sets, 1),
+        "startup_seconds": warm - STARTED,
+        "warmup_seconds": ready - warm,
+        "before": before,
+        "per_chunk": per_chunk,
+        "peak_rss_mb": proc_status_mb("VmHWM"),
+        "stages": stages.breakdown(),
+    }
+
+
+@contextlib.contextmanager
+def prototype_walk():
+    """The engine's sweep with `benchmarks.prototypes` in place of `build_schedule`."""
+    import engine.sweep.runner as runner
+    from benchmarks.prototypes import SignalCache, fast_build_schedule
+    from benchmarks.workload import DECISION_ONLY
+
+    cache = SignalCache(DECISION_ONLY)
+
+    def build(strategy, panel, leverage_cap=1.0):
+        strategy.signals = lambda p: cache.signals(strategy, p)
+        return fast_build_schedule(strategy, panel, leverage_cap, keep_log=False)
+
+    original = runner.build_schedule
+    runner.build_schedule = build
+    try:
+        yield cache
+    finally:
+        runner.build_schedule = original
+
+
+def check_rows(out: Path, index: int, plan, base_json: str, spec_json: str, count: int = 40) -> int:
+    """The prototype's rows for the first sets of a chunk equal the unmodified engine's."""
+    import numpy as np
+    import pandas as pd
+
+    from engine.sweep.runner import chunk_path, run_chunk
+
+    got = pd.read_parquet(chunk_path(out, index)).head(count)
+    want = run_chunk(base_json, spec_json, plan.chunks[index][:count])
+    if list(got.columns) != list(want.columns) or len(got) != len(want):
+        raise AssertionError("prototype rows have another shape than the engine's")
+    for column in want.columns:
+        a, b = got[column].to_numpy(), want[column].to_numpy()
+        same = np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else (a == b).all()
+        if not same:
+            raise AssertionError(f"prototype differs from the engine in column {column}")
+    return len(want)
+
+
+if __name__ == "__main__":
+    result = main()
+    sys.stdout.write(json.dumps(result) + "\n")
