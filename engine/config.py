@@ -100,6 +100,12 @@ class DataConfig(Frozen):
     )
     path: Path | None = Field(None, description="folder with prices/ and macro/ (directory)")
     seed: int = Field(20300101, ge=0, lt=2**63, description="seed of the synthetic market")
+    scenario: str = Field(
+        "ai-credit-crunch",
+        min_length=1,
+        description="source synthetic: the scenario (configs/scenarios name or YAML path) "
+        "whose path 0 at `seed` is the market",
+    )
     calendar: Literal["union", "business", "daily"] = Field(
         "union", description="union: every day any traded asset trades"
     )

@@ -73,7 +73,7 @@ def make_source(config: RunConfig) -> Source:
         cache = DataCache(config.data.cache)
         source = OnlineSource(cache, offline=config.data.offline, refresh=config.data.refresh)
     else:
-        source = SyntheticSource(config.data.seed)
+        source = SyntheticSource(config.data.seed, config.data.scenario)
     if config.data.proxies:
         from engine.data.proxies import ProxySource
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -401,9 +400,7 @@ REAL_ANSWERS: dict[str, tuple[float, bool, str | None]] = {
 def test_claims_on_the_real_snapshot() -> None:
     if not (SHARED_DATA / "prices").is_dir():
         pytest.skip(f"real-data snapshot not found at {SHARED_DATA} (set PLAYBOOK_SHARED_DATA)")
-    started = time.perf_counter()
     results = check_claims(DirectorySource(SHARED_DATA), load_claims())
-    assert time.perf_counter() - started < 10
     by_id = {r.id: r for r in results}
     assert set(by_id) == set(REAL_ANSWERS)
     for cid, (value, reproduced, closest) in REAL_ANSWERS.items():

@@ -95,7 +95,7 @@ def test_run_restricted_to_a_regime(tmp_path):
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
     stats = json.loads((folder / "stats.json").read_text())
-    assert stats["start"] == "2032-01-01" and stats["end"] == "2032-09-30"
+    assert stats["start"] == "2031-07-01" and stats["end"] == "2032-06-26"
     assert stats["max_drawdown"] > stats["benchmark"]["max_drawdown"] + 0.3  # de-levered
 
 

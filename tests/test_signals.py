@@ -96,6 +96,7 @@ def test_signals_command_explains_decisions(tmp_path):
     result = CliRunner().invoke(cli, ["signals", "hayes-pivot", "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC data: hayes-pivot" in result.stdout
-    assert "2032-10-03  fed:emergency_facility" in result.stdout  # the scenario's Sunday pivot
-    assert "signals at 2037-12-31:" in result.stdout
+    pivot = "2032-06-27  fed:emergency_facility       -> BTC-USD +1.00"  # the Sunday facility
+    assert pivot in result.stdout
+    assert "signals at 2035-12-31:" in result.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -152,10 +152,11 @@ class MarketSource:
 class SyntheticSource(MarketSource):
     """The embedded default market: one seeded path of a documented scenario, offline."""
 
-    def __init__(self, seed: int) -> None:
-        from engine.data.synthetic import SCENARIO_NAME, generate_default_market
+    def __init__(self, seed: int, scenario: str | None = None) -> None:
+        from engine.data.synthetic import DEFAULT_SCENARIO, generate_default_market
 
-        super().__init__(generate_default_market(seed), SCENARIO_NAME, seed)
+        name = scenario or DEFAULT_SCENARIO
+        super().__init__(generate_default_market(seed, name), name, seed)
 
 
 def _filename_symbol(stem: str) -> str:

@@ -3,9 +3,10 @@
 `generate_paths(scenario, n_paths, seed)` returns one `SyntheticMarket` per path. Every path
 has the same calendar, phases (its regimes) and events; the story's dates are fixed and only
 the noise differs, so a playbook sees the same Fed pivot on every path and its outcome spread
-is the market's, not the calendar's. Unlike the embedded default market, phase returns are
-not pinned: each phase has a drift and the path's noise around it, so a crunch is deep on
-most paths and mild on a few (`Scenario.expected_returns` gives the ranges).
+is the market's, not the calendar's. Phase returns are not pinned: each phase has a drift and
+the path's noise around it, so a crunch is deep on most paths and mild on a few
+(`Scenario.expected_returns` gives the ranges). The embedded default market of `playbook run`
+is path 0 of one of these (`engine.data.synthetic`).
 
 Model, per phase and asset, on a calendar of every day:
 - daily log return = drift / bars + vol / sqrt(periods) x shock. Bars are the bars in a
@@ -27,7 +28,7 @@ Macro series follow the phases' levels (linear, in logs for positive series) plu
 noise pinned to those levels at every phase end; the policy rate steps on the story's
 decisions (DFF daily, FEDFUNDS its monthly mean, DTB3 following within days, DGS2 the expected
 average of the next two years); DGS10 moves inversely with the bond ETF (duration) and the
-cash ETF accrues DTB3. Units are FRED's, as in `engine.data.synthetic`: WALCL and WTREGEN in
+cash ETF accrues DTB3. Units are FRED's: WALCL and WTREGEN in
 USD millions, RRPONTSYD and M2SL in USD billions, rates and spreads in percent.
 
 Randomness: path i of a seed draws from its own stream (`SeedSequence(seed, spawn_key=(0, i))`)
@@ -661,9 +662,9 @@ def _cash_bars(index: pd.DatetimeIndex, close: np.ndarray) -> pd.DataFrame:
 def _ohlcv_frames(
     index: pd.DatetimeIndex, closes: np.ndarray, noise: np.ndarray, base_volume: float, crypto: bool
 ) -> list[pd.DataFrame]:
-    """Open/high/low/volume around many close paths at once, with the embedded market's rules
-    (`engine.data.synthetic._ohlcv`): opens gap from the previous close (not for 24/7 crypto),
-    ranges scale with the recent typical move, volume rises on big moves."""
+    """Open/high/low/volume around many close paths at once: opens gap from the previous close
+    (not for 24/7 crypto), ranges scale with the recent typical move, volume rises on big
+    moves."""
     log_returns = np.diff(np.log(closes), axis=1, prepend=np.log(closes[:, :1]))
     typical = _recent_volatility(log_returns)
     gap = 0.0 if crypto else 0.3 * typical
