@@ -7,6 +7,7 @@ execution half (next-bar fills) lives in `engine.simulate`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,32 +32,44 @@ class Schedule:
     capped: int  # decisions scaled down to the leverage cap
 
 
-def build_schedule(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) -> Schedule:
-    """Events in time order -> strategy reactions -> validated, leverage-capped targets."""
+def build_schedule(
+    strategy: Strategy,
+    panel: Panel,
+    leverage_cap: float = 1.0,
+    signals: pd.DataFrame | None = None,
+) -> Schedule:
+    """Events in time order -> strategy reactions -> validated, leverage-capped targets.
+
+    `signals` is `strategy.signals(panel)` when already computed (a sweep shares them between
+    parameter sets, `engine.sweep.shared_signals`).
+
+    A sweep calls this once per parameter set, so the per-bar work is done with numpy and
+    only at event bars: a bar's signal values are read from its row on demand, and each
+    distinct set of tradable symbols is one shared frozenset.
+    """
     strategy.reset()
     universe = tuple(strategy.universe())
-    signals = strategy.signals(panel)
+    if signals is None:
+        signals = strategy.signals(panel)
     if not signals.index.equals(panel.index):
         raise StrategyError(
             f"{strategy.name}: signals are not on the panel calendar",
             "return a frame indexed like panel.index from signals()",
         )
-    events = timeline(strategy, panel, signals)
-    tradable = panel.prices[list(universe)].notna().to_numpy()
-    position = {t: i for i, t in enumerate(panel.index)}
-    signal_names = list(signals.columns)
+    positions, events = _timeline(strategy, panel, signals)
+    columns = {name: k for k, name in enumerate(signals.columns)}
     signal_rows = signals.to_numpy(dtype=object)
+    tradable = _tradable_sets(panel, universe, positions)
 
     current: dict[str, float] = {}
     decided: dict[pd.Timestamp, dict[str, float]] = {}
     log_rows, capped = [], 0
-    for event in events:
-        i = position[event.time]
+    for i, event, can_trade in zip(positions, events, tradable, strict=True):
         ctx = Context(
             time=event.time,
             weights=dict(current),
-            tradable=frozenset(s for s, ok in zip(universe, tradable[i], strict=True) if ok),
-            signals=dict(zip(signal_names, signal_rows[i], strict=True)),
+            tradable=can_trade,
+            signals=_SignalRow(signal_rows[i], columns),
         )
         reaction = strategy.on_event(event, ctx)
         if reaction is not None:
@@ -76,21 +89,84 @@ def build_schedule(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) 
 
 def timeline(strategy: Strategy, panel: Panel, signals: pd.DataFrame) -> list[Event]:
     """Every event the strategy will see, in the order it sees them."""
+    return _timeline(strategy, panel, signals)[1]
+
+
+def _timeline(
+    strategy: Strategy, panel: Panel, signals: pd.DataFrame
+) -> tuple[np.ndarray, list[Event]]:
+    """The events in order (by bar, then start < listing < fed < signal < rebalance, then as
+    listed below) and the bar position of each."""
     index = panel.index
-    events = [Event(index[0], "start")]
+    bars: list[np.ndarray] = []
+    labels: list[tuple[str, str]] = []  # (kind, detail), parallel to the concatenated bars
+
+    def add(where: np.ndarray, kind: str, detail: str = "") -> None:
+        bars.append(np.asarray(where, dtype=np.int64))
+        labels.extend([(kind, detail)] * len(where))
+
+    add(np.array([0]), "start")
     for symbol in strategy.universe():
         first = panel.first_bar(symbol)
         if first is not None and first > index[0]:
-            events.append(Event(first, "listing", symbol))
-    for row in panel.events.itertuples(index=False):
-        events.append(Event(row.bar, f"fed:{row.kind}", row.description))
+            add(index.get_indexer([first]), "listing", symbol)
+    fed = panel.events
+    if len(fed):
+        bars.append(index.get_indexer(pd.DatetimeIndex(fed["bar"])).astype(np.int64))
+        labels.extend(
+            (f"fed:{kind}", description)
+            for kind, description in zip(fed["kind"], fed["description"], strict=True)
+        )
     for name in strategy.triggers:
-        flag = signals[name].astype("float64").fillna(0.0) != 0.0  # unknown counts as off
-        previous = flag.shift(1, fill_value=False)
-        events += [Event(t, f"signal:{name}:on") for t in index[flag & ~previous]]
-        events += [Event(t, f"signal:{name}:off") for t in index[~flag & previous]]
-    events += [Event(t, "rebalance") for t in rebalance_bars(index, strategy.rebalance())]
-    return sorted(events, key=lambda e: (e.time, EVENT_ORDER[e.kind.split(":")[0]]))
+        values = signals[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        flag = np.nan_to_num(values, nan=0.0) != 0.0  # unknown counts as off
+        previous = np.r_[False, flag[:-1]]
+        add(np.flatnonzero(flag & ~previous), f"signal:{name}:on")
+        add(np.flatnonzero(~flag & previous), f"signal:{name}:off")
+    add(index.get_indexer(rebalance_bars(index, strategy.rebalance())), "rebalance")
+
+    position = np.concatenate(bars)
+    rank = np.array([EVENT_ORDER[kind.split(":")[0]] for kind, _ in labels], dtype=np.int64)
+    order = np.lexsort((rank, position))  # stable: ties keep the order they were listed in
+    position = position[order]
+    times = index[position]
+    events = [Event(time, *labels[k]) for time, k in zip(times, order.tolist(), strict=True)]
+    return position, events
+
+
+def _tradable_sets(
+    panel: Panel, universe: tuple[str, ...], positions: np.ndarray
+) -> list[frozenset[str]]:
+    """The universe symbols with a price at each event bar, one frozenset per pattern."""
+    has_price = panel.prices[list(universe)].to_numpy()[positions]
+    has_price = ~np.isnan(has_price) if len(universe) else has_price.astype(bool)
+    shared: dict[bytes, frozenset[str]] = {}
+    out = []
+    for row in has_price:
+        key = row.tobytes()
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = frozenset(s for s, ok in zip(universe, row, strict=True) if ok)
+        out.append(found)
+    return out
+
+
+class _SignalRow(Mapping[str, object]):
+    """A bar's signal values, read from the row on demand (no dict per event)."""
+
+    __slots__ = ("_columns", "_row")
+
+    def __init__(self, row: np.ndarray, columns: dict[str, int]) -> None:
+        self._row, self._columns = row, columns
+
+    def __getitem__(self, name: str) -> object:
+        return self._row[self._columns[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 def rebalance_bars(index: pd.DatetimeIndex, every: str | None) -> pd.DatetimeIndex:

@@ -31,6 +31,7 @@ from engine.schedule import build_schedule
 from engine.signals import MissingInputWarning
 from engine.simulate import Costs, simulate
 from engine.sweep.overfit import MOMENTS, block_moments
+from engine.sweep.shared_signals import SignalMemo
 from engine.sweep.spec import SweepSpec, expand, param_id
 from strategies import get_strategy
 
@@ -130,7 +131,13 @@ def _simulate_group(
     start = panel.window_start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        plans = [build_schedule(strategies[i], panel, base.leverage_cap).targets for i in members]
+        memo = _signal_memo(panel)
+        plans = [
+            build_schedule(
+                strategies[i], panel, base.leverage_cap, memo.signals(strategies[i])
+            ).targets
+            for i in members
+        ]
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
     sim = simulate(panel, plans, costs, start=start, names=[str(i) for i in members])
     cash = cash_returns(panel, sim.returns.index)
@@ -153,6 +160,20 @@ def _simulate_group(
                 row[f"m{b:02d}_{name}"] = moments[b, column, k]
         out.append(row)
     return out
+
+
+MEMO_PANELS, MEMO_BUDGET_MB = 4, 128.0
+_MEMOS: dict[int, tuple[Panel, SignalMemo]] = {}
+
+
+def _signal_memo(panel: Panel) -> SignalMemo:
+    """One memo per panel for the life of the process: chunks of a sweep share signals."""
+    found = _MEMOS.get(id(panel))
+    if found is None or found[0] is not panel:
+        while len(_MEMOS) >= MEMO_PANELS:  # the oldest panel's frames go first
+            del _MEMOS[next(iter(_MEMOS))]
+        found = _MEMOS[id(panel)] = (panel, SignalMemo(panel, MEMO_BUDGET_MB))
+    return found[1]
 
 
 @functools.lru_cache(maxsize=8)
