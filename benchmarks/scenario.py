@@ -5,9 +5,9 @@
 is how many single runs the scenario engine does in the time of one, per path.
 
 The scenario engine is being written alongside this benchmark; when its command does not
-work yet the row says "pending" and why. A probe with a few paths sizes the run: when
-1,000 paths would take longer than the budget, the largest count that fits is measured and
-the 1,000-path time extrapolated (and labelled so).
+work yet the row says "pending" and why. Two probes (10 and 100 paths) give the start-up
+and the cost per path; when 1,000 paths would take longer than the budget, the largest
+count that fits is measured and the 1,000-path time extrapolated (and labelled so).
 """
 
 from __future__ import annotations
@@ -35,9 +35,15 @@ def run(ctx) -> list[Row]:
             return [pending(paths, f"`playbook scenario run` does not work yet: {exc}")]
         ctx.log(f"  scenario probe: {probe_paths} paths in {probe:.1f} s")
         per_path = probe / probe_paths  # an overestimate: includes start-up
+        if paths > 100 and per_path * paths > ctx.sizes.scenario_budget_s:
+            second = timed([*command, "--paths", "100"], env)
+            ctx.log(f"  scenario probe: 100 paths in {second:.1f} s")
+            per_path = max((second - probe) / 90, 1e-3)  # the marginal cost of a path
+        startup = max(probe - per_path * probe_paths, 0.0)
         measured = paths
-        if per_path * paths > ctx.sizes.scenario_budget_s:
-            measured = max(probe_paths, int(ctx.sizes.scenario_budget_s / per_path))
+        if startup + per_path * paths > ctx.sizes.scenario_budget_s:
+            fits = (ctx.sizes.scenario_budget_s - startup) / per_path
+            measured = max(probe_paths, int(fits))
         ctx.log(f"  playbook scenario run {TARGET} --paths {measured} ...")
         seconds = timed([*command, "--paths", str(measured)], env)
         single = median_of(
