@@ -309,7 +309,13 @@ def scenario_list() -> None:
     show_default=True,
     help="How many paths to generate.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paths.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=None,
+    help="Seed of the paths (default: the scenario's own seed, so path 0 is the market "
+    "`playbook run` uses by default; 0 for --generator bootstrap).",
+)
 @click.option(
     "--generator",
     type=click.Choice(["regime", "bootstrap"]),
@@ -341,7 +347,7 @@ def scenario_run(
     target: str,
     scenario_name: str,
     paths: int,
-    seed: int,
+    seed: int | None,
     generator: str,
     data_dir: Path | None,
     block_days: int,
@@ -359,6 +365,10 @@ def scenario_run(
     from engine.scenarios.workflow import make_paths
 
     _path, config, _lines = _resolve_target(target)
+    if seed is None:
+        from engine.scenarios import load_scenario
+
+        seed = 0 if generator == "bootstrap" else load_scenario(scenario_name).seed
     markets, label = make_paths(config, scenario_name, paths, seed, generator, data_dir, block_days)
     with _progress("paths") as progress:
         task = progress.add_task("paths", total=paths)

@@ -59,6 +59,8 @@ def max_drawdown(series: pd.Series) -> float:
 def test_the_default_is_path_0_of_the_documented_scenario() -> None:
     assert RunConfig(strategy="60-40").data.scenario == DEFAULT_SCENARIO == "ai-credit-crunch"
     assert RunConfig(strategy="60-40").data.seed == DEFAULT_SEED
+    # `playbook scenario run` defaults to the scenario's seed: its path 0 is this market
+    assert load_scenario(DEFAULT_SCENARIO).seed == DEFAULT_SEED
     (path0,) = generate_paths(load_scenario(DEFAULT_SCENARIO), 1, DEFAULT_SEED, ohlcv=True)
     default = market()
     assert set(default.prices) == set(path0.prices) | set(TRACKED)
