@@ -1,5 +1,8 @@
 """Prototypes of the sweep speed-ups proposed in the report, to measure their gain.
 
+The engine has since taken a form of both (`engine.sweep.shared_signals`: shared signals
+without a hand-kept `DECISION_ONLY` list; `engine.schedule`: per-bar work only at event bars);
+the prototype still keeps per-panel facts across sets, so the profile rows show what is left.
 Nothing here is used by playbook. Each prototype must give the engine's exact answer; the
 benchmark checks it on the workload before timing it.
 
@@ -16,7 +19,6 @@ benchmark checks it on the workload before timing it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Panel
-from engine.schedule import EVENT_ORDER, Schedule, _gross, _validated, rebalance_bars
+from engine.schedule import (
+    EVENT_ORDER,
+    Schedule,
+    _gross,
+    _SignalRow,
+    _validated,
+    rebalance_bars,
+)
 from strategies.base import Context, Event, Strategy
 
 
@@ -70,24 +79,6 @@ def _facts(panel: Panel) -> _PanelFacts:
         _FACTS[id(panel)] = (panel, facts)
         return facts
     return found[1]
-
-
-class _SignalRow(Mapping[str, object]):
-    """A bar's signal values, read from the row on demand (no dict per event)."""
-
-    __slots__ = ("_columns", "_row")
-
-    def __init__(self, row: np.ndarray, columns: dict[str, int]) -> None:
-        self._row, self._columns = row, columns
-
-    def __getitem__(self, name: str) -> object:
-        return self._row[self._columns[name]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
-
-    def __len__(self) -> int:
-        return len(self._columns)
 
 
 def _static_events(

@@ -138,7 +138,7 @@ def prototype_walk():
 
     cache = SignalCache(DECISION_ONLY)
 
-    def build(strategy, panel, leverage_cap=1.0):
+    def build(strategy, panel, leverage_cap=1.0, signals=None):  # signals: the engine's memo
         strategy.signals = lambda p: cache.signals(strategy, p)
         return fast_build_schedule(strategy, panel, leverage_cap, keep_log=False)
 
