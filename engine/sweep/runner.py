@@ -26,10 +26,10 @@ from engine import metrics
 from engine.config import RunConfig
 from engine.data.panel import Panel
 from engine.errors import ConfigError, DataError, OutputError
-from engine.run import cash_returns, load_panel, make_source, run_stats, window_start
+from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import build_schedule
 from engine.signals import MissingInputWarning
-from engine.simulate import Costs, simulate
+from engine.simulate import CASH, Costs, simulate
 from engine.sweep.overfit import MOMENTS, block_moments
 from engine.sweep.shared_signals import SignalMemo
 from engine.sweep.spec import SweepSpec, expand, param_id
@@ -144,22 +144,43 @@ def _simulate_group(
     ppy = panel.periods_per_year(start)
     excess = sim.returns.to_numpy() - cash.to_numpy()[:, None]
     moments = block_moments(excess, spec.blocks)
+    table = metrics.summary_table(sim.returns, ppy, cash)  # every set at once (run_stats's)
+    span = metrics.years(sim.returns.iloc[:, 0])
+    parts: dict[str, pd.DataFrame] = {}
+    if spec.split is not None:
+        cut = pd.Timestamp(spec.split.oos_start)
+        for part, mask in (("is", sim.returns.index < cut), ("oos", sim.returns.index >= cut)):
+            if mask.sum() > 2:
+                parts[part] = metrics.summary_table(sim.returns[mask], ppy, cash[mask])
     out = []
     for column in range(len(members)):
-        returns = sim.returns.iloc[:, column]
-        stats = run_stats(returns, None, cash, sim, ppy, column=column)
-        row: dict[str, Any] = {key: stats[key] for key in METRICS}
+        row: dict[str, Any] = {
+            key: float(table[key].iloc[column]) for key in METRICS if key in table
+        }
+        row.update(_exposure_stats(sim, column, span))
         if spec.split is not None:
-            cut = pd.Timestamp(spec.split.oos_start)
-            for part, mask in (("is", returns.index < cut), ("oos", returns.index >= cut)):
-                summary = metrics.summary(returns[mask], ppy, cash[mask]) if mask.sum() > 2 else {}
-                row[f"sharpe_{part}"] = summary.get("sharpe", np.nan)
-                row[f"cagr_{part}"] = summary.get("cagr", np.nan)
+            for part in ("is", "oos"):
+                found = parts.get(part)
+                row[f"sharpe_{part}"] = np.nan if found is None else found["sharpe"].iloc[column]
+                row[f"cagr_{part}"] = np.nan if found is None else found["cagr"].iloc[column]
         for b in range(spec.blocks):
             for k, name in enumerate(MOMENTS):
                 row[f"m{b:02d}_{name}"] = moments[b, column, k]
         out.append(row)
     return out
+
+
+def _exposure_stats(sim: Any, column: int, span: float) -> dict[str, Any]:
+    """run_stats's exposure, turnover and fills of one set, in numpy."""
+    weights = sim.weights[column]
+    risky = weights.to_numpy()[:, weights.columns != CASH]
+    exposure = np.nansum(np.abs(risky), axis=1)  # as pandas sums: NaN skipped
+    return {
+        "time_in_market": float((exposure > 1e-9).mean()),
+        "avg_gross_exposure": float(exposure.mean()),
+        "turnover_per_year": float(sim.turnover.iloc[column] / max(span, 1e-9)),
+        "fills": len(sim.fills[column]),
+    }
 
 
 MEMO_PANELS, MEMO_BUDGET_MB = 4, 128.0
