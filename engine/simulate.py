@@ -68,9 +68,10 @@ def simulate(
     names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
 
     closes, sizes, is_cash, groups, fills = [], [], [], [], []
+    shared: dict[tuple, tuple[pd.DataFrame, np.ndarray]] = {}  # sets with the same instruments
     for group, (path, schedule) in enumerate(zip(panels, targets, strict=True)):
         fill_targets = fill_schedule(path, schedule, start_pos)
-        close, size = _instrument_arrays(path, fill_targets, costs, start_pos)
+        close, size = _instrument_arrays(path, fill_targets, costs, start_pos, shared)
         fills.append(fill_targets)
         closes.append(close)
         sizes.append(size)
@@ -150,22 +151,27 @@ def accrual_index(rate: pd.Series) -> pd.Series:
 
 
 def _instrument_arrays(
-    panel: Panel, fills: pd.DataFrame, costs: Costs, start_pos: int
+    panel: Panel,
+    fills: pd.DataFrame,
+    costs: Costs,
+    start_pos: int,
+    shared: dict[tuple, tuple[pd.DataFrame, np.ndarray]] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Close prices of this group's instruments on the window and its target-percent orders."""
-    window = panel.index[start_pos:]
+    """Close prices of this group's instruments on the window and its target-percent orders.
+
+    The close frame depends on the panel, the symbols and which of them are shorted only, so
+    the sets of a sweep share one (`shared`) and build only their own order array.
+    """
     symbols = list(fills.columns)
-    prices = panel.prices[symbols].iloc[start_pos:]
     shorted = [s for s in symbols if (fills[s] < 0).any()]
-    borrow = accrual_index(pd.Series(costs.borrow_bps / 1e4, index=window))
-    close = pd.concat(
-        [
-            prices,
-            prices[shorted].mul(borrow, axis=0).add_suffix(SHORT_SUFFIX),
-            accrual_index(panel.cash_rate.iloc[start_pos:]).rename(CASH),
-        ],
-        axis=1,
-    )
+    key = (id(panel), tuple(symbols), tuple(shorted))
+    found = shared.get(key) if shared is not None else None
+    if found is None:
+        found = _close_frame(panel, symbols, shorted, costs, start_pos)
+        if shared is not None:
+            shared[key] = found
+    close, no_price = found
+    window = close.index
     size = np.full(close.shape, np.nan)
     at = window.get_indexer(fills.index)
     for symbol in symbols:
@@ -176,8 +182,26 @@ def _instrument_arrays(
     size[at, close.columns.get_loc(CASH)] = 1.0 - fills.sum(axis=1).to_numpy()
     if 0 not in at:  # until the first fill, the starting money earns the cash rate too
         size[0, close.columns.get_loc(CASH)] = 1.0
-    size[np.isnan(close.to_numpy())] = np.nan  # no order where there is no price
+    size[no_price] = np.nan  # no order where there is no price
     return close, size
+
+
+def _close_frame(
+    panel: Panel, symbols: list[str], shorted: list[str], costs: Costs, start_pos: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The instruments' closes (assets, borrow-priced short legs, CASH) and where they are NaN."""
+    window = panel.index[start_pos:]
+    prices = panel.prices[symbols].iloc[start_pos:]
+    borrow = accrual_index(pd.Series(costs.borrow_bps / 1e4, index=window))
+    close = pd.concat(
+        [
+            prices,
+            prices[shorted].mul(borrow, axis=0).add_suffix(SHORT_SUFFIX),
+            accrual_index(panel.cash_rate.iloc[start_pos:]).rename(CASH),
+        ],
+        axis=1,
+    )
+    return close, np.isnan(close.to_numpy())
 
 
 def _run_vectorbt(
