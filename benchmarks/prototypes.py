@@ -1,20 +1,10 @@
-"""Prototypes of the sweep speed-ups proposed in the report, to measure their gain.
+"""A prototype of the next sweep speed-up, to measure its gain before it lands.
 
-The engine has since taken a form of both (`engine.sweep.shared_signals`: shared signals
-without a hand-kept `DECISION_ONLY` list; `engine.schedule`: per-bar work only at event bars);
-the prototype still keeps per-panel facts across sets, so the profile rows show what is left.
-Nothing here is used by playbook. Each prototype must give the engine's exact answer; the
-benchmark checks it on the workload before timing it.
-
-1. Shared signals: a strategy's `signals(panel)` depends on the panel and on its signal
-   parameters only, so sets that differ only in decision parameters (`DECISION_ONLY`) can
-   share one computation (`SignalCache`).
-2. A leaner event walk (`fast_build_schedule`, same contract and output as
-   `engine.schedule.build_schedule`): everything that does not depend on the parameters is
-   computed once per panel (bar positions: `build_schedule` builds a dict of every bar's
-   Timestamp per set, 8,040 of them on the workload; the start, listing, Fed and rebalance
-   events; which symbols are tradable on each bar); signal flips are found with numpy; a
-   Context reads its signal values from the bar's row instead of a new dict per event.
+The engine already shares signals between sets (`engine.sweep.shared_signals`) and does
+per-bar work only at event bars (`engine.schedule`). This prototype also keeps, per panel,
+what every set's walk shares: the start, listing, Fed and rebalance events and which symbols
+are tradable on each bar, then calls the engine's own `walk`. Nothing here is used by
+playbook; the benchmark checks its rows equal the engine's before timing it.
 """
 
 from __future__ import annotations
@@ -26,35 +16,8 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Panel
-from engine.schedule import (
-    EVENT_ORDER,
-    Schedule,
-    _gross,
-    _SignalRow,
-    _validated,
-    rebalance_bars,
-)
-from strategies.base import Context, Event, Strategy
-
-
-class SignalCache:
-    """signals(panel) once per distinct set of signal parameters."""
-
-    def __init__(self, decision_only: tuple[str, ...]) -> None:
-        self.decision_only = decision_only
-        self.frames: dict[tuple, pd.DataFrame] = {}
-        self.computed = 0
-
-    def signals(self, strategy: Strategy, panel: Panel) -> pd.DataFrame:
-        params = dict(strategy.p)
-        key = (
-            id(panel),
-            tuple(sorted((k, repr(v)) for k, v in params.items() if k not in self.decision_only)),
-        )
-        if key not in self.frames:
-            self.frames[key] = type(strategy).signals(strategy, panel)
-            self.computed += 1
-        return self.frames[key]
+from engine.schedule import EVENT_ORDER, Schedule, rebalance_bars, walk
+from strategies.base import Event, Strategy
 
 
 @dataclass
@@ -65,7 +28,6 @@ class _PanelFacts:
     position: dict[pd.Timestamp, int]
     static_events: dict[tuple, list[tuple[int, int, Event]]]  # (universe, rebalance) ->
     tradable: dict[tuple, list[frozenset[str] | None]]  # universe -> per bar, lazily
-    rows: dict[int, tuple[np.ndarray, dict[str, int]]]  # id(signals) -> object rows, columns
 
 
 _FACTS: dict[int, tuple[Panel, _PanelFacts]] = {}
@@ -75,7 +37,7 @@ def _facts(panel: Panel) -> _PanelFacts:
     found = _FACTS.get(id(panel))
     if found is None or found[0] is not panel:
         times = list(panel.index)
-        facts = _PanelFacts(times, {t: i for i, t in enumerate(times)}, {}, {}, {})
+        facts = _PanelFacts(times, {t: i for i, t in enumerate(times)}, {}, {})
         _FACTS[id(panel)] = (panel, facts)
         return facts
     return found[1]
@@ -130,60 +92,34 @@ def _timeline(
 
 
 def fast_build_schedule(
-    strategy: Strategy, panel: Panel, leverage_cap: float = 1.0, keep_log: bool = True
+    strategy: Strategy,
+    panel: Panel,
+    leverage_cap: float = 1.0,
+    signals: pd.DataFrame | None = None,
 ) -> Schedule:
-    """`engine.schedule.build_schedule` with the per-panel work done once per panel.
-
-    With `keep_log=False` (what a sweep needs: it reads only `targets`) the event log is
-    left empty instead of built and thrown away.
-    """
+    """`engine.schedule.build_schedule` with the per-panel work done once per panel (the
+    timeline's fixed events, each bar's tradable symbols), then the engine's own walk."""
     facts = _facts(panel)
     strategy.reset()
     universe = tuple(strategy.universe())
-    signals = strategy.signals(panel)
+    if signals is None:
+        signals = strategy.signals(panel)
     if not signals.index.equals(panel.index):
         raise ValueError("signals are not on the panel calendar")
     events = _timeline(strategy, panel, signals, facts)
-    if id(signals) not in facts.rows:
-        facts.rows[id(signals)] = (
-            signals.to_numpy(dtype=object),
-            {name: k for k, name in enumerate(signals.columns)},
-        )
-    rows, columns = facts.rows[id(signals)]
     if universe not in facts.tradable:
         facts.tradable[universe] = [None] * len(panel.index)
     tradable_cache = facts.tradable[universe]
     tradable_values: Any = None
-
-    current: dict[str, float] = {}
-    decided: dict[pd.Timestamp, dict[str, float]] = {}
-    log_rows, capped = [], 0
-    for i, event in events:
-        tradable = tradable_cache[i]
-        if tradable is None:
+    for i, _ in events:
+        if tradable_cache[i] is None:
             if tradable_values is None:
                 tradable_values = panel.prices[list(universe)].notna().to_numpy()
-            tradable = frozenset(
+            tradable_cache[i] = frozenset(
                 s for s, ok in zip(universe, tradable_values[i], strict=True) if ok
             )
-            tradable_cache[i] = tradable
-        ctx = Context(
-            time=event.time,
-            weights=dict(current),
-            tradable=tradable,
-            signals=_SignalRow(rows[i], columns),
-        )
-        reaction = strategy.on_event(event, ctx)
-        if reaction is not None:
-            weights, was_capped = _validated(strategy, reaction, ctx, universe, leverage_cap)
-            capped += was_capped
-            current = weights
-            decided[event.time] = weights
-        log_rows.append(
-            (event.time, event.kind, event.detail, reaction is not None, _gross(current))
-        )
-
-    targets = pd.DataFrame.from_dict(decided, orient="index", columns=list(universe)).fillna(0.0)
-    targets.index = pd.DatetimeIndex(targets.index, name="date")
-    log = pd.DataFrame(log_rows, columns=["time", "kind", "detail", "decided", "gross"])
-    return Schedule(targets.astype("float64"), log, signals, universe, capped)
+    positions = [i for i, _ in events]
+    tradable = [tradable_cache[i] for i in positions]
+    return walk(
+        strategy, universe, leverage_cap, signals, positions, [e for _, e in events], tradable
+    )

@@ -11,10 +11,9 @@ mark (VmHWM in /proc/self/status), read after each chunk. With a time cap the sw
 after the first chunk that ends past it and reports how far it got. `--shard K/N` runs the
 engine's shard K of N (as `playbook sweep --shard`), for running shards side by side.
 
-`--prototype` swaps the engine's `build_schedule` for `benchmarks.prototypes` (signals shared
-between sets with equal signal parameters, the leaner event walk, no event log) for the
-timed run, then checks the first chunk's rows against the unmodified engine's: they must be
-equal, or the child fails.
+`--prototype` swaps the engine's `build_schedule` for `benchmarks.prototypes` (the walk with
+what every set shares over one panel computed once) for the timed run, then checks the first
+chunk's rows against the unmodified engine's: they must be equal, or the child fails.
 """
 
 from __future__ import annotations
@@ -133,19 +132,12 @@ def main(argv: list[str] | None = None) -> dict:
 def prototype_walk():
     """The engine's sweep with `benchmarks.prototypes` in place of `build_schedule`."""
     import engine.sweep.runner as runner
-    from benchmarks.prototypes import SignalCache, fast_build_schedule
-    from benchmarks.workload import DECISION_ONLY
-
-    cache = SignalCache(DECISION_ONLY)
-
-    def build(strategy, panel, leverage_cap=1.0, signals=None):  # signals: the engine's memo
-        strategy.signals = lambda p: cache.signals(strategy, p)
-        return fast_build_schedule(strategy, panel, leverage_cap, keep_log=False)
+    from benchmarks.prototypes import fast_build_schedule
 
     original = runner.build_schedule
-    runner.build_schedule = build
+    runner.build_schedule = fast_build_schedule
     try:
-        yield cache
+        yield
     finally:
         runner.build_schedule = original
 

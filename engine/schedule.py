@@ -7,7 +7,7 @@ execution half (next-bar fills) lives in `engine.simulate`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,10 +57,23 @@ def build_schedule(
             "return a frame indexed like panel.index from signals()",
         )
     positions, events = _timeline(strategy, panel, signals)
+    tradable = _tradable_sets(panel, universe, positions)
+    return walk(strategy, universe, leverage_cap, signals, positions, events, tradable)
+
+
+def walk(
+    strategy: Strategy,
+    universe: tuple[str, ...],
+    leverage_cap: float,
+    signals: pd.DataFrame,
+    positions: Sequence[int] | np.ndarray,
+    events: Sequence[Event],
+    tradable: Sequence[frozenset[str]],
+) -> Schedule:
+    """The strategy's reactions to `events` (at bar `positions`, with the universe symbols
+    `tradable` there), validated and leverage-capped, as a Schedule."""
     columns = {name: k for k, name in enumerate(signals.columns)}
     signal_rows = signals.to_numpy(dtype=object)
-    tradable = _tradable_sets(panel, universe, positions)
-
     current: dict[str, float] = {}
     decided: dict[pd.Timestamp, dict[str, float]] = {}
     log_rows, capped = [], 0
