@@ -3,9 +3,9 @@
 - Stages of the 1,000-set sweep (`benchmarks.stages`: signals, event walk, simulation,
   metrics, writing), in ms per parameter set.
 - cProfile of one chunk: the functions with the most time of their own (into the JSON).
-- The prototype (`benchmarks.prototypes`: signals shared by sets with equal signal
-  parameters, a leaner event walk, no event log) through the engine's own sweep, on the same
-  sets as the engine; its rows are checked equal to the engine's.
+- The prototype (`benchmarks.prototypes`: the walk with what every set shares over one panel
+  computed once) through the engine's own sweep, on the same sets as the engine; its rows
+  are checked equal to the engine's.
 - Two cores: two shards of the 10,000-set sweep (`--shard 1/2`, `2/2`) side by side, the
   engine and the prototype; 10,000 sets / combined rate = the projected wall time.
 """
@@ -51,7 +51,7 @@ def run(ctx) -> list[Row]:
     rows.append(
         Row(
             "profile",
-            f"prototype: shared signals + lean walk ({largest:,}-set sweep)",
+            f"prototype: per-panel facts in the walk ({largest:,}-set sweep)",
             proto["sets_per_second"],
             "sets/s",
             engine["sets_per_second"],

@@ -27,36 +27,39 @@ from strategies import get_strategy
 
 
 class StageTimes:
+    """Exclusive seconds per stage: time spent in a nested timed stage counts for that stage
+    only (signals run inside `build_schedule` on a plain run and before it in a sweep)."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
+        self._nested: list[float] = []  # per open stage: seconds of the stages inside it
 
     def wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
+            self._nested.append(0.0)
             try:
                 return func(*args, **kwargs)
             finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+                elapsed = time.perf_counter() - start
+                inside = self._nested.pop()
+                if self._nested:
+                    self._nested[-1] += elapsed
+                self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - inside
                 self.calls[name] = self.calls.get(name, 0) + 1
 
         return timed
 
     def breakdown(self) -> dict[str, float]:
-        """Exclusive seconds per stage (nested timers subtracted)."""
         s = self.seconds.get
-        schedule, signals = s("schedule", 0.0), s("signals", 0.0)
-        simulate = s("simulate", 0.0)
-        arrays = s("fill_schedule", 0.0) + s("instrument_arrays", 0.0)
-        vbt = s("vectorbt", 0.0)
-        chunk = s("chunk", 0.0)
         return {
-            "signals": signals,
-            "event walk": schedule - signals,
-            "fill schedule + arrays": arrays,
-            "vectorbt": vbt,
-            "simulate, rest": simulate - arrays - vbt,
-            "metrics": chunk - schedule - simulate,
+            "signals": s("signals", 0.0),
+            "event walk": s("schedule", 0.0),
+            "fill schedule + arrays": s("fill_schedule", 0.0) + s("instrument_arrays", 0.0),
+            "vectorbt": s("vectorbt", 0.0),
+            "simulate, rest": s("simulate", 0.0),
+            "metrics": s("chunk", 0.0),
             "write": s("write", 0.0),
         }
 

@@ -12,8 +12,8 @@ Three ways through the same parameter sets, all on the same decisions and prices
 Final wealth must agree across the three simulations to 1e-9 (relative) on every set the
 reference runs, or the benchmark fails: the speed-ups compare the same work.
 
-Decisions (`build_schedule`) are computed once per distinct set; sets that share every
-signal parameter share their signals (the same engine functions; see `DECISION_ONLY`).
+Decisions (`build_schedule`) are computed once per distinct set; sets that read the same
+signal parameter values share their signals (`engine.sweep.shared_signals`, as in a sweep).
 At 10,000 sets the 1,000 distinct schedules of the 1,000-set sample are cycled ten times for
 the in-process simulation figures (the end-to-end child runs its own 10,000 sets).
 """
@@ -35,13 +35,14 @@ from benchmarks.market import Market, fill_schedules, market_from_panel
 from benchmarks.reference import simulate_reference
 from benchmarks.report import Row
 from benchmarks.stages import stage_timers
-from benchmarks.workload import DECISION_ONLY, Workload, workload
+from benchmarks.workload import Workload, workload
 from engine.data.panel import Panel
 from engine.run import prepare
 from engine.schedule import build_schedule
 from engine.signals import MissingInputWarning
 from engine.simulate import Costs, simulate
 from engine.sweep.runner import make_plan
+from engine.sweep.shared_signals import SignalMemo
 from strategies import get_strategy
 
 TOLERANCE = 1e-9
@@ -70,23 +71,18 @@ def prepare_workload(load: Workload, distinct: int) -> Prepared:
     strategy, panel = prepare(load.base)
     plan = make_plan(load.spec(distinct), load.base)
     cls = get_strategy(load.base.strategy)
-    cache: dict[tuple, pd.DataFrame] = {}
+    memo = SignalMemo(panel, budget_mb=float("inf"))  # setup, not timed against anything
     targets, signal_seconds, walk_seconds = [], 0.0, 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         for params in plan.sets:
             strategy = cls(cls.Params(**params))
-            key = tuple(
-                sorted((k, repr(v)) for k, v in dict(strategy.p).items() if k not in DECISION_ONLY)
-            )
             start = time.perf_counter()
-            if key not in cache:
-                cache[key] = strategy.signals(panel)
-            signals = cache[key]
+            signals = memo.signals(strategy)
             signal_seconds += time.perf_counter() - start
-            strategy.signals = lambda _panel, s=signals: s  # type: ignore[method-assign]
             start = time.perf_counter()
-            targets.append(build_schedule(strategy, panel, load.base.leverage_cap).targets)
+            schedule = build_schedule(strategy, panel, load.base.leverage_cap, signals)
+            targets.append(schedule.targets)
             walk_seconds += time.perf_counter() - start
     costs = Costs(
         load.base.costs.fees_bps, load.base.costs.slippage_bps, load.base.costs.borrow_bps
@@ -100,7 +96,7 @@ def prepare_workload(load: Workload, distinct: int) -> Prepared:
         costs,
         plan.chunk_size,
         {"signals": signal_seconds, "event walk": walk_seconds},
-        len(cache),
+        memo.computed,
     )
 
 

@@ -36,17 +36,6 @@ GRID: dict[str, Any] = {
     "hold_after_pivot_days": list(range(30, 301, 30)),  # 10
     "btc_weight": [0.4, 0.55, 0.7],  # with 15% ZEC and 15% HYPE
 }
-# params that only the event walk reads (not `signals()`): sets equal in everything else
-# share their signals (the signal-cache proposal in benchmarks.profile)
-DECISION_ONLY = (
-    "btc_weight",
-    "zec_weight",
-    "hype_weight",
-    "hype_symbol",
-    "pivot_kinds",
-    "hold_after_pivot_days",
-    "max_wait_days",
-)
 
 
 @dataclass(frozen=True)
