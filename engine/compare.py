@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 
 from engine import metrics
 from engine.errors import ConfigError, DataError, OutputError
-from engine.report import escape_html_text, font_family, growth_of_one
+from engine.report import PNG_STYLE, escape_html_text, font_family, growth_of_one
 
 RUN_FILE = "run.json"
 TEARSHEET = "tearsheet.html"
@@ -83,16 +83,7 @@ COLORS = (
     "#16a085",
     "#8c6d31",
 )
-_PNG_STYLE = {
-    "figure.facecolor": "white",
-    "axes.facecolor": "white",
-    "axes.grid": True,
-    "grid.color": "#dddddd",
-    "grid.linewidth": 0.6,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "lines.linewidth": 1.3,
-}
+_PNG_STYLE = {**PNG_STYLE, "lines.linewidth": 1.3}  # thinner: several runs overlaid
 
 
 # --- reading run folders --------------------------------------------------------------

@@ -100,16 +100,6 @@ def summary_table(
     thousands of runs. Agrees with `summary` column by column (to rounding; tested)."""
     r = returns.to_numpy(dtype="float64")
     n_bars, n_runs = r.shape
-    keys = ["total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown"]
-    if n_bars == 0:
-        out = {
-            k: np.zeros(n_runs)
-            if k in ("total_return", "max_drawdown")
-            else np.full(n_runs, np.nan)
-            for k in keys
-        }
-        out["cagr"] = np.full(n_runs, np.nan)
-        return _with_ratios(pd.DataFrame(out, index=returns.columns))
     growth = np.prod(1.0 + r, axis=0)
     span = years(returns.iloc[:, 0]) if n_runs else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -129,7 +119,7 @@ def summary_table(
         sortino_ = np.where(downside > 0, mean / downside * root, np.nan)
     wealth = np.cumprod(1.0 + r, axis=0)
     peak = np.maximum(np.maximum.accumulate(wealth, axis=0), 1.0)
-    worst = (wealth / peak - 1.0).min(axis=0)
+    worst = (wealth / peak - 1.0).min(axis=0) if n_bars else np.zeros(n_runs)  # as summary()
     table = pd.DataFrame(
         {
             "total_return": growth - 1.0,
@@ -141,12 +131,7 @@ def summary_table(
         },
         index=returns.columns,
     )
-    return _with_ratios(table)
-
-
-def _with_ratios(table: pd.DataFrame) -> pd.DataFrame:
-    worst = table["max_drawdown"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["calmar"] = np.where(worst < 0, table["cagr"].to_numpy() / np.abs(worst), np.nan)
-    table["final_wealth"] = 1.0 + table["total_return"]
+        table["calmar"] = np.where(worst < 0, cagr_ / np.abs(worst), np.nan)
+    table["final_wealth"] = growth
     return table

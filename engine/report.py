@@ -67,8 +67,9 @@ _KNOWN_QUANTSTATS_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
     ),
 )
 
-# One fixed look for the PNG, whatever seaborn/quantstats did to the global rcParams.
-_PNG_STYLE = {
+# One fixed look for the PNGs (here and the compare page's), whatever seaborn/quantstats did
+# to the global rcParams.
+PNG_STYLE = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "axes.grid": True,
@@ -362,7 +363,7 @@ def write_equity_drawdown_png(
     configure_plotting()
     path = Path(path)
     label = "" if benchmark is None else _benchmark_label(benchmark, benchmark_name)
-    style = {**_PNG_STYLE, "font.family": matplotlib.rcParams["font.family"]}
+    style = {**PNG_STYLE, "font.family": matplotlib.rcParams["font.family"]}
     with mpl_style.context(["default", style]):
         fig = Figure(figsize=(10, 6.5), dpi=100, layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
