@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Panel
+from engine.decisions import Decisions
 from engine.errors import StrategyError
 from strategies.base import Context, Event, Strategy, Weights
 
@@ -59,6 +60,28 @@ def build_schedule(
     positions, events = _timeline(strategy, panel, signals)
     tradable = _tradable_sets(panel, universe, positions)
     return walk(strategy, universe, leverage_cap, signals, positions, events, tradable)
+
+
+def decide_all(
+    strategies: Sequence[Strategy],
+    panel: Panel,
+    leverage_cap: float,
+    signals: Sequence[pd.DataFrame],
+) -> Decisions:
+    """Every set's decisions (sets of one strategy class and one universe) as arrays.
+
+    The strategy's `decide_many` fast path when it has one, else `build_schedule` per set.
+    """
+    if not strategies:
+        raise ValueError("no parameter sets to decide for")
+    batch = type(strategies[0]).decide_many(strategies, panel, signals, leverage_cap)
+    if batch is not None:
+        return batch
+    plans = [
+        build_schedule(strategy, panel, leverage_cap, frame).targets
+        for strategy, frame in zip(strategies, signals, strict=True)
+    ]
+    return Decisions.from_targets(plans, panel.index, tuple(strategies[0].universe()))
 
 
 def walk(

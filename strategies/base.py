@@ -16,12 +16,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from engine.data.panel import Panel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from engine.decisions import Decisions
 
 Weights = Mapping[str, float]
 Rebalance = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
@@ -101,3 +106,19 @@ class Strategy(ABC):
     @abstractmethod
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
         """Target weights after this event, or None to keep the current ones."""
+
+    @classmethod
+    def decide_many(
+        cls,
+        strategies: Sequence[Strategy],
+        panel: Panel,
+        signals: Sequence[pd.DataFrame],
+        leverage_cap: float,
+    ) -> Decisions | None:
+        """Optional sweep fast path: every set's decisions at once, as arrays.
+
+        Must equal walking each set's events with `on_event` (`engine.schedule.build_schedule`
+        with those signals), row for row; a test holds every implementation to that. All
+        `strategies` share one universe. None (the default): the engine walks each set.
+        """
+        return None
