@@ -1,4 +1,4 @@
-"""The one place that calls vectorbt: target-weight schedules -> portfolio value.
+"""Target-weight schedules -> portfolio value, for one run or thousands of sets at once.
 
 Execution half of the look-ahead wall: a decision taken at bar t's close fills at the close of
 the first later bar on which every asset it trades has a real bar (a Friday decision on BTC
@@ -11,7 +11,10 @@ engine models them as instruments with their own price paths:
   money is a long CASH position; leverage is a short CASH position (borrowing at the bill rate).
 - a short leg `SYM~short` is priced `price * borrow_index`, where borrow_index grows at the
   borrow rate the same way: being short it costs exactly the borrow rate on the short notional.
-Every schedule is one group of columns with shared cash, so many parameter sets run in one call.
+Every schedule is one group of instruments with shared cash. The orders themselves are
+vectorbt's target-percent orders (`engine.simulate_kernel`, its numba layer called only on
+fill bars over one shared price table, equal to `Portfolio.from_orders`), so parameter sets
+are columns of one call.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Panel
+from engine.decisions import Decisions
 
 CASH = "CASH"
 SHORT_SUFFIX = "~short"
@@ -45,6 +49,35 @@ class Simulation:
     fills: list[pd.DataFrame]  # per run: fill bar x universe targets
 
 
+@dataclass(frozen=True)
+class SetResults:
+    """Many sets on one window as arrays (a sweep's or a scenario's chunk)."""
+
+    index: pd.DatetimeIndex  # the window
+    value: np.ndarray  # bars x sets: wealth, 1.0 before the first fill
+    returns: np.ndarray  # bars x sets: simple returns per bar
+    gross: np.ndarray  # sets x bars: sum of |weight| of everything but CASH, end of bar
+    turnover: np.ndarray  # sets: sum over orders of |traded notional| / wealth
+    fills: np.ndarray  # sets: fills in each set's schedule
+    weights: np.ndarray | None  # bars x sets x instruments (2m + 1), when asked for
+    symbols: tuple[str, ...]
+    fill_bar: np.ndarray  # window positions of every set's fills, set after set
+    fill_weights: np.ndarray  # fills x symbols
+    fill_offsets: np.ndarray  # sets + 1
+
+    def instruments(self, s: int) -> list[int]:
+        """Set s's instrument columns: its symbols, the short legs it used, CASH."""
+        m = len(self.symbols)
+        rows = self.fill_weights[self.fill_offsets[s] : self.fill_offsets[s + 1]]
+        shorted = [m + j for j in range(m) if (rows[:, j] < 0).any()]
+        return [*range(m), *shorted, 2 * m]
+
+    def instrument_names(self, columns: Sequence[int]) -> list[str]:
+        m = len(self.symbols)
+        names = [*self.symbols, *(s + SHORT_SUFFIX for s in self.symbols), CASH]
+        return [names[c] if c < 2 * m + 1 else CASH for c in columns]
+
+
 def simulate(
     panel: Panel | Sequence[Panel],
     targets: Sequence[pd.DataFrame],
@@ -55,49 +88,109 @@ def simulate(
     """Simulate each target schedule (decision bar x symbol weights) from `start` to the end.
 
     `panel` is one panel shared by every schedule (a parameter sweep) or one panel per
-    schedule on the same calendar (scenario paths): either way one vectorbt call.
+    schedule on the same calendar (scenario paths): either way one kernel call.
     """
     panels = [panel] * len(targets) if isinstance(panel, Panel) else list(panel)
     if len(panels) != len(targets):
         raise ValueError("one panel per schedule, or one panel for all")
     index = panels[0].index
+    decisions = Decisions.from_targets(targets, index)
+    names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
+    result = simulate_sets(panels, decisions, costs, start, keep_weights=True)
+    window = result.index
+    value = pd.DataFrame(result.value, index=window, columns=names)
+    returns = pd.DataFrame(result.returns, index=window, columns=names)
+    weights, fills = [], []
+    assert result.weights is not None
+    for s, frame in enumerate(targets):
+        own = [decisions.symbols.index(c) for c in frame.columns]
+        m = len(decisions.symbols)
+        columns = [
+            *own,
+            *(c for c in result.instruments(s) if m <= c < 2 * m and c - m in own),
+            2 * m,
+        ]
+        weights.append(
+            pd.DataFrame(
+                result.weights[:, s, columns],
+                index=window,
+                columns=result.instrument_names(columns),
+            )
+        )
+        rows = slice(int(result.fill_offsets[s]), int(result.fill_offsets[s + 1]))
+        fills.append(
+            pd.DataFrame(
+                result.fill_weights[rows][:, own],
+                index=pd.DatetimeIndex(window[result.fill_bar[rows]], name="date"),
+                columns=list(frame.columns),
+            )
+        )
+    turnover = pd.Series(result.turnover, index=names)
+    return Simulation(value, returns, weights, turnover, fills)
+
+
+def simulate_sets(
+    panel: Panel | Sequence[Panel],
+    decisions: Decisions,
+    costs: Costs,
+    start: pd.Timestamp | None = None,
+    keep_weights: bool = False,
+) -> SetResults:
+    """Every set of `decisions` from `start` to the end, in one numba call.
+
+    `panel` is one panel for every set (a sweep) or one per set on one calendar (scenario
+    paths). Weights per bar and instrument are kept only when asked for (a run, a scenario's
+    exposure per phase); a sweep reads gross exposure and turnover instead.
+    """
+    from engine import simulate_kernel as kernel
+
+    panels = [panel] * decisions.sets if isinstance(panel, Panel) else list(panel)
+    if len(panels) != decisions.sets:
+        raise ValueError("one panel per set, or one panel for all")
+    index = panels[0].index
     if any(not p.index.equals(index) for p in panels[1:]):
         raise ValueError("scenario panels must share one calendar")
     start_pos = 0 if start is None else int(index.searchsorted(pd.Timestamp(start)))
     window = index[start_pos:]
-    names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
-
-    closes, sizes, is_cash, groups, fills = [], [], [], [], []
-    shared: dict[tuple, tuple[pd.DataFrame, np.ndarray]] = {}  # sets with the same instruments
-    for group, (path, schedule) in enumerate(zip(panels, targets, strict=True)):
-        fill_targets = fill_schedule(path, schedule, start_pos)
-        close, size = _instrument_arrays(path, fill_targets, costs, start_pos, shared)
-        fills.append(fill_targets)
-        closes.append(close)
-        sizes.append(size)
-        is_cash.append(close.columns == CASH)
-        groups += [group] * close.shape[1]
-
-    close = np.concatenate([c.to_numpy() for c in closes], axis=1)
-    size = np.concatenate(sizes, axis=1)
-    cash_columns = np.concatenate(is_cash)  # CASH trades free: it is the money itself
-    fee = np.where(cash_columns, 0.0, costs.fees_bps / 1e4)
-    slippage = np.where(cash_columns, 0.0, costs.slippage_bps / 1e4)
-    portfolio = _run_vectorbt(window, close, size, fee, slippage, np.asarray(groups))
-
-    value = pd.DataFrame(portfolio.value().to_numpy(), index=window, columns=names)
-    previous = value.shift(1)
-    previous.iloc[0] = 1.0
-    returns = value / previous - 1.0
-    asset_value = portfolio.asset_value(group_by=False).to_numpy()
-    weights, offset = [], 0
-    for group, frame in enumerate(closes):
-        width = frame.shape[1]
-        block = asset_value[:, offset : offset + width] / value.iloc[:, [group]].to_numpy()
-        weights.append(pd.DataFrame(block, index=window, columns=frame.columns))
-        offset += width
-    turnover = _turnover(portfolio, value, np.asarray(groups), names)
-    return Simulation(value, returns, weights, turnover, fills)
+    slot: dict[int, int] = {}  # each distinct panel once
+    tables: list[Panel] = []
+    for p in panels:
+        if id(p) not in slot:
+            slot[id(p)] = len(tables)
+            tables.append(p)
+    panel_of = np.array([slot[id(p)] for p in panels], np.int64)
+    fill_bar, fill_weights, fill_offsets = _fills(tables, decisions, panel_of, start_pos)
+    fill_bar = fill_bar - start_pos
+    close, valuation, mark = _price_tables(tables, decisions.symbols, costs, start_pos)
+    m = len(decisions.symbols)
+    trades = np.r_[np.ones(2 * m), 0.0]  # CASH trades free: it is the money itself
+    value, gross, turnover, weights = kernel.simulate_nb(
+        close,
+        valuation,
+        mark,
+        trades * costs.fees_bps / 1e4,
+        trades * costs.slippage_bps / 1e4,
+        panel_of,
+        fill_bar,
+        fill_weights,
+        fill_offsets,
+        keep_weights,
+        *kernel.order_scratch(),
+    )
+    previous = np.vstack([np.ones((1, value.shape[1])), value[:-1]])
+    return SetResults(
+        index=window,
+        value=value,
+        returns=value / previous - 1.0,
+        gross=gross,
+        turnover=turnover,
+        fills=np.diff(fill_offsets),
+        weights=weights if keep_weights else None,
+        symbols=decisions.symbols,
+        fill_bar=fill_bar,
+        fill_weights=fill_weights,
+        fill_offsets=fill_offsets,
+    )
 
 
 def fill_schedule(panel: Panel, targets: pd.DataFrame, start_pos: int = 0) -> pd.DataFrame:
@@ -107,39 +200,27 @@ def fill_schedule(panel: Panel, targets: pd.DataFrame, start_pos: int = 0) -> pd
     eligible bar, so a run started mid-history enters the position its strategy held then.
     """
     index = panel.index
-    symbols = list(targets.columns)
-    traded = panel.traded[symbols].to_numpy()
-    decision_pos = index.get_indexer(targets.index)
-    rows = targets.to_numpy()
-
-    before = np.flatnonzero(decision_pos < start_pos)
-    keep = np.flatnonzero(decision_pos >= start_pos)
-    plan: list[tuple[int, int]] = []  # (decision row, earliest fill position)
-    if len(before):
-        plan.append((int(before[-1]), start_pos))
-    plan += [(int(k), int(decision_pos[k]) + 1) for k in keep]
-
-    fills: list[tuple[int, np.ndarray]] = []
-    previous = np.zeros(len(symbols))
-    for row, earliest in plan:
-        wanted = rows[row]
-        legs = (wanted != 0) | (previous != 0)
-        candidates = np.flatnonzero(traded[earliest:, legs].all(axis=1)) if legs.any() else [0]
-        previous = wanted
-        if len(candidates) == 0:
-            continue  # never fillable before the data ends
-        at = earliest + int(candidates[0])
-        while fills and fills[-1][0] >= at:  # a newer decision supersedes a pending one
-            fills.pop()
-        fills.append((at, wanted))
-    if not fills:
-        return pd.DataFrame(columns=symbols, index=pd.DatetimeIndex([], name="date"), dtype=float)
-    positions, values = zip(*fills, strict=True)
+    decisions = Decisions.from_targets([targets], index, tuple(targets.columns))
+    fill_bar, fill_weights, _ = _fills([panel], decisions, np.zeros(1, np.int64), start_pos)
     return pd.DataFrame(
-        np.vstack(values),
-        index=pd.DatetimeIndex(index[list(positions)], name="date"),
-        columns=symbols,
+        fill_weights,
+        index=pd.DatetimeIndex(index[fill_bar], name="date"),
+        columns=list(targets.columns),
     )
+
+
+def _fills(
+    panels: Sequence[Panel], decisions: Decisions, panel_of: np.ndarray, start_pos: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fill bar on the panel calendar, its weights, offsets per set) of every set."""
+    from engine import simulate_kernel as kernel
+
+    symbols = list(decisions.symbols)
+    traded = np.stack([p.traded[symbols].to_numpy(dtype=bool) for p in panels])
+    fill_bar, fill_row, offsets = kernel.fill_rows_nb(
+        decisions.bar, decisions.weights, decisions.offsets, traded, panel_of, start_pos
+    )
+    return fill_bar, np.ascontiguousarray(decisions.weights[fill_row]), offsets
 
 
 def accrual_index(rate: pd.Series) -> pd.Series:
@@ -150,100 +231,45 @@ def accrual_index(rate: pd.Series) -> pd.Series:
     return pd.Series(np.cumprod(growth), index=rate.index)
 
 
-def _instrument_arrays(
-    panel: Panel,
-    fills: pd.DataFrame,
-    costs: Costs,
-    start_pos: int,
-    shared: dict[tuple, tuple[pd.DataFrame, np.ndarray]] | None = None,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Close prices of this group's instruments on the window and its target-percent orders.
+def _price_tables(
+    panels: Sequence[Panel], symbols: tuple[str, ...], costs: Costs, start_pos: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(close, valuation, mark), each panels x window x (symbols, short legs, CASH).
 
-    The close frame depends on the panel, the symbols and which of them are shorted only, so
-    the sets of a sweep share one (`shared`) and build only their own order array.
+    close is NaN where an instrument has no price; valuation back-fills it (a zero position
+    before an asset's first bar is worth 0, so a placeholder keeps value finite; no order is
+    ever placed on it); mark forward-fills valuation (the last price known).
     """
-    symbols = list(fills.columns)
-    shorted = [s for s in symbols if (fills[s] < 0).any()]
-    key = (id(panel), tuple(symbols), tuple(shorted))
-    found = shared.get(key) if shared is not None else None
-    if found is None:
-        found = _close_frame(panel, symbols, shorted, costs, start_pos)
-        if shared is not None:
-            shared[key] = found
-    close, no_price = found
-    window = close.index
-    size = np.full(close.shape, np.nan)
-    at = window.get_indexer(fills.index)
-    for symbol in symbols:
-        weight = fills[symbol].to_numpy()
-        size[at, close.columns.get_loc(symbol)] = np.maximum(weight, 0.0)
-        if symbol in shorted:
-            size[at, close.columns.get_loc(symbol + SHORT_SUFFIX)] = np.minimum(weight, 0.0)
-    size[at, close.columns.get_loc(CASH)] = 1.0 - fills.sum(axis=1).to_numpy()
-    if 0 not in at:  # until the first fill, the starting money earns the cash rate too
-        size[0, close.columns.get_loc(CASH)] = 1.0
-    size[no_price] = np.nan  # no order where there is no price
-    return close, size
+    tables = [_price_table(p, symbols, costs, start_pos) for p in panels]
+    close = np.stack([t[0] for t in tables])
+    valuation = np.stack([t[1] for t in tables])
+    mark = np.stack([t[2] for t in tables])
+    return close, valuation, mark
 
 
-def _close_frame(
-    panel: Panel, symbols: list[str], shorted: list[str], costs: Costs, start_pos: int
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The instruments' closes (assets, borrow-priced short legs, CASH) and where they are NaN."""
+_TABLES: dict[tuple, tuple[Panel, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+TABLES_KEPT = 8  # a sweep reuses its panel's table for every chunk
+
+
+def _price_table(
+    panel: Panel, symbols: tuple[str, ...], costs: Costs, start_pos: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    key = (id(panel), symbols, costs.borrow_bps, start_pos)
+    found = _TABLES.get(key)
+    if found is not None and found[0] is panel:
+        return found[1]
     window = panel.index[start_pos:]
-    prices = panel.prices[symbols].iloc[start_pos:]
-    borrow = accrual_index(pd.Series(costs.borrow_bps / 1e4, index=window))
-    close = pd.concat(
-        [
-            prices,
-            prices[shorted].mul(borrow, axis=0).add_suffix(SHORT_SUFFIX),
-            accrual_index(panel.cash_rate.iloc[start_pos:]).rename(CASH),
-        ],
-        axis=1,
-    )
-    return close, np.isnan(close.to_numpy())
-
-
-def _run_vectorbt(
-    window: pd.DatetimeIndex,
-    close: np.ndarray,
-    size: np.ndarray,
-    fees: np.ndarray,
-    slippage: np.ndarray,
-    groups: np.ndarray,
-):  # -> vbt.Portfolio (untyped library)
-    os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())
-    import vectorbt as vbt
-
-    # Assets before their first bar have no price; a zero position there is worth 0, so a
-    # valuation placeholder keeps vectorbt's value finite. No order is ever placed on it.
+    prices = panel.prices[list(symbols)].iloc[start_pos:].to_numpy(dtype=np.float64)
+    borrow = accrual_index(pd.Series(costs.borrow_bps / 1e4, index=window)).to_numpy()
+    cash = accrual_index(panel.cash_rate.iloc[start_pos:]).to_numpy()
+    close = np.column_stack([prices, prices * borrow[:, None], cash])
     valuation = pd.DataFrame(close).bfill().to_numpy()
-    return vbt.Portfolio.from_orders(
-        close=pd.DataFrame(valuation, index=window),
-        size=size,
-        size_type="targetpercent",
-        direction="both",
-        price=valuation,
-        fees=fees[None, :],
-        slippage=slippage[None, :],
-        init_cash=1.0,
-        cash_sharing=True,
-        group_by=groups,
-        call_seq="auto",
-        freq="1D",
-    )
-
-
-def _turnover(portfolio, value: pd.DataFrame, groups: np.ndarray, names: list[str]) -> pd.Series:
-    """Traded notional over wealth at each fill, summed per run (1.0 = one full switch)."""
-    records = portfolio.order_records  # structured array: col, idx, size, price, fees, side
-    if len(records) == 0:
-        return pd.Series(0.0, index=names)
-    group = groups[records["col"]]
-    wealth = value.to_numpy()[records["idx"], group]
-    traded = np.abs(records["size"] * records["price"]) / wealth
-    per_group = np.bincount(group, weights=traded, minlength=len(names))
-    return pd.Series(per_group, index=names)
+    mark = pd.DataFrame(valuation).ffill().to_numpy()
+    table = (close, valuation, mark)
+    if len(_TABLES) >= TABLES_KEPT:
+        del _TABLES[next(iter(_TABLES))]
+    _TABLES[key] = (panel, table)
+    return table
 
 
 def _numba_cache_dir() -> str:

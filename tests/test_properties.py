@@ -25,6 +25,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 SYMBOLS = ("AAA", "BBB", "CCC")
+MIN_ORDER_UNITS = 1e-8  # vectorbt's portfolio.min_size: smaller orders are rejected
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +106,9 @@ def test_weights_equal_the_targets_right_after_each_fill(schedule):
     assert len(fills) == len(targets)  # every asset trades every bar: each decision fills
     for bar, wanted in fills.iterrows():
         realized = weights.loc[bar, list(market.columns)].to_numpy()
-        np.testing.assert_allclose(realized, wanted.to_numpy(), rtol=0, atol=1e-9)
+        # up to the smallest order vectorbt places (min_size units; dust is not traded)
+        dust = MIN_ORDER_UNITS * market.loc[bar].to_numpy() / sim.value.loc[bar].iloc[0]
+        assert (np.abs(realized - wanted.to_numpy()) <= np.maximum(1e-9, dust)).all()
         assert weights.loc[bar].sum() == pytest.approx(1.0, abs=1e-9)  # + CASH
 
 
