@@ -27,13 +27,14 @@ from engine.config import RunConfig
 from engine.data.panel import Panel
 from engine.errors import ConfigError, DataError, OutputError
 from engine.run import cash_returns, load_panel, make_source, window_start
-from engine.schedule import build_schedule
+from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
-from engine.simulate import CASH, Costs, simulate
+from engine.simulate import Costs, simulate_sets
 from engine.sweep.overfit import MOMENTS, block_moments
 from engine.sweep.shared_signals import SignalMemo
 from engine.sweep.spec import SweepSpec, expand, param_id
 from strategies import get_strategy
+from strategies.base import Strategy
 
 METRICS = (
     "total_return",
@@ -48,7 +49,7 @@ METRICS = (
     "turnover_per_year",
     "fills",
 )
-BYTES_PER_CELL = 8 * 14  # vectorbt's working arrays plus ours, per bar and instrument
+BYTES_PER_SET_BAR = 8 * 16  # wealth, returns, exposure and the metrics' temporaries, float64
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,11 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
 
 
 def _auto_chunk_size(spec: SweepSpec, base: RunConfig, params: dict[str, Any]) -> int:
-    """As many sets per vectorbt call as fit the memory budget (memory stays flat)."""
+    """As many sets per kernel call as fit the memory budget (memory stays flat)."""
     strategy = get_strategy(base.strategy)(get_strategy(base.strategy).Params(**params))
     panel = _panel(base.canonical_json(), strategy.universe(), _inputs_key(strategy))
     bars = len(panel.index) - int(panel.index.searchsorted(window_start(base, panel)))
-    per_set = max(bars, 1) * (len(strategy.universe()) * 2 + 1) * BYTES_PER_CELL
+    per_set = max(bars, 1) * BYTES_PER_SET_BAR
     return int(max(1, min(2000, spec.memory_budget_mb * 2**20 // per_set)))
 
 
@@ -110,77 +111,60 @@ def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) 
     groups: dict[tuple, list[int]] = {}
     for i, strategy in enumerate(strategies):
         groups.setdefault((strategy.universe(), _inputs_key(strategy)), []).append(i)
-    rows: list[dict[str, Any]] = [{} for _ in param_sets]
+    tables = []
     for (universe, inputs), members in groups.items():
         panel = _panel(base_json, universe, inputs)
-        for i, row in zip(
-            members, _simulate_group(base, spec, panel, strategies, members), strict=True
-        ):
-            rows[i] = {
-                "id": param_id(param_sets[i]),
-                "params": json.dumps(param_sets[i], sort_keys=True, default=str),
-                **{f"p.{k}": param_sets[i][k] for k in spec.grid},
-                **row,
-            }
-    return pd.DataFrame(rows)
+        table = _simulate_group(base, spec, panel, [strategies[i] for i in members])
+        tables.append(table.set_index(pd.Index(members)))
+    metrics_table = pd.concat(tables).sort_index()
+    ids = pd.DataFrame(
+        {
+            "id": [param_id(p) for p in param_sets],
+            "params": [json.dumps(p, sort_keys=True, default=str) for p in param_sets],
+            **{f"p.{k}": [p[k] for p in param_sets] for k in spec.grid},
+        }
+    )
+    return pd.concat([ids, metrics_table.reset_index(drop=True)], axis=1)
 
 
 def _simulate_group(
-    base: RunConfig, spec: SweepSpec, panel: Panel, strategies: list, members: list[int]
-) -> list[dict[str, Any]]:
+    base: RunConfig, spec: SweepSpec, panel: Panel, strategies: list[Strategy]
+) -> pd.DataFrame:
+    """Sets of one universe on one panel: decisions, one kernel call, metrics, a row each."""
     start = panel.window_start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         memo = _signal_memo(panel)
-        plans = [
-            build_schedule(
-                strategies[i], panel, base.leverage_cap, memo.signals(strategies[i])
-            ).targets
-            for i in members
-        ]
+        frames = [memo.signals(strategy) for strategy in strategies]
+        decisions = decide_all(strategies, panel, base.leverage_cap, frames)
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
-    sim = simulate(panel, plans, costs, start=start, names=[str(i) for i in members])
-    cash = cash_returns(panel, sim.returns.index)
+    sim = simulate_sets(panel, decisions, costs, start=start)
+    returns = pd.DataFrame(sim.returns, index=sim.index)
+    cash = cash_returns(panel, sim.index)
     ppy = panel.periods_per_year(start)
-    excess = sim.returns.to_numpy() - cash.to_numpy()[:, None]
-    moments = block_moments(excess, spec.blocks)
-    table = metrics.summary_table(sim.returns, ppy, cash)  # every set at once (run_stats's)
-    span = metrics.years(sim.returns.iloc[:, 0])
-    parts: dict[str, pd.DataFrame] = {}
+    table = metrics.summary_table(returns, ppy, cash)  # every set at once (run_stats's)
+    span = metrics.years(returns.iloc[:, 0])
+    columns: dict[str, Any] = {key: table[key].to_numpy() for key in METRICS if key in table}
+    # run_stats's exposure, turnover and fills, from the kernel's per-set arrays
+    columns["time_in_market"] = (sim.gross > 1e-9).mean(axis=1)
+    columns["avg_gross_exposure"] = sim.gross.mean(axis=1)
+    columns["turnover_per_year"] = sim.turnover / max(span, 1e-9)
+    columns["fills"] = sim.fills
     if spec.split is not None:
         cut = pd.Timestamp(spec.split.oos_start)
-        for part, mask in (("is", sim.returns.index < cut), ("oos", sim.returns.index >= cut)):
-            if mask.sum() > 2:
-                parts[part] = metrics.summary_table(sim.returns[mask], ppy, cash[mask])
-    out = []
-    for column in range(len(members)):
-        row: dict[str, Any] = {
-            key: float(table[key].iloc[column]) for key in METRICS if key in table
-        }
-        row.update(_exposure_stats(sim, column, span))
-        if spec.split is not None:
-            for part in ("is", "oos"):
-                found = parts.get(part)
-                row[f"sharpe_{part}"] = np.nan if found is None else found["sharpe"].iloc[column]
-                row[f"cagr_{part}"] = np.nan if found is None else found["cagr"].iloc[column]
-        for b in range(spec.blocks):
-            for k, name in enumerate(MOMENTS):
-                row[f"m{b:02d}_{name}"] = moments[b, column, k]
-        out.append(row)
-    return out
-
-
-def _exposure_stats(sim: Any, column: int, span: float) -> dict[str, Any]:
-    """run_stats's exposure, turnover and fills of one set, in numpy."""
-    weights = sim.weights[column]
-    risky = weights.to_numpy()[:, weights.columns != CASH]
-    exposure = np.nansum(np.abs(risky), axis=1)  # as pandas sums: NaN skipped
-    return {
-        "time_in_market": float((exposure > 1e-9).mean()),
-        "avg_gross_exposure": float(exposure.mean()),
-        "turnover_per_year": float(sim.turnover.iloc[column] / max(span, 1e-9)),
-        "fills": len(sim.fills[column]),
-    }
+        for part, mask in (("is", sim.index < cut), ("oos", sim.index >= cut)):
+            found = (
+                metrics.summary_table(returns[mask], ppy, cash[mask]) if mask.sum() > 2 else None
+            )
+            for key in ("sharpe", "cagr"):
+                columns[f"{key}_{part}"] = (
+                    np.full(len(strategies), np.nan) if found is None else found[key].to_numpy()
+                )
+    moments = block_moments(sim.returns - cash.to_numpy()[:, None], spec.blocks)
+    for b in range(spec.blocks):
+        for k, name in enumerate(MOMENTS):
+            columns[f"m{b:02d}_{name}"] = moments[b, :, k]
+    return pd.DataFrame(columns)
 
 
 MEMO_PANELS, MEMO_BUDGET_MB = 4, 128.0
