@@ -7,7 +7,6 @@ same value is handed to quantstats, so the tearsheet and stats.json agree.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,11 +16,11 @@ def total_return(returns: pd.Series) -> float:
     return float(np.prod(1.0 + returns.to_numpy()) - 1.0) if len(returns) else 0.0
 
 
-def years(returns: pd.Series) -> float:
+def years(returns: pd.Series | pd.DatetimeIndex) -> float:
     """Calendar span in years, counted from the day before the first bar (its open)."""
-    if len(returns) == 0:
+    index = pd.DatetimeIndex(returns if isinstance(returns, pd.DatetimeIndex) else returns.index)
+    if len(index) == 0:
         return 0.0
-    index = pd.DatetimeIndex(returns.index)
     step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(days=1)
     return float((index[-1] - index[0] + step).days / 365.25)
 
@@ -96,42 +95,43 @@ def summary(
 def summary_table(
     returns: pd.DataFrame, periods_per_year: int, rf_per_period: pd.Series | None = None
 ) -> pd.DataFrame:
-    """`summary` of every column at once (a row per column), in numpy: what a sweep needs for
+    """`summary` of every column at once (a row per column): what a sweep needs for
     thousands of runs. Agrees with `summary` column by column (to rounding; tested)."""
-    r = returns.to_numpy(dtype="float64")
-    n_bars, n_runs = r.shape
-    growth = np.prod(1.0 + r, axis=0)
-    span = years(returns.iloc[:, 0]) if n_runs else 0.0
+    rows = np.ascontiguousarray(returns.to_numpy(dtype="float64").T)
+    if rf_per_period is None:
+        rf = np.zeros(rows.shape[1])
+    else:
+        rf = rf_per_period.reindex(returns.index).to_numpy(dtype="float64")
+    return summary_of_rows(
+        rows, rf, years(pd.DatetimeIndex(returns.index)), periods_per_year, returns.columns
+    )
+
+
+def summary_of_rows(
+    rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: int, names: pd.Index
+) -> pd.DataFrame:
+    """`summary_table` of runs x bars returns (a row per run), one numba pass per run; `rf`
+    per bar, `span` in years (`years` of the bars)."""
+    from engine.metrics_kernel import summary_nb
+
+    growth, vol, mean, std, downside, worst = summary_nb(rows, np.asarray(rf, dtype="float64"))
+    n_bars = rows.shape[1]
+    root = math.sqrt(periods_per_year)
     with np.errstate(divide="ignore", invalid="ignore"):
         cagr_ = np.where(growth > 0, growth ** (1.0 / span) - 1.0 if span > 0 else np.nan, -1.0)
-    if rf_per_period is None:
-        excess = r
-    else:
-        excess = r - rf_per_period.reindex(returns.index).to_numpy(dtype="float64")[:, None]
-    root = math.sqrt(periods_per_year)
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN or one-bar columns
-        vol = np.nanstd(r, axis=0, ddof=1) * root if n_bars >= 2 else np.full(n_runs, np.nan)
-        std = np.nanstd(excess, axis=0, ddof=1)
-        mean = np.nanmean(excess, axis=0)
         sharpe_ = np.where((std > 0) & (n_bars >= 2), mean / std * root, np.nan)
-        downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2, axis=0))
         sortino_ = np.where(downside > 0, mean / downside * root, np.nan)
-    wealth = np.cumprod(1.0 + r, axis=0)
-    peak = np.maximum(np.maximum.accumulate(wealth, axis=0), 1.0)
-    worst = (wealth / peak - 1.0).min(axis=0) if n_bars else np.zeros(n_runs)  # as summary()
-    table = pd.DataFrame(
+        calmar_ = np.where(worst < 0, cagr_ / np.abs(worst), np.nan)
+    return pd.DataFrame(
         {
             "total_return": growth - 1.0,
             "cagr": cagr_,
-            "volatility": vol,
+            "volatility": vol * root,
             "sharpe": sharpe_,
             "sortino": sortino_,
             "max_drawdown": worst,
+            "calmar": calmar_,
+            "final_wealth": growth,
         },
-        index=returns.columns,
+        index=names,
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["calmar"] = np.where(worst < 0, cagr_ / np.abs(worst), np.nan)
-    table["final_wealth"] = growth
-    return table

@@ -9,6 +9,7 @@ from scipy.stats import skew as scipy_skew
 
 from engine.sweep.overfit import (
     block_moments,
+    block_moments_of_rows,
     deflated_sharpe,
     expected_max_sharpe,
     probability_of_overfitting,
@@ -63,3 +64,15 @@ def test_pbo_of_pure_noise_is_near_one_half():
     rng = np.random.default_rng(3)
     noise = rng.normal(0, 0.01, size=(2000, 50))
     assert 0.3 < probability_of_overfitting(block_moments(noise, 10)) < 0.7
+
+
+def test_block_moments_of_rows_are_those_of_the_excess_returns():
+    rng = np.random.default_rng(5)
+    returns, rf = rng.normal(0.001, 0.02, (3, 50)), rng.uniform(0, 0.001, 50)
+    got = block_moments_of_rows(returns, rf, 4)
+    excess = (returns - rf).T
+    edges = np.linspace(0, 50, 5).round().astype(int)
+    for b in range(4):
+        part = excess[edges[b] : edges[b + 1]]
+        want = [np.full(3, len(part)), *((part**k).sum(axis=0) for k in range(1, 5))]
+        np.testing.assert_allclose(got[b].T, want, rtol=1e-12)

@@ -25,13 +25,18 @@ MOMENTS = ("n", "s1", "s2", "s3", "s4")
 
 def block_moments(excess: np.ndarray, blocks: int) -> np.ndarray:
     """(blocks, trials, 5) sums of r^0..r^4 over contiguous, near-equal blocks of bars."""
-    bars = excess.shape[0]
-    edges = np.linspace(0, bars, blocks + 1).round().astype(int)
-    out = np.zeros((blocks, excess.shape[1], len(MOMENTS)))
-    for b in range(blocks):
-        part = excess[edges[b] : edges[b + 1]]
-        for k in range(len(MOMENTS)):
-            out[b, :, k] = (part**k).sum(axis=0) if k else part.shape[0]
+    rows = np.ascontiguousarray(np.asarray(excess, dtype=np.float64).T)
+    return block_moments_of_rows(rows, np.zeros(rows.shape[1]), blocks)
+
+
+def block_moments_of_rows(returns: np.ndarray, rf: np.ndarray, blocks: int) -> np.ndarray:
+    """`block_moments` of returns - rf, with returns as trials x bars (a sweep's layout)."""
+    from engine.metrics_kernel import block_moments_nb
+
+    bars = returns.shape[1]
+    edges = np.linspace(0, bars, blocks + 1).round().astype(np.int64)
+    out = np.zeros((blocks, returns.shape[0], len(MOMENTS)))
+    block_moments_nb(returns, np.asarray(rf, dtype=np.float64), edges, out)
     return out
 
 

@@ -30,7 +30,7 @@ from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
 from engine.simulate import Costs, simulate_sets
-from engine.sweep.overfit import MOMENTS, block_moments
+from engine.sweep.overfit import MOMENTS, block_moments_of_rows
 from engine.sweep.shared_signals import SignalMemo
 from engine.sweep.spec import SweepSpec, expand, param_id
 from strategies import get_strategy
@@ -139,28 +139,31 @@ def _simulate_group(
         decisions = decide_all(strategies, panel, base.leverage_cap, frames)
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
     sim = simulate_sets(panel, decisions, costs, start=start)
-    returns = pd.DataFrame(sim.returns, index=sim.index)
-    cash = cash_returns(panel, sim.index)
+    rows = np.ascontiguousarray(sim.returns.T)  # sets x bars: each set's returns contiguous
+    cash = cash_returns(panel, sim.index).to_numpy()
     ppy = panel.periods_per_year(start)
-    table = metrics.summary_table(returns, ppy, cash)  # every set at once (run_stats's)
-    span = metrics.years(returns.iloc[:, 0])
+    names = pd.RangeIndex(len(strategies))
+    table = metrics.summary_of_rows(rows, cash, metrics.years(sim.index), ppy, names)
     columns: dict[str, Any] = {key: table[key].to_numpy() for key in METRICS if key in table}
     # run_stats's exposure, turnover and fills, from the kernel's per-set arrays
     columns["time_in_market"] = (sim.gross > 1e-9).mean(axis=1)
     columns["avg_gross_exposure"] = sim.gross.mean(axis=1)
-    columns["turnover_per_year"] = sim.turnover / max(span, 1e-9)
+    columns["turnover_per_year"] = sim.turnover / max(metrics.years(sim.index), 1e-9)
     columns["fills"] = sim.fills
     if spec.split is not None:
-        cut = pd.Timestamp(spec.split.oos_start)
-        for part, mask in (("is", sim.index < cut), ("oos", sim.index >= cut)):
+        cut = int(sim.index.searchsorted(pd.Timestamp(spec.split.oos_start)))
+        for part, bars in (("is", slice(0, cut)), ("oos", slice(cut, len(sim.index)))):
+            index = sim.index[bars]
             found = (
-                metrics.summary_table(returns[mask], ppy, cash[mask]) if mask.sum() > 2 else None
+                metrics.summary_of_rows(rows[:, bars], cash[bars], metrics.years(index), ppy, names)
+                if len(index) > 2
+                else None
             )
             for key in ("sharpe", "cagr"):
                 columns[f"{key}_{part}"] = (
                     np.full(len(strategies), np.nan) if found is None else found[key].to_numpy()
                 )
-    moments = block_moments(sim.returns - cash.to_numpy()[:, None], spec.blocks)
+    moments = block_moments_of_rows(rows, cash, spec.blocks)
     for b in range(spec.blocks):
         for k, name in enumerate(MOMENTS):
             columns[f"m{b:02d}_{name}"] = moments[b, :, k]
