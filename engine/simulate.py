@@ -54,8 +54,8 @@ class SetResults:
     """Many sets on one window as arrays (a sweep's or a scenario's chunk)."""
 
     index: pd.DatetimeIndex  # the window
-    value: np.ndarray  # bars x sets: wealth, 1.0 before the first fill
-    returns: np.ndarray  # bars x sets: simple returns per bar
+    value: np.ndarray  # sets x bars: wealth, 1.0 before the first fill
+    returns: np.ndarray  # sets x bars: simple returns per bar
     gross: np.ndarray  # sets x bars: sum of |weight| of everything but CASH, end of bar
     turnover: np.ndarray  # sets: sum over orders of |traded notional| / wealth
     fills: np.ndarray  # sets: fills in each set's schedule
@@ -96,10 +96,11 @@ def simulate(
     index = panels[0].index
     decisions = Decisions.from_targets(targets, index)
     names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
-    result = simulate_sets(panels, decisions, costs, start, keep_weights=True)
+    shared = panel if isinstance(panel, Panel) else panels
+    result = simulate_sets(shared, decisions, costs, start, keep_weights=True)
     window = result.index
-    value = pd.DataFrame(result.value, index=window, columns=names)
-    returns = pd.DataFrame(result.returns, index=window, columns=names)
+    value = pd.DataFrame(result.value.T, index=window, columns=names)
+    returns = pd.DataFrame(result.returns.T, index=window, columns=names)
     weights, fills = [], []
     assert result.weights is not None
     for s, frame in enumerate(targets):
@@ -144,27 +145,21 @@ def simulate_sets(
     """
     from engine import simulate_kernel as kernel
 
-    panels = [panel] * decisions.sets if isinstance(panel, Panel) else list(panel)
-    if len(panels) != decisions.sets:
-        raise ValueError("one panel per set, or one panel for all")
-    index = panels[0].index
-    if any(not p.index.equals(index) for p in panels[1:]):
-        raise ValueError("scenario panels must share one calendar")
+    if isinstance(panel, Panel):  # a sweep: one panel for every set
+        tables, panel_of = [panel], np.zeros(decisions.sets, np.int64)
+    else:
+        tables, panel_of = _distinct(list(panel))
+        if len(panel_of) != decisions.sets:
+            raise ValueError("one panel per set, or one panel for all")
+    index = tables[0].index
     start_pos = 0 if start is None else int(index.searchsorted(pd.Timestamp(start)))
     window = index[start_pos:]
-    slot: dict[int, int] = {}  # each distinct panel once
-    tables: list[Panel] = []
-    for p in panels:
-        if id(p) not in slot:
-            slot[id(p)] = len(tables)
-            tables.append(p)
-    panel_of = np.array([slot[id(p)] for p in panels], np.int64)
     fill_bar, fill_weights, fill_offsets = _fills(tables, decisions, panel_of, start_pos)
     fill_bar = fill_bar - start_pos
     close, valuation, mark = _price_tables(tables, decisions.symbols, costs, start_pos)
     m = len(decisions.symbols)
     trades = np.r_[np.ones(2 * m), 0.0]  # CASH trades free: it is the money itself
-    value, gross, turnover, weights = kernel.simulate_nb(
+    value, returns, gross, turnover, weights = kernel.simulate_nb(
         close,
         valuation,
         mark,
@@ -177,11 +172,10 @@ def simulate_sets(
         keep_weights,
         *kernel.order_scratch(),
     )
-    previous = np.vstack([np.ones((1, value.shape[1])), value[:-1]])
     return SetResults(
         index=window,
         value=value,
-        returns=value / previous - 1.0,
+        returns=returns,
         gross=gross,
         turnover=turnover,
         fills=np.diff(fill_offsets),
@@ -191,6 +185,19 @@ def simulate_sets(
         fill_weights=fill_weights,
         fill_offsets=fill_offsets,
     )
+
+
+def _distinct(panels: list[Panel]) -> tuple[list[Panel], np.ndarray]:
+    """Each distinct panel once, and which of them each set reads; one calendar for all."""
+    slot: dict[int, int] = {}
+    tables: list[Panel] = []
+    for p in panels:
+        if id(p) not in slot:
+            if tables and not p.index.equals(tables[0].index):
+                raise ValueError("scenario panels must share one calendar")
+            slot[id(p)] = len(tables)
+            tables.append(p)
+    return tables, np.array([slot[id(p)] for p in panels], np.int64)
 
 
 def fill_schedule(panel: Panel, targets: pd.DataFrame, start_pos: int = 0) -> pd.DataFrame:

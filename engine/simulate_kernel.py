@@ -144,7 +144,8 @@ def simulate_nb(
     order_records,
     log_records,
 ):
-    """Every set on the window: wealth per bar, turnover, gross exposure (and weights).
+    """Every set on the window: wealth and returns per bar, turnover, gross exposure (and
+    weights), each set's series contiguous (sets x bars).
 
     close (P, bars, W): instrument prices, NaN where there is none (no order there).
     valuation (P, bars, W): close back-filled (the order and valuation price vectorbt got).
@@ -156,7 +157,8 @@ def simulate_nb(
     m = (width_all - 1) // 2
     cash_col = 2 * m
     n_sets = len(fill_offsets) - 1
-    value_out = np.empty((bars, n_sets))
+    value_out = np.empty((n_sets, bars))
+    returns_out = np.empty((n_sets, bars))
     gross_out = np.empty((n_sets, bars))  # set-major: each row reduces like a 1-D array
     turnover_out = np.zeros(n_sets)
     weights_out = np.full((bars if keep_weights else 0, n_sets, width_all), np.nan)
@@ -301,7 +303,8 @@ def simulate_nb(
                 asset_value += traded[k]
             cash_held = add_nb(cash_held, flow) if n_orders else _snap(cash_held)
             value = cash_held + asset_value
-            value_out[t, s] = value
+            value_out[s, t] = value
+            returns_out[s, t] = value / (value_out[s, t - 1] if t else 1.0) - 1.0
             for o in range(n_orders):
                 turnover_out[s] += order_value_bar[o] / value
             # gross exposure: |weights| of everything but CASH, summed as np.nansum does
@@ -314,4 +317,4 @@ def simulate_nb(
             if keep_weights:
                 for k in range(width):
                     weights_out[t, s, cols[k]] = traded[k] / value
-    return value_out, gross_out, turnover_out, weights_out
+    return value_out, returns_out, gross_out, turnover_out, weights_out

@@ -154,7 +154,8 @@ def test_sets_results_agree_with_per_run_frames():
     start = panel.index[10]
     sim = simulate(panel, plans, costs, start=start)
     sets = simulate_sets(panel, Decisions.from_targets(plans, panel.index), costs, start)
-    np.testing.assert_array_equal(sets.value, sim.value.to_numpy())
+    np.testing.assert_array_equal(sets.value.T, sim.value.to_numpy())
+    np.testing.assert_array_equal(sets.returns.T, sim.returns.to_numpy())
     np.testing.assert_array_equal(sets.turnover, sim.turnover.to_numpy())
     assert list(sets.fills) == [len(f) for f in sim.fills]
     for s, frame in enumerate(sim.weights):

@@ -139,7 +139,7 @@ def _simulate_group(
         decisions = decide_all(strategies, panel, base.leverage_cap, frames)
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
     sim = simulate_sets(panel, decisions, costs, start=start)
-    rows = np.ascontiguousarray(sim.returns.T)  # sets x bars: each set's returns contiguous
+    rows = sim.returns  # sets x bars: each set's returns contiguous
     cash = cash_returns(panel, sim.index).to_numpy()
     ppy = panel.periods_per_year(start)
     names = pd.RangeIndex(len(strategies))
