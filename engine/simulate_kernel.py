@@ -175,6 +175,7 @@ def simulate_nb(
     asset_flow = np.zeros(width_all)
     traded = np.zeros(width_all)
     order_value_bar = np.zeros(width_all)
+    no_price_ever = np.zeros(width_all, np.bool_)
 
     for s in range(n_sets):
         p = panel_of[s]
@@ -194,6 +195,9 @@ def simulate_nb(
 
         cash, free_cash = 1.0, 1.0
         cash_held = 1.0  # cash as Portfolio.cash() accumulates it from cash flows
+        unsnapped = False
+        for k in range(width):  # mark is NaN only where a column never has a price
+            no_price_ever[k] = np.isnan(mark[p, 0, cols[k]])
         for k in range(width):
             position[k] = 0.0
             debt[k] = 0.0
@@ -291,17 +295,25 @@ def simulate_nb(
                         order_value_bar[n_orders] = abs(result.size * result.price)
                         n_orders += 1
             # value the bar as Portfolio.value() does: cash + sum of position x price
-            flow = 0.0
-            asset_value = 0.0
-            for k in range(width):
-                if n_orders:
+            if n_orders:
+                flow = 0.0
+                for k in range(width):
                     flow += cash_flow[k]
                     held[k] = add_nb(held[k], asset_flow[k])
-                else:
+                cash_held = add_nb(cash_held, flow)
+                unsnapped = True
+            elif unsnapped:  # add_nb(x, 0.0) on a bar without orders; idempotent after once
+                for k in range(width):
                     held[k] = _snap(held[k])
-                traded[k] = mark[p, t, cols[k]] * held[k]
-                asset_value += traded[k]
-            cash_held = add_nb(cash_held, flow) if n_orders else _snap(cash_held)
+                cash_held = _snap(cash_held)
+                unsnapped = False
+            asset_value = 0.0
+            for k in range(width):
+                if held[k] != 0.0 or no_price_ever[k]:  # a zero position adds exactly 0.0
+                    traded[k] = mark[p, t, cols[k]] * held[k]
+                    asset_value += traded[k]
+                else:
+                    traded[k] = 0.0
             value = cash_held + asset_value
             value_out[s, t] = value
             returns_out[s, t] = value / (value_out[s, t - 1] if t else 1.0) - 1.0
@@ -310,9 +322,10 @@ def simulate_nb(
             # gross exposure: |weights| of everything but CASH, summed as np.nansum does
             gross = 0.0
             for k in range(width - 1):
-                x = abs(traded[k] / value)
-                if not np.isnan(x):
-                    gross += x
+                if traded[k] != 0.0 or no_price_ever[k]:
+                    x = abs(traded[k] / value)
+                    if not np.isnan(x):
+                        gross += x
             gross_out[s, t] = gross
             if keep_weights:
                 for k in range(width):
