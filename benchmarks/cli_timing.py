@@ -75,7 +75,7 @@ def run_cli(ctx) -> list[Row]:
     reference = ctx.shared.get("python_startup_s") or python_startup(3 if ctx.quick else 7)
     rows = []
     for module, why in (
-        ("vectorbt", "paid by every run: engine.simulate imports it"),
+        ("vectorbt", "paid by every run: engine.simulate_kernel imports it"),
         ("quantstats", "the tearsheet (vectorbt imports it too)"),
     ):
         seconds = median_of([sys.executable, "-c", f"import {module}"], 3 if ctx.quick else 5)

@@ -3,9 +3,11 @@
 Same rules as `benchmarks.reference` (and so as vectorbt's target-percent orders): CASH and
 short-leg instruments with their own price paths, orders only at fill bars (sparse), sells
 before buys, fees and slippage on traded notional, a buy short of cash partially filled with
-all of it, positions held in units in between. Unlike `engine.simulate` it does not tile the
-shared prices once per parameter set: every set reads the same price matrix, and a set's
-schedule is a few rows (its fill bars), not a bars x instruments array of mostly NaN.
+all of it, positions held in units in between. Like `engine.simulate_kernel` every set reads
+one shared price matrix and brings only its fill rows; unlike it, the arithmetic is written
+out here (no vectorbt order and state records per order, no second pass that values the
+positions the way `Portfolio.value()` does, no gross exposure or turnover): the least work a
+simulation of these schedules can do, so the engine's time over it is its overhead.
 """
 
 from __future__ import annotations
@@ -50,10 +52,40 @@ def accrual_index(dates: pd.DatetimeIndex, rate: np.ndarray) -> np.ndarray:
 
 
 def prepare(market: Market, fills: Sequence[pd.DataFrame], costs: Costs) -> KernelInputs:
-    """Instrument prices once for all sets, and each set's fill rows."""
-    fee, slippage, borrow_rate = cost_fractions(costs)
+    """Instrument prices once for all sets, and each set's fill rows, from fill schedules
+    (fill date x symbol frames, as `engine.simulate.fill_schedule` gives them)."""
     symbols = list(market.symbols)
-    shorted = sorted({j for f in fills for j in np.flatnonzero((f[symbols].to_numpy() < 0).any(0))})
+    dates = market.dates.asi8
+    bars, weights, offsets = [], [], [0]
+    for frame in fills:
+        at = np.searchsorted(dates, pd.DatetimeIndex(frame.index).as_unit(market.dates.unit).asi8)
+        same = list(frame.columns) == symbols
+        bars.append(at.astype(np.int64))
+        weights.append((frame if same else frame[symbols]).to_numpy(dtype=np.float64))
+        offsets.append(offsets[-1] + len(at))
+    width = len(symbols)
+    return prepare_arrays(
+        market,
+        np.concatenate(bars) if bars else np.zeros(0, np.int64),
+        np.vstack(weights) if weights else np.zeros((0, width)),
+        np.asarray(offsets, dtype=np.int64),
+        costs,
+    )
+
+
+def prepare_arrays(
+    market: Market,
+    fill_bar: np.ndarray,
+    fill_weights: np.ndarray,
+    offsets: np.ndarray,
+    costs: Costs,
+) -> KernelInputs:
+    """Instrument prices once for all sets, and each set's target-percent rows, from fill
+    rows (`fill_bar`: window positions; `fill_weights`: rows x market.symbols; set s owns
+    rows offsets[s]:offsets[s + 1], as `engine.simulate.SetResults` holds them)."""
+    fee, slippage, borrow_rate = cost_fractions(costs)
+    fill_weights = np.asarray(fill_weights, dtype=np.float64)
+    shorted = np.flatnonzero((fill_weights < 0).any(axis=0))
     borrow = accrual_index(market.dates, np.full(market.bars, borrow_rate))
     cash = accrual_index(market.dates, market.cash_rate)
     close = np.column_stack(
@@ -62,30 +94,32 @@ def prepare(market: Market, fills: Sequence[pd.DataFrame], costs: Costs) -> Kern
     width = close.shape[1]
     costs_of = np.r_[np.full(width - 1, 1.0), 0.0]  # CASH trades free
 
-    bars, sizes, offsets = [], [], [0]
-    dates = market.dates.asi8
-    for frame in fills:
-        at = np.searchsorted(dates, pd.DatetimeIndex(frame.index).as_unit(market.dates.unit).asi8)
-        same = list(frame.columns) == symbols
-        rows = (frame if same else frame[symbols]).to_numpy(dtype=np.float64)
-        block = np.column_stack(
-            [np.maximum(rows, 0.0), np.minimum(rows[:, shorted], 0.0), 1.0 - rows.sum(axis=1)]
-        )
-        if 0 not in at:  # until the first fill the money sits in CASH
-            start = np.full((1, width), np.nan)
-            start[0, -1] = 1.0
-            at, block = np.r_[0, at], np.vstack([start, block])
-        block[np.isnan(close[at])] = np.nan  # no order where there is no price
-        bars.append(at)
-        sizes.append(block)
-        offsets.append(offsets[-1] + len(at))
+    total = np.zeros(len(fill_weights))
+    for j in range(fill_weights.shape[1]):  # summed left to right, as the engine does
+        total += fill_weights[:, j]
+    block = np.column_stack(
+        [np.maximum(fill_weights, 0.0), np.minimum(fill_weights[:, shorted], 0.0), 1.0 - total]
+    )
+    at = np.asarray(fill_bar, dtype=np.int64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    # until a set's first fill its money sits in CASH: a start row at bar 0
+    counts = np.diff(offsets)
+    first = at[np.minimum(offsets[:-1], len(at) - 1)] if len(at) else np.ones(len(counts))
+    needs = (counts == 0) | (first != 0)
+    where = offsets[:-1][needs]
+    start = np.full(width, np.nan)
+    start[-1] = 1.0
+    at = np.insert(at, where, 0)
+    block = np.insert(block, where, start, axis=0)
+    offsets = offsets + np.r_[0, np.cumsum(needs)]
+    block[np.isnan(close[at])] = np.nan  # no order where there is no price
     return KernelInputs(
         close=np.ascontiguousarray(close),
         fee=costs_of * fee,
         slippage=costs_of * slippage,
-        fill_bar=np.concatenate(bars).astype(np.int64) if bars else np.zeros(0, np.int64),
-        fill_size=np.vstack(sizes) if sizes else np.zeros((0, width)),
-        offsets=np.asarray(offsets, dtype=np.int64),
+        fill_bar=at,
+        fill_size=np.ascontiguousarray(block),
+        offsets=offsets.astype(np.int64),
     )
 
 

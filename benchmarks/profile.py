@@ -1,13 +1,14 @@
-"""Where a sweep's time goes, and what the proposed fixes gain (measured, not guessed).
+"""Where a sweep's time goes, and what a second core buys (measured, not guessed).
 
-- Stages of the 1,000-set sweep (`benchmarks.stages`: signals, event walk, simulation,
-  metrics, writing), in ms per parameter set.
+- Stages of the 1,000-set sweep end to end (`benchmarks.stages`: signals, decisions, fills,
+  price tables, the kernel, the rest of simulate_sets, metrics, writing), in ms per parameter
+  set, each exclusive of the stages nested in it.
 - cProfile of one chunk: the functions with the most time of their own (into the JSON).
-- The prototype (`benchmarks.prototypes`: the walk with what every set shares over one panel
-  computed once) through the engine's own sweep, on the same sets as the engine; its rows
-  are checked equal to the engine's.
-- Two cores: two shards of the 10,000-set sweep (`--shard 1/2`, `2/2`) side by side, the
-  engine and the prototype; 10,000 sets / combined rate = the projected wall time.
+- Two cores: the two shards of the 10,000-set sweep (`--shard 1/2`, `2/2`) side by side in
+  two fresh processes; the wall time is the slower shard's (measured when both complete,
+  else extrapolated from the combined rate and labelled so), against the whole sweep in one
+  process. When the largest sweep is a single chunk (`--quick`), all three run at a chunk
+  size fixed to the smallest size, so there is work for both shards.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pstats
 import subprocess
 import warnings
 
-from benchmarks.report import Row
+from benchmarks.report import Row, chunk_layout
 from benchmarks.runner import REPO
 
 
@@ -39,72 +40,62 @@ def run(ctx) -> list[Row]:
                 f"{n:,}-set sweep: {stage}",
                 ms,
                 "ms/set",
-                note=f"{child['stages'][stage] / total:.0%} of the sweep",
+                note=f"{child['stages'][stage] / total:.0%} of the sweep's "
+                f"{child['seconds']:.2f} s",
             )
         )
     ctx.details["profile_stages_ms_per_set"] = per_set
-    ctx.details["cprofile_top"] = cprofile_chunk(ctx, 30 if ctx.quick else 100)
+    ctx.details["cprofile_top"] = cprofile_chunk(ctx, 30 if ctx.quick else 1_000)
 
-    cap = sizes.largest_cap_s * (2 / 3)
-    engine = ctx.sweep_child(largest, time_cap=sizes.largest_cap_s)
-    proto = ctx.sweep_child(largest, time_cap=cap, prototype=True)
+    single = ctx.sweep_child(largest, time_cap=sizes.largest_cap_s)
+    chunk_size, how = None, ""
+    if single["chunks"] < 2:  # a smoke run: one chunk leaves a second shard nothing to do
+        chunk_size = min(sizes.sweep_sets)
+        single = ctx.sweep_child(largest, time_cap=sizes.largest_cap_s, chunk_size=chunk_size)
+        how = f"chunk size fixed to {chunk_size:,} (one chunk at the budget's); "
+    pair = two_shards(ctx, largest, sizes.largest_cap_s, chunk_size)
+    done = all(c["complete"] for c in pair)
+    rate = sum(c["sets_per_second"] for c in pair)
+    seconds = max(c["seconds"] for c in pair) if done else largest / rate
+    one = single["estimated_seconds_all"]
+    split = " + ".join(str(len(range(k, single["chunks"], 2))) for k in (0, 1))
     rows.append(
         Row(
             "profile",
-            f"prototype: per-panel facts in the walk ({largest:,}-set sweep)",
-            proto["sets_per_second"],
-            "sets/s",
-            engine["sets_per_second"],
-            "engine, same sets",
-            proto["sets_per_second"] / engine["sets_per_second"],
+            f"{largest:,} sets on 2 cores (2 shards side by side)",
+            seconds,
+            "s",
+            one,
+            "1 process",
+            one / seconds,
             "x faster",
-            note=f"rows of {proto['prototype_rows_checked']} sets checked equal to the engine's; "
-            f"{_span(proto)}; signals {proto['stages']['signals'] / proto['sets_done'] * 1e3:.1f}"
-            f" ms/set, event walk "
-            f"{proto['stages']['event walk'] / proto['sets_done'] * 1e3:.1f} ms/set",
-            extra={"child": proto},
+            "< 20 s",
+            seconds < 20 if done else (False if seconds > 40 else None),
+            (
+                "measured: the slower shard's steady-state time"
+                if done
+                else f"EXTRAPOLATED from the combined rate {rate:.1f} sets/s"
+            )
+            + f"; {how}chunks split {split} of {chunk_layout(single)}; "
+            + "; ".join(f"shard {c['shard']}: {_span(c)} in {c['seconds']:.1f} s" for c in pair),
+            {"shards": pair},
         )
     )
-    for label, prototype in (("engine", False), ("prototype", True)):
-        if engine["chunks"] < 2:
-            break  # one chunk: nothing for a second shard to do
-        pair = two_shards(ctx, largest, cap, prototype)
-        rate = sum(c["sets_per_second"] for c in pair)
-        single = proto if prototype else engine
-        rows.append(
-            Row(
-                "profile",
-                f"{largest:,} sets on 2 cores ({label}, 2 shards side by side)",
-                largest / rate,
-                "s",
-                largest / single["sets_per_second"],
-                "1 process",
-                single["sets_per_second"] and rate / single["sets_per_second"],
-                "x faster",
-                "< 20 s",
-                largest / rate < 20,
-                f"EXTRAPOLATED from the combined rate {rate:.1f} sets/s; "
-                + "; ".join(f"shard {c['shard']}: {_span(c)}" for c in pair),
-                {"shards": pair},
-            )
-        )
-    if "simulation" in ctx.details:
-        rows.append(projection(ctx, proto, largest))
     return rows
 
 
 def _span(child: dict) -> str:
     if child["complete"]:
-        return f"all {child['sets_done']:,} sets"
-    return f"first {child['chunks_done']} of {child['chunks']} chunks ({child['sets_done']:,} sets)"
+        return f"all {child['sets_done']:,} of its sets"
+    return f"first {child['chunks_done']} chunks ({child['sets_done']:,} sets, time cap)"
 
 
-def two_shards(ctx, sets: int, cap: float, prototype: bool) -> list[dict]:
+def two_shards(ctx, sets: int, cap: float, chunk_size: int | None = None) -> list[dict]:
     """Shards 1/2 and 2/2 in two processes at once."""
-    ctx.log(f"  2 shards of {sets:,} sets side by side{' (prototype)' if prototype else ''} ...")
+    ctx.log(f"  2 shards of {sets:,} sets side by side ...")
     procs = [
         subprocess.Popen(
-            ctx.child_args(sets, time_cap=cap, prototype=prototype, shard=f"{k}/2"),
+            ctx.child_args(sets, time_cap=cap, shard=f"{k}/2", chunk_size=chunk_size),
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -119,26 +110,6 @@ def two_shards(ctx, sets: int, cap: float, prototype: bool) -> list[dict]:
             raise RuntimeError(f"shard child exited {proc.returncode}: {stderr.strip()[-500:]}")
         out.append(json.loads(stdout.strip().splitlines()[-1]))
     return out
-
-
-def projection(ctx, proto: dict, sets: int) -> Row:
-    """Prototype's measured per-set cost with its simulation replaced by the kernel's."""
-    sim = ctx.details["simulation"]["sizes"][sets]
-    done = proto["sets_done"]
-    stages = {k: v / done for k, v in proto["stages"].items()}
-    simulate = stages["fill schedule + arrays"] + stages["vectorbt"] + stages["simulate, rest"]
-    kernel = sim["kernel"]["seconds"] / sets + sim["fill_schedule_seconds"] / sets
-    per_set = sum(stages.values()) - simulate + kernel
-    return Row(
-        "profile",
-        f"PROJECTION: prototype with the kernel as its simulation, {sets:,} sets, 1 process",
-        sets * per_set,
-        "s",
-        note="arithmetic from measured parts, not a run: prototype "
-        f"{sum(stages.values()) * 1e3:.1f} ms/set - simulation {simulate * 1e3:.1f} "
-        "+ kernel with fill schedules "
-        f"{kernel * 1e3:.2f}; metrics stay {stages['metrics'] * 1e3:.1f} ms/set",
-    )
 
 
 def cprofile_chunk(ctx, sets: int) -> list[dict]:

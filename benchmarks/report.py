@@ -31,6 +31,15 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def chunk_layout(child: dict[str, Any]) -> str:
+    """How a sweep child's sets were chunked, e.g. "5 chunks of 2,000 sets"."""
+    size, chunks, sets = child["chunk_size"], child["chunks"], child["sets"]
+    if chunks == 1:
+        under = f", under the {size:,}-set chunk size" if sets < size else ""
+        return f"1 chunk of {sets:,} sets{under}"
+    return f"{chunks} chunks of {size:,} sets"
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:

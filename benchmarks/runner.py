@@ -37,14 +37,14 @@ class Sizes:
     sweep_sets: tuple[int, ...]  # measurement 1 (and 3)
     distinct: int  # distinct schedules for the in-process simulation figures
     reference_cap: int  # the event-loop reference runs at most this many sets per size
-    largest_cap_s: float  # the largest sweep stops after the chunk that ends past this
+    largest_cap_s: float  # safety net: the largest sweep stops after the chunk ending past this
     scaling_sets: tuple[int, int, int]  # 1x, 2x, 4x parameter sets
     scaling_bars_sets: int  # sets for the bars curve
     scenario_paths: int
     scenario_budget_s: float
 
 
-FULL = Sizes((100, 1_000, 10_000), 1_000, 1_000, 90.0, (250, 500, 1_000), 250, 1_000, 240.0)
+FULL = Sizes((100, 1_000, 10_000), 1_000, 1_000, 300.0, (250, 500, 1_000), 250, 1_000, 240.0)
 QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0)
 
 
@@ -63,21 +63,21 @@ class Context:
         sets: int,
         bars_fraction: float = 1.0,
         time_cap: float | None = None,
-        prototype: bool = False,
         shard: str | None = None,
+        chunk_size: int | None = None,
     ) -> dict:
         """One sweep in a fresh process (memoized per run: measurements share them)."""
-        key = (sets, bars_fraction, time_cap, prototype, shard)
+        key = (sets, bars_fraction, time_cap, shard, chunk_size)
         if key not in self._children:
             self.log(
                 f"  sweep of {sets} sets in a fresh process"
                 + (f", {bars_fraction:g} of the bars" if bars_fraction != 1 else "")
-                + (" (prototype)" if prototype else "")
                 + (f", shard {shard}" if shard else "")
+                + (f", chunks of {chunk_size}" if chunk_size else "")
                 + " ..."
             )
             self._children[key] = run_child(
-                self.child_args(sets, bars_fraction, time_cap, prototype, shard)
+                self.child_args(sets, bars_fraction, time_cap, shard, chunk_size)
             )
         return self._children[key]
 
@@ -86,18 +86,18 @@ class Context:
         sets: int,
         bars_fraction: float = 1.0,
         time_cap: float | None = None,
-        prototype: bool = False,
         shard: str | None = None,
+        chunk_size: int | None = None,
     ) -> list[str]:
         args = [sys.executable, "-m", "benchmarks.sweep_child", "--sets", str(sets)]
         if bars_fraction != 1.0:
             args += ["--bars-fraction", str(bars_fraction)]
         if time_cap is not None:
             args += ["--time-cap", str(time_cap)]
-        if prototype:
-            args.append("--prototype")
         if shard:
             args += ["--shard", shard]
+        if chunk_size:
+            args += ["--chunk-size", str(chunk_size)]
         if self.synthetic:
             args.append("--synthetic")
         return args
@@ -134,6 +134,19 @@ class LoadSampler:
         return {"mean": sum(self.samples) / len(self.samples), "max": max(self.samples)}
 
 
+def git_state() -> dict[str, Any]:
+    """The commit measured, and the files that differed from it in the working tree."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted": [line for line in git("status", "--porcelain").splitlines() if line],
+    }
+
+
 def run_child(args: list[str]) -> dict:
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -156,7 +169,7 @@ def measurements() -> dict[str, tuple[str, Callable[[Context], list[Row]]]]:
         "cli": ("4: playbook run end to end, cold and warm numba cache", cli_timing.run_cli),
         "scenario": ("5: the scenario engine, 1,000 paths of one playbook", scenario.run),
         "scaling": ("6: time and memory at 1x, 2x, 4x bars and parameter sets", scaling.run),
-        "profile": ("where a sweep's time goes, and prototypes of the fixes", profile.run),
+        "profile": ("where a sweep's time goes, and the sweep on 2 cores", profile.run),
     }
 
 
@@ -182,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     began = time.perf_counter()
+    measured_tree = git_state()  # at the start: other work may land while this runs
 
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - began:7.1f}s] {message}", file=sys.stderr, flush=True)
@@ -217,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "seconds": round(time.perf_counter() - began, 1),
         "machine": machine(),
+        "git": measured_tree,
         "measurements": chosen,
         "rows": rows_json(rows),
         "details": ctx.details,

@@ -1,34 +1,53 @@
 """Where a sweep's time goes: timers wrapped around the engine's stages, in this process only.
 
 The wrappers replace module attributes for the duration of a `with stage_timers()` block (no
-file is changed) and cost one `perf_counter` pair per call, a few microseconds per parameter
-set. Stages:
+file is changed) and cost one `perf_counter` pair per call (a few calls per chunk, plus one
+per set for signals). Stages, each exclusive of the timed stages nested in it:
 
-- signals: the strategy's `signals(panel)` (rolling windows, flags, stress score);
-- event walk: the rest of `build_schedule` (timeline, Context per event, `on_event`);
-- fill schedule + arrays: `engine.simulate` turning decisions into fills and per-set
-  instrument arrays (pandas, per set);
-- vectorbt: the one `Portfolio.from_orders` call per chunk;
-- simulate, rest: reading value, weights and turnover back out of the portfolio;
-- metrics: `run_stats` per set, block moments, in/out-of-sample summaries, the row table;
+- signals: `SignalMemo.signals` and the strategy's own `signals` / `measures` (rolling
+  windows, flags, stress score; shared between sets that read the same parameter values);
+- decisions: `engine.schedule.decide_all` (the strategy's `decide_many` array fast path, or
+  the event walk of `build_schedule` per set), signals excluded;
+- fills: `engine.simulate._fills` (decision rows -> fill rows, numba);
+- price tables: `engine.simulate._price_tables` (the instrument table shared by every set,
+  cached per panel: paid once per sweep);
+- kernel: `engine.simulate_kernel.simulate_nb` (vectorbt's order functions on fill bars);
+- simulate, rest: the rest of `simulate_sets` (returns from wealth, the result arrays);
+- metrics: the rest of `run_chunk` (column-wise metrics, block moments, in/out-of-sample
+  summaries, the row table);
 - write: the chunk's parquet file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import engine.schedule
 import engine.simulate
+import engine.simulate_kernel
 import engine.sweep.runner
+import engine.sweep.shared_signals
 from strategies import get_strategy
+
+STAGES = (
+    "signals",
+    "decisions",
+    "fills",
+    "price tables",
+    "kernel",
+    "simulate, rest",
+    "metrics",
+    "write",
+)
 
 
 class StageTimes:
     """Exclusive seconds per stage: time spent in a nested timed stage counts for that stage
-    only (signals run inside `build_schedule` on a plain run and before it in a sweep)."""
+    only (the kernel runs inside `simulate_sets`, signals inside `SignalMemo.signals`)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
@@ -52,38 +71,38 @@ class StageTimes:
         return timed
 
     def breakdown(self) -> dict[str, float]:
-        s = self.seconds.get
-        return {
-            "signals": s("signals", 0.0),
-            "event walk": s("schedule", 0.0),
-            "fill schedule + arrays": s("fill_schedule", 0.0) + s("instrument_arrays", 0.0),
-            "vectorbt": s("vectorbt", 0.0),
-            "simulate, rest": s("simulate", 0.0),
-            "metrics": s("chunk", 0.0),
-            "write": s("write", 0.0),
-        }
+        return {stage: self.seconds.get(stage, 0.0) for stage in STAGES}
+
+
+def _patches(strategy: str) -> list[tuple[Any, str, str]]:
+    cls = get_strategy(strategy)
+    patches: list[tuple[Any, str, str]] = [
+        (engine.sweep.shared_signals.SignalMemo, "signals", "signals"),
+        (engine.sweep.runner, "decide_all", "decisions"),
+        (engine.sweep.runner, "simulate_sets", "simulate, rest"),
+        (engine.sweep.runner, "run_chunk", "metrics"),
+        (engine.sweep.runner, "_write_atomically", "write"),
+        (engine.simulate, "_fills", "fills"),
+        (engine.simulate, "_price_tables", "price tables"),
+        (engine.simulate_kernel, "simulate_nb", "kernel"),
+    ]
+    # the strategy's own signal steps (a plain `simulate` run, or a memo miss, calls them)
+    for klass in cls.__mro__:
+        for attribute in ("signals", "measures"):
+            if inspect.isfunction(klass.__dict__.get(attribute)):
+                patches.append((klass, attribute, "signals"))
+    return patches
 
 
 @contextlib.contextmanager
 def stage_timers(strategy: str = "hayes-pivot") -> Iterator[StageTimes]:
     times = StageTimes()
-    cls = get_strategy(strategy)
-    patches: list[tuple[Any, str, str]] = [
-        (cls, "signals", "signals"),
-        (engine.sweep.runner, "build_schedule", "schedule"),
-        (engine.sweep.runner, "simulate", "simulate"),
-        (engine.sweep.runner, "run_chunk", "chunk"),
-        (engine.sweep.runner, "_write_atomically", "write"),
-        (engine.simulate, "fill_schedule", "fill_schedule"),
-        (engine.simulate, "_instrument_arrays", "instrument_arrays"),
-        (engine.simulate, "_run_vectorbt", "vectorbt"),
-    ]
     saved = []
-    for owner, attribute, name in patches:
-        original = owner.__dict__[attribute]
-        saved.append((owner, attribute, original))
-        setattr(owner, attribute, times.wrap(name, original))
     try:
+        for owner, attribute, name in _patches(strategy):
+            original = owner.__dict__[attribute]
+            saved.append((owner, attribute, original))
+            setattr(owner, attribute, times.wrap(name, original))
         yield times
     finally:
         for owner, attribute, original in reversed(saved):

@@ -1,19 +1,17 @@
 """One sweep in a fresh process: its time, its stages and its peak memory, as JSON on stdout.
 
 `python -m benchmarks.sweep_child --sets N [--bars-fraction F] [--time-cap S] [--shard K/N]
-[--prototype] [--synthetic]`
+[--chunk-size C] [--synthetic]`
 
 Runs the benchmark workload's N-set sweep the way `playbook sweep` does (`make_plan`, then
 `run_plan` writing chunk files into a temporary folder; the summary, DSR, PBO and heatmap are
 left out). Before the clock starts it runs a 2-set chunk, so numba's compiled code and the
 panel are loaded: the time is the steady-state sweep. Peak memory is the process's high-water
 mark (VmHWM in /proc/self/status), read after each chunk. With a time cap the sweep stops
-after the first chunk that ends past it and reports how far it got. `--shard K/N` runs the
-engine's shard K of N (as `playbook sweep --shard`), for running shards side by side.
-
-`--prototype` swaps the engine's `build_schedule` for `benchmarks.prototypes` (the walk with
-what every set shares over one panel computed once) for the timed run, then checks the first
-chunk's rows against the unmodified engine's: they must be equal, or the child fails.
+after the first chunk that ends past it and reports how far it got (a safety net: the sizes
+are meant to complete). `--shard K/N` runs the engine's shard K of N (as `playbook sweep
+--shard`), for running shards side by side. `--chunk-size C` fixes the sets per chunk (the
+sweep file's `chunk_size`) instead of the engine's memory-budget choice.
 """
 
 from __future__ import annotations
@@ -50,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--bars-fraction", type=float, default=1.0)
     parser.add_argument("--time-cap", type=float, default=None, help="seconds")
     parser.add_argument("--shard", default=None, help="K/N")
-    parser.add_argument("--prototype", action="store_true")
+    parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--synthetic", action="store_true")
     args = parser.parse_args(argv)
     shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
@@ -66,7 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
         load = load.with_bars(args.bars_fraction, panel.index)
         _, panel = prepare(load.base)
     bars = int((panel.index >= panel.window_start).sum())
-    plan = make_plan(load.spec(args.sets), load.base, shard)  # type: ignore[arg-type]
+    spec = load.spec(args.sets, chunk_size=args.chunk_size)
+    plan = make_plan(spec, load.base, shard)  # type: ignore[arg-type]
     base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
     warm = time.perf_counter()
     run_chunk(base_json, spec_json, plan.sets[:2])  # numba code and panel loaded
@@ -88,17 +87,10 @@ def main(argv: list[str] | None = None) -> dict:
         if args.time_cap is not None and time.perf_counter() - start > args.time_cap:
             raise _Stop
 
-    checked = None
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as out:
-        with contextlib.ExitStack() as patches:
-            if args.prototype:
-                patches.enter_context(prototype_walk())
-            stages = patches.enter_context(stage_timers())
-            with contextlib.suppress(_Stop):
-                run_plan(plan, Path(out), on_chunk=on_chunk)
+        with stage_timers() as stages, contextlib.suppress(_Stop):
+            run_plan(plan, Path(out), on_chunk=on_chunk)
         seconds = time.perf_counter() - start
-        if args.prototype and per_chunk:
-            checked = check_rows(Path(out), per_chunk[0]["chunk"], plan, base_json, spec_json)
     chunks = plan.chunks
     done_sets = sum(len(chunks[c["chunk"]]) for c in per_chunk)
     mine = sum(len(chunks[i]) for i in plan.mine())
@@ -107,8 +99,6 @@ def main(argv: list[str] | None = None) -> dict:
         "sets_done": done_sets,
         "complete": done_sets == mine,
         "shard": args.shard,
-        "prototype": args.prototype,
-        "prototype_rows_checked": checked,
         "chunk_size": plan.chunk_size,
         "chunks": len(chunks),
         "chunks_done": len(per_chunk),
@@ -125,40 +115,8 @@ def main(argv: list[str] | None = None) -> dict:
         "per_chunk": per_chunk,
         "peak_rss_mb": proc_status_mb("VmHWM"),
         "stages": stages.breakdown(),
+        "stage_calls": dict(stages.calls),
     }
-
-
-@contextlib.contextmanager
-def prototype_walk():
-    """The engine's sweep with `benchmarks.prototypes` in place of `build_schedule`."""
-    import engine.sweep.runner as runner
-    from benchmarks.prototypes import fast_build_schedule
-
-    original = runner.build_schedule
-    runner.build_schedule = fast_build_schedule
-    try:
-        yield
-    finally:
-        runner.build_schedule = original
-
-
-def check_rows(out: Path, index: int, plan, base_json: str, spec_json: str, count: int = 40) -> int:
-    """The prototype's rows for the first sets of a chunk equal the unmodified engine's."""
-    import numpy as np
-    import pandas as pd
-
-    from engine.sweep.runner import chunk_path, run_chunk
-
-    got = pd.read_parquet(chunk_path(out, index)).head(count)
-    want = run_chunk(base_json, spec_json, plan.chunks[index][:count])
-    if list(got.columns) != list(want.columns) or len(got) != len(want):
-        raise AssertionError("prototype rows have another shape than the engine's")
-    for column in want.columns:
-        a, b = got[column].to_numpy(), want[column].to_numpy()
-        same = np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else (a == b).all()
-        if not same:
-            raise AssertionError(f"prototype differs from the engine in column {column}")
-    return len(want)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ class Workload:
     base: RunConfig
     data: str  # what the bars are: "real: <path>" or "SYNTHETIC"
 
-    def spec(self, sets: int) -> SweepSpec:
+    def spec(self, sets: int, chunk_size: int | None = None) -> SweepSpec:
+        """`sets` of the grid, sampled; chunks sized by the memory budget unless given."""
         oos = "2022-01-01" if self.real else "2035-01-01"
         return SweepSpec(
             base=Path("benchmark"),
@@ -52,6 +53,7 @@ class Workload:
             blocks=12,
             split=Split(oos_start=pd.Timestamp(oos).date()),
             memory_budget_mb=1024,
+            chunk_size=chunk_size,
         )
 
     @property

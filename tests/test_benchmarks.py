@@ -22,7 +22,9 @@ if str(REPO) not in sys.path:  # `benchmarks/` is a script package, not installe
 from benchmarks import kernel  # noqa: E402
 from benchmarks.market import fill_schedules, market_from_panel  # noqa: E402
 from benchmarks.reference import simulate_reference  # noqa: E402
-from engine.simulate import Costs, simulate  # noqa: E402
+from benchmarks.throughput import Fills, concat_decisions, select, wealth  # noqa: E402
+from engine.decisions import Decisions  # noqa: E402
+from engine.simulate import Costs, simulate, simulate_sets  # noqa: E402
 
 DAYS = pd.date_range("2021-01-01", periods=60)  # a 7-day calendar; B lists on day 8
 
@@ -58,32 +60,78 @@ def case():
     return panel, plans, costs, DAYS[1]
 
 
+def engine_sets(panel, plans, costs, start):
+    """What the benchmark runs: `simulate_sets` on the plans' Decisions, and its fill rows."""
+    decisions = Decisions.from_targets(plans, panel.index, ("A", "B"))
+    result = simulate_sets(panel, decisions, costs, start=start)
+    return result, Fills.of(result)
+
+
+def test_fill_rows_of_simulate_sets_are_the_engines_fill_schedules(case):
+    panel, plans, costs, start = case
+    _, fills = engine_sets(panel, plans, costs, start)
+    market = market_from_panel(panel, ["A", "B"], start)
+    for got, want in zip(
+        fills.frames(market, ["A", "B"]), fill_schedules(panel, plans, start), strict=True
+    ):
+        pd.testing.assert_frame_equal(got, want)
+
+
 def test_reference_loop_reproduces_engine_simulate(case):
     panel, plans, costs, start = case
-    engine = simulate(panel, plans, costs, start=start).value
+    result, fills = engine_sets(panel, plans, costs, start)
     market = market_from_panel(panel, ["A", "B"], start)
-    for i, fills in enumerate(fill_schedules(panel, plans, start)):
-        wealth = np.asarray(simulate_reference(market, fills, costs))
-        np.testing.assert_allclose(wealth, engine.iloc[:, i].to_numpy(), rtol=1e-9, atol=0)
-    assert engine.iloc[-1].nunique() == 3  # three different outcomes, not a trivial case
+    for i, frame in enumerate(fills.frames(market, ["A", "B"])):
+        loop = np.asarray(simulate_reference(market, frame, costs))
+        np.testing.assert_allclose(loop, wealth(result)[i], rtol=1e-9, atol=0)
+    assert len(np.unique(wealth(result)[:, -1])) == 3  # three different outcomes, not trivial
+    frames = simulate(panel, plans, costs, start=start).value.to_numpy()
+    np.testing.assert_array_equal(frames, wealth(result).T)  # the frames API is the same run
 
 
 def test_numba_kernel_reproduces_engine_simulate(case):
     panel, plans, costs, start = case
-    engine = simulate(panel, plans, costs, start=start).value.to_numpy()
+    result, fills = engine_sets(panel, plans, costs, start)
     market = market_from_panel(panel, ["A", "B"], start)
-    wealth = kernel.run(kernel.prepare(market, fill_schedules(panel, plans, start), costs))
-    np.testing.assert_allclose(wealth, engine, rtol=1e-9, atol=0)
+    inputs = kernel.prepare_arrays(market, fills.bar, fills.weights, fills.offsets, costs)
+    np.testing.assert_allclose(kernel.run(inputs), wealth(result).T, rtol=1e-9, atol=0)
+    from_frames = kernel.prepare(market, fill_schedules(panel, plans, start), costs)
+    for name in ("close", "fee", "slippage", "fill_bar", "fill_size", "offsets"):
+        np.testing.assert_array_equal(getattr(from_frames, name), getattr(inputs, name))
+
+
+def test_cycled_chunks_are_the_same_sets(case):
+    """`select` and `concat_decisions` (how the benchmark cycles and chunks sets) keep each
+    set's rows, so a cycled set simulates to the same wealth as the original."""
+    panel, plans, costs, start = case
+    decisions = Decisions.from_targets(plans, panel.index, ("A", "B"))
+    order = np.array([2, 0, 1, 0, 2])
+    picked = select(decisions, order)
+    for k, s in enumerate(order):
+        np.testing.assert_array_equal(picked.bar[picked.rows(k)], decisions.bar[decisions.rows(s)])
+        np.testing.assert_array_equal(
+            picked.weights[picked.rows(k)], decisions.weights[decisions.rows(s)]
+        )
+    halves = [select(decisions, order[:2]), select(decisions, order[2:])]
+    joined = concat_decisions(halves)
+    for name in ("bar", "weights", "offsets"):
+        np.testing.assert_array_equal(getattr(joined, name), getattr(picked, name))
+    original = wealth(simulate_sets(panel, decisions, costs, start=start))
+    whole = simulate_sets(panel, joined, costs, start=start)
+    np.testing.assert_array_equal(wealth(whole), original[order])
+    parts = Fills.concat([Fills.of(simulate_sets(panel, h, costs, start=start)) for h in halves])
+    for name in ("bar", "weights", "offsets"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(Fills.of(whole), name))
 
 
 def test_flat_schedule_earns_exactly_the_cash_rate(case):
     panel, _, costs, start = case
     market = market_from_panel(panel, ["A", "B"], start)
     (fills,) = fill_schedules(panel, [targets({DAYS[0]: {}})], start)
-    wealth = simulate_reference(market, fills, costs)
+    loop = simulate_reference(market, fills, costs)
     days = (market.dates[1:] - market.dates[:-1]).days.to_numpy()
     growth = np.prod((1 + market.cash_rate[:-1]) ** (days / 365))
-    assert wealth[-1] == pytest.approx(growth, rel=1e-12)
+    assert loop[-1] == pytest.approx(growth, rel=1e-12)
 
 
 def test_runner_writes_valid_json(tmp_path):
@@ -104,3 +152,40 @@ def test_runner_writes_valid_json(tmp_path):
     (row,) = payload["rows"]
     assert row["case"] == "playbook --help" and row["reference"] > 0 and row["ratio"] > 0
     assert "playbook --help" in done.stdout  # the printed table
+
+
+@pytest.mark.slow
+def test_quick_sweep_and_limit_run_on_the_synthetic_market(tmp_path):
+    """The in-process simulation figures and the end-to-end sweep children, on small sizes:
+    the engine, the reference and the kernel agree (the run fails otherwise)."""
+    out = tmp_path / "bench.json"
+    only = ["--only", "sweep", "--only", "limit"]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", *only, "--synthetic", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    payload = json.loads(out.read_text())
+    assert payload["failures"] == {}
+    cases = [row["case"] for row in payload["rows"]]
+    assert any("simulation only (engine.simulate_sets per chunk)" in c for c in cases)
+    assert any("engine.simulate_sets against the numba kernel" in c for c in cases)
+    for row in payload["rows"]:
+        if row["case"].startswith("final wealth"):
+            assert row["met"] is True and row["value"] <= 1e-9
+    child = payload["rows"][0]["extra"]["child"]
+    assert set(child["stages"]) == {
+        "signals",
+        "decisions",
+        "fills",
+        "price tables",
+        "kernel",
+        "simulate, rest",
+        "metrics",
+        "write",
+    }
+    assert child["stages"]["kernel"] > 0 and child["stages"]["decisions"] > 0
