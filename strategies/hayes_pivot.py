@@ -5,7 +5,7 @@ stocks crash -> the Fed is forced to print. "Shorting is a fool's game": de-leve
 liquidity, wait for the pivot, then buy convexity.
 
 Rules and the claim each encodes:
-- Credit-stress warnings, each a flag (see `stress_components`):
+- Credit-stress warnings, each a flag (see `stress_measures` and `stress_flags`):
   BTC diverging from the Nasdaq-100 (BTC is the liquidity fire alarm: it falls first),
   gold up while BTC down (flight to the old hedge), software (IGV) lagging QQQ (AI eats
   knowledge work), staples over discretionary (XLP/XLY: the consumer is squeezed), regional
@@ -21,16 +21,28 @@ Rules and the claim each encodes:
   a data pivot while already invested is easing continuing and does not restart that hold.
 - `max_wait_days` caps time spent waiting (None: wait for the pivot, however long).
 - Risk-on basket: BTC plus optional ZEC and HYPE; an alt with no price yet waits in cash.
+
+A sweep decides for thousands of parameter sets at once with `decide_many`: the same rules
+over arrays in `strategies.hayes_pivot_batch`, held to `on_event` by tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 from pydantic import Field, model_validator
 
 from engine import signals as sig
 from engine.data.panel import Panel
 from strategies.base import Context, Event, Inputs, Rebalance, Strategy, StrategyParams, Weights
+
+if TYPE_CHECKING:
+    from engine.decisions import Decisions
 
 PIVOT_KINDS = (
     "emergency_cut",
@@ -120,15 +132,27 @@ class HayesPivot(Strategy):
     def rebalance(self) -> Rebalance:
         return "monthly"
 
-    def signals(self, panel: Panel) -> pd.DataFrame:
-        components = stress_components(panel, self.p)
-        sig.warn_missing(components, "hayes-pivot stress", panel.window_start)
-        score = sig.stress_score(components, self.p.min_stress_inputs)
-        stress = (score["stress_score"] >= self.p.stress_threshold).astype(float)
-        frame = pd.concat([components, score], axis=1)
-        frame["stress"] = stress
-        frame["pivot"] = data_pivot(panel, self.p) if self.p.data_pivots else 0.0
-        return frame
+    def measures(self, panel: Panel) -> StressMeasures:
+        """What the stress flags and the data pivot compare with thresholds (no threshold
+        read): a sweep computes them once per panel and shares them between sets."""
+        return stress_measures(panel, self.p)
+
+    def signals(self, panel: Panel, measures: StressMeasures | None = None) -> pd.DataFrame:
+        m = self.measures(panel) if measures is None else measures
+        return stress_signals(panel, m, self.p)
+
+    @classmethod
+    def decide_many(
+        cls,
+        strategies: Sequence[Strategy],
+        panel: Panel,
+        signals: Sequence[pd.DataFrame],
+        leverage_cap: float,
+    ) -> Decisions | None:
+        """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`)."""
+        from strategies.hayes_pivot_batch import decide_many
+
+        return decide_many(strategies, panel, signals, leverage_cap)
 
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
         if event.kind == "start":
@@ -178,29 +202,155 @@ class HayesPivot(Strategy):
         return {s: w for s, w in self.basket().items() if s in ctx.tradable}
 
 
-def stress_components(panel: Panel, p: HayesPivotParams) -> pd.DataFrame:
-    """Each credit-stress warning as a 1/0 flag (NaN where its inputs are missing)."""
+FLAGS = (
+    "btc_diverging_from_nasdaq",
+    "gold_up_btc_down",
+    "software_lagging",
+    "staples_over_discretionary",
+    "regional_banks_drawdown",
+    "hy_spreads_widening",
+    "usd_liquidity_falling",
+)
+SIGNAL_COLUMNS = (*FLAGS, "stress_score", "stress_inputs", "stress", "pivot")
+FLOAT_PLACES = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10])  # SIGNAL_COLUMNS but the int count
+INT_PLACES = np.array([8])
+SIGNAL_INDEX = pd.Index(SIGNAL_COLUMNS)
+
+
+@dataclass(frozen=True, eq=False)
+class StressMeasures:
+    """The series the credit-stress flags compare with their thresholds, on the panel calendar.
+
+    Drawdowns and changes over fixed windows: they depend on the panel and the two symbol
+    params only, never on a threshold, so sets that differ in thresholds share them.
+    """
+
+    btc_vs_nasdaq: np.ndarray  # BTC's 90-day drawdown minus the Nasdaq's
+    btc_30d: np.ndarray  # 30-day changes
+    gold_30d: np.ndarray
+    igv_vs_qqq: np.ndarray  # IGV's 60-day change minus QQQ's
+    staples: np.ndarray  # XLP/XLY's 60-day change
+    kre: np.ndarray  # KRE below its 1-year high
+    hy_60d: np.ndarray  # HY OAS change over 60 days, points
+    liquidity_91d: np.ndarray  # USD liquidity's 91-day change
+    first_cut: np.ndarray  # bool: a first fed-funds cut after hikes
+    unknown: tuple[tuple[slice | np.ndarray, ...], ...]  # per flag: the bars its inputs miss
+    inputs: np.ndarray  # int64: flags available on each bar
+    enough: np.ndarray  # row k: `inputs` where at least k (and 1) are available, else NaN
+
+
+def stress_measures(panel: Panel, p: HayesPivotParams) -> StressMeasures:
+    """The measures behind each credit-stress warning; warns once per flag missing data in
+    the window (it is dropped from the score there, never filled)."""
     px, macro = panel.prices, panel.macro
     btc, nasdaq, gold = px["BTC-USD"], px[p.nasdaq_symbol], px[p.gold_symbol]
-    btc_vs_nasdaq = sig.drawdown_from_high(btc, 90) - sig.drawdown_from_high(nasdaq, 90)
-    btc_30d, gold_30d = sig.change(btc, 30), sig.change(gold, 30)
-    igv_vs_qqq = sig.change(px["IGV"], 60) - sig.change(px["QQQ"], 60)
-    staples = sig.change(px["XLP"] / px["XLY"], 60)
-    kre = sig.drawdown_from_high(px["KRE"], 365)
-    hy = macro_series(macro, "BAMLH0A0HYM2")
-    liquidity = usd_liquidity(panel)
-    flags = {
-        "btc_diverging_from_nasdaq": _below(btc_vs_nasdaq, -p.btc_divergence_pct / 100),
-        "gold_up_btc_down": sig.flag(
-            (gold_30d > 0) & (btc_30d < -p.btc_drop_pct / 100), gold_30d.isna() | btc_30d.isna()
-        ),
-        "software_lagging": _below(igv_vs_qqq, -p.igv_lag_pct / 100),
-        "staples_over_discretionary": _above(staples, p.staples_rise_pct / 100),
-        "regional_banks_drawdown": _below(kre, -p.kre_drawdown_pct / 100),
-        "hy_spreads_widening": _above(sig.difference(hy, 60), p.hy_widening_pts),
-        "usd_liquidity_falling": _below(sig.change(liquidity, 91), -p.liquidity_drop_pct / 100),
+    liquidity_91d = sig.change(usd_liquidity(panel), 91)
+    cut = sig.first_cut_after_hikes(macro_series(macro, "DFF"))
+    measured = {
+        "btc_vs_nasdaq": sig.drawdown_from_high(btc, 90) - sig.drawdown_from_high(nasdaq, 90),
+        "btc_30d": sig.change(btc, 30),
+        "gold_30d": sig.change(gold, 30),
+        "igv_vs_qqq": sig.change(px["IGV"], 60) - sig.change(px["QQQ"], 60),
+        "staples": sig.change(px["XLP"] / px["XLY"], 60),
+        "kre": sig.drawdown_from_high(px["KRE"], 365),
+        "hy_60d": sig.difference(macro_series(macro, "BAMLH0A0HYM2"), 60),
+        "liquidity_91d": liquidity_91d,
     }
-    return pd.DataFrame(flags, index=panel.index)
+    values = {name: s.to_numpy(dtype=np.float64) for name, s in measured.items()}
+    missing = {name: np.isnan(v) for name, v in values.items()}
+    unknown = np.stack(
+        [
+            missing["btc_vs_nasdaq"],
+            missing["gold_30d"] | missing["btc_30d"],
+            missing["igv_vs_qqq"],
+            missing["staples"],
+            missing["kre"],
+            missing["hy_60d"],
+            missing["liquidity_91d"],
+        ]
+    )
+    sig.warn_missing(
+        pd.DataFrame(np.where(unknown, np.nan, 0.0).T, index=panel.index, columns=list(FLAGS)),
+        "hayes-pivot stress",
+        panel.window_start,
+    )
+    inputs = (~unknown).sum(axis=0, dtype=np.int64)
+    least = np.maximum(np.arange(len(FLAGS) + 1), 1)[:, None]
+    return StressMeasures(
+        **values,
+        first_cut=(cut == 1.0).to_numpy(dtype=bool),
+        unknown=tuple(_runs(missing_bars) for missing_bars in unknown),
+        inputs=inputs,
+        enough=np.where(inputs >= least, inputs, np.nan),
+    )
+
+
+def stress_flags(m: StressMeasures, p: HayesPivotParams) -> np.ndarray:
+    """Each credit-stress warning as a 1/0 flag (NaN where its inputs are missing), flags x
+    bars."""
+    flags = _stress_conditions(m, p, np.empty((len(FLAGS), len(m.inputs))))
+    _mark_unknown(flags, m)
+    return flags
+
+
+def _mark_unknown(flags: np.ndarray, m: StressMeasures) -> None:
+    for flag, runs in zip(flags, m.unknown, strict=True):
+        for run in runs:
+            flag[run] = np.nan
+
+
+def _stress_conditions(m: StressMeasures, p: HayesPivotParams, flags: np.ndarray) -> np.ndarray:
+    """The flags' conditions as 1/0 into `flags` (0 where a measure is missing: a comparison
+    with NaN is False)."""
+    np.less(m.btc_vs_nasdaq, -p.btc_divergence_pct / 100, out=flags[0])
+    flags[1] = (m.gold_30d > 0) & (m.btc_30d < -p.btc_drop_pct / 100)
+    np.less(m.igv_vs_qqq, -p.igv_lag_pct / 100, out=flags[2])
+    np.greater(m.staples, p.staples_rise_pct / 100, out=flags[3])
+    np.less(m.kre, -p.kre_drawdown_pct / 100, out=flags[4])
+    np.greater(m.hy_60d, p.hy_widening_pts, out=flags[5])
+    np.less(m.liquidity_91d, -p.liquidity_drop_pct / 100, out=flags[6])
+    return flags
+
+
+def data_pivot(m: StressMeasures, p: HayesPivotParams) -> np.ndarray:
+    """A pivot seen in the data: first fed-funds cut after hikes, or liquidity turning up."""
+    return m.first_cut | (m.liquidity_91d > p.liquidity_turn_pct / 100)
+
+
+def stress_signals(panel: Panel, m: StressMeasures, p: HayesPivotParams) -> pd.DataFrame:
+    """The flags, the stress score (`sig.stress_score`: the share of available flags that are
+    on, NaN with fewer than `min_stress_inputs`, and how many were available), the stress and
+    the pivot triggers, on the panel calendar.
+
+    Written into the frame's two blocks (floats, the int count) directly: a sweep builds
+    thousands, and a DataFrame column by column costs more than the arithmetic.
+    """
+    index = panel.prices.index
+    if m.inputs.shape != (len(index),):
+        raise ValueError("these measures were computed on another panel")
+    floats = np.empty((len(FLOAT_PLACES), len(index)))
+    flags, score = _stress_conditions(m, p, floats[: len(FLAGS)]), floats[len(FLAGS)]
+    np.add(flags[0], flags[1], out=score)  # the flags on: whole numbers, so exact
+    for flag in flags[2:]:
+        np.add(score, flag, out=score)
+    _mark_unknown(flags, m)
+    np.divide(score, m.enough[p.min_stress_inputs], out=score)
+    np.greater_equal(score, p.stress_threshold, out=floats[len(FLAGS) + 1])
+    floats[len(FLAGS) + 2] = data_pivot(m, p) if p.data_pivots else 0.0
+    return create_dataframe_from_blocks(
+        [(floats, FLOAT_PLACES), (m.inputs[None, :].copy(), INT_PLACES)],
+        index=index,
+        columns=SIGNAL_INDEX.view(),
+    )
+
+
+def _runs(mask: np.ndarray, most: int = 16) -> tuple[slice | np.ndarray, ...]:
+    """Where a boolean array is True: its runs as slices (a warm-up, a gap), or the positions
+    when there are more than `most` runs."""
+    edges = np.flatnonzero(np.diff(np.r_[False, mask, False].astype(np.int8)))
+    if len(edges) > 2 * most:
+        return (np.flatnonzero(mask),)
+    return tuple(slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True))
 
 
 def usd_liquidity(panel: Panel) -> pd.Series:
@@ -212,22 +362,7 @@ def usd_liquidity(panel: Panel) -> pd.Series:
     ).rename("usd_liquidity")
 
 
-def data_pivot(panel: Panel, p: HayesPivotParams) -> pd.Series:
-    """A pivot seen in the data: first fed-funds cut after hikes, or liquidity turning up."""
-    cut = sig.first_cut_after_hikes(macro_series(panel.macro, "DFF"))
-    turn = _above(sig.change(usd_liquidity(panel), 91), p.liquidity_turn_pct / 100)
-    return ((cut == 1.0) | (turn == 1.0)).astype(float)
-
-
 def macro_series(macro: pd.DataFrame, series_id: str) -> pd.Series:
     if series_id in macro:
         return macro[series_id]
     return pd.Series(float("nan"), index=macro.index, name=series_id)
-
-
-def _below(series: pd.Series, threshold: float) -> pd.Series:
-    return sig.flag(series < threshold, series.isna())
-
-
-def _above(series: pd.Series, threshold: float) -> pd.Series:
-    return sig.flag(series > threshold, series.isna())

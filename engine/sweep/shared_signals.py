@@ -9,11 +9,18 @@ reads give the same computation, whatever branches it takes, so this is safe for
 strategy whose `signals()` depends on its params and the panel only (the Strategy contract).
 Anything the proxy cannot follow (iterating the params, an error) computes without sharing.
 Frames are kept up to a memory budget, the least recently used dropped first.
+
+A strategy may also split its signals in two: `measures(panel)`, the expensive series that
+read few params (drawdowns and changes over fixed windows, say), and `signals(panel,
+measures=...)`, the cheap comparisons with thresholds, giving the same frame as
+`signals(panel)`. The memo then computes measures once per distinct read of *their* params
+(recorded the same way) and passes them in, and a frame's key is the reads of both steps.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -21,6 +28,8 @@ from engine.data.panel import Panel
 from strategies.base import Strategy
 
 _MISSING = object()
+MEASURES_KEPT = 8  # distinct measures kept per read pattern (they are per panel: few)
+T = TypeVar("T")
 
 
 class _RecordingParams:
@@ -47,6 +56,9 @@ class SignalMemo:
         self.budget = budget_mb * 2**20
         # the names one computation read -> (their values -> the frame), oldest use first
         self.frames: dict[tuple[str, ...], dict[tuple, pd.DataFrame]] = {}
+        # the same for measures (a strategy's optional expensive step): -> (measures, reads)
+        self.measured: dict[tuple[str, ...], dict[tuple, tuple[Any, dict[str, Any]]]] = {}
+        self.sizes: dict[int, float] = {}  # id of a frame held -> its size
         self.held = 0.0
         self.computed = 0
 
@@ -59,32 +71,73 @@ class SignalMemo:
         self.computed += 1
         strategy.reset()
         params = strategy.p
-        recorder = _RecordingParams(params)
-        strategy.p = recorder  # type: ignore[assignment]
         try:
-            frame = strategy.signals(self.panel)
+            found = self._measures(strategy)
+            if found is None:
+                frame, reads = _recorded(strategy, lambda: strategy.signals(self.panel))
+            else:
+                measures, measure_reads = found
+                compute: Callable[..., pd.DataFrame] = strategy.signals  # takes measures=
+                frame, reads = _recorded(strategy, lambda: compute(self.panel, measures=measures))
+                reads = {**measure_reads, **reads}
         except Exception:  # the proxy could not follow: compute plainly, share nothing
-            strategy.p = params
             strategy.reset()
             return strategy.signals(self.panel)
-        finally:
-            strategy.p = params
-        names = tuple(sorted(recorder.reads))
+        names = tuple(sorted(reads))
         key = _key(params, names)
         if key is not None:
             self.frames.setdefault(names, {})[key] = frame
-            self.held += _size(frame)
+            self.sizes[id(frame)] = size = _size(frame)
+            self.held += size
             self._evict()
         return frame
+
+    def _measures(self, strategy: Strategy) -> tuple[Any, dict[str, Any]] | None:
+        """The strategy's measures and the param reads behind them, computed once per
+        distinct read; None when the strategy has no `measures` step."""
+        compute = getattr(strategy, "measures", None)
+        if not callable(compute):
+            return None
+        for names, held in self.measured.items():
+            key = _key(strategy.p, names)
+            if key is not None and key in held:
+                held[key] = found = held.pop(key)  # now the most recently used
+                return found
+        measures, reads = _recorded(strategy, lambda: compute(self.panel))
+        names = tuple(sorted(reads))
+        key = _key(strategy.p, names)
+        if key is not None:
+            held = self.measured.setdefault(names, {})
+            held[key] = (measures, reads)
+            while len(held) > MEASURES_KEPT:  # measures are per panel: a few at most
+                held.pop(next(iter(held)))
+        return measures, reads
 
     def _evict(self) -> None:
         for frames in self.frames.values():
             while self.held > self.budget and len(frames) > 1:
-                self.held -= _size(frames.pop(next(iter(frames))))
+                self.held -= self.sizes.pop(id(frames.pop(next(iter(frames)))))
+
+
+def _recorded(strategy: Strategy, compute: Callable[[], T]) -> tuple[T, dict[str, Any]]:
+    """`compute()` with the strategy's params behind a recorder: its result and the reads."""
+    params = strategy.p
+    recorder = _RecordingParams(params)
+    strategy.p = recorder  # type: ignore[assignment]
+    try:
+        result = compute()
+    finally:
+        strategy.p = params
+    return result, dict(object.__getattribute__(recorder, "reads"))
 
 
 def _size(frame: pd.DataFrame) -> float:
-    return float(frame.memory_usage(index=False, deep=False).sum())
+    """`frame.memory_usage(index=False, deep=False).sum()`: the bytes of its columns' arrays,
+    read from its blocks (a Series per column or of dtypes costs more than a cheap frame)."""
+    try:
+        return float(sum(block.values.nbytes for block in frame._mgr.blocks))
+    except AttributeError:  # pandas without a block manager
+        return float(frame.memory_usage(index=False, deep=False).sum())
 
 
 def _key(params: Any, names: tuple[str, ...]) -> tuple | None:

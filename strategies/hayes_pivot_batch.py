@@ -1,0 +1,442 @@
+"""hayes-pivot's decisions for many parameter sets at once (a sweep's fast path).
+
+The same rules as `HayesPivot.on_event` and `while_waiting`, over arrays, held to them by
+tests (tests/test_hayes_batch.py): every set's decision rows equal those of
+`engine.schedule.build_schedule`, bar for bar and bit for bit. Read the thesis there; this
+module is only its bookkeeping done for thousands of sets in one numba loop.
+
+What is shared by every set of a panel is built once: the static events (start, listings,
+Fed calendar events, monthly rebalances) in the engine's order, each bar's day number and
+which universe symbols have a price there. Each set brings small arrays: the bars where its
+stress and pivot triggers turn on and their values at the static events (taken once per
+distinct signal frame), its hold and wait limits, which Fed kinds it counts as a pivot, and
+its basket's target at each tradable pattern (validated and leverage-capped by the engine's
+own `_validated`, so the cap is exact). The kernel walks, per set, only the bars where that
+set has an event.
+
+Events that never change a hayes decision are skipped: stress and pivot turning off, and Fed
+events of a kind the set does not count as a pivot (in `on_event` both return None whether
+waiting or not).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.data.panel import Panel
+from engine.decisions import Decisions
+from engine.schedule import EVENT_ORDER, _validated, rebalance_bars
+from engine.simulate import _numba_cache_dir
+from strategies.base import Context, Strategy
+from strategies.hayes_pivot import HayesPivot
+
+os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())  # before numba is imported
+
+from numba import njit
+
+START, LISTING, FED, STRESS_ON, PIVOT_ON, REBALANCE = 0, 1, 2, 3, 4, 6  # order within a bar
+KIND_CODES = {"start": START, "listing": LISTING, "fed": FED, "rebalance": REBALANCE}
+SLOTS = 8  # an event's sort key: bar * SLOTS + its kind's code
+DAY_NS = 86_400 * 10**9
+LIMIT = 2**62  # hold and wait limits beyond this are not covered (the walk is used instead)
+
+
+@dataclass(frozen=True)
+class PanelEvents:
+    """What every set of one universe shares on a panel."""
+
+    key: np.ndarray  # static events in the engine's order: bar * SLOTS + kind code
+    bar: np.ndarray  # their bars
+    kind: np.ndarray  # their kind codes
+    fed: np.ndarray  # their Fed kind (index into fed_kinds), -1 for other events
+    fed_kinds: tuple[str, ...]
+    pattern: np.ndarray  # per bar: which tradable pattern (index into `tradable`)
+    tradable: tuple[frozenset[str], ...]  # the universe symbols with a price, per pattern
+    ns: np.ndarray  # per bar: its time in nanoseconds (whole days: (t1 - t0).days)
+
+
+def decide_many(
+    strategies: Sequence[Strategy],
+    panel: Panel,
+    signals: Sequence[pd.DataFrame],
+    leverage_cap: float,
+) -> Decisions | None:
+    """Every set's decisions, equal to `build_schedule(...).targets` per set; None for
+    anything not covered exactly (then the engine walks each set)."""
+    if not strategies or len(signals) != len(strategies) or len(panel.index) == 0:
+        return None
+    hayes = [s for s in strategies if type(s) is HayesPivot]  # a subclass may change rules
+    if len(hayes) != len(strategies):
+        return None
+    universe = tuple(hayes[0].universe())
+    shared = panel_events(panel, hayes[0], universe)
+    if shared is None:
+        return None
+    per_set = _per_set(hayes, panel, signals, universe, shared, leverage_cap)
+    if per_set is None:
+        return None
+    (frames, hold, max_wait, kinds, pivot_kind, baskets, base, equal, rows, sig) = per_set
+    bound = len(shared.key) + sig["stress_count"][frames] + sig["pivot_count"][frames]
+    out_bar, out_row, offsets = _decide(
+        shared.key,
+        shared.bar,
+        shared.kind,
+        shared.fed,
+        shared.pattern,
+        shared.ns,
+        frames,
+        hold,
+        max_wait,
+        kinds,
+        pivot_kind,
+        baskets,
+        base,
+        equal,
+        sig["stress_static"],
+        sig["pivot_static"],
+        sig["stress_ptr"],
+        sig["stress_bar"],
+        sig["pivot_ptr"],
+        sig["pivot_bar"],
+        sig["pivot_stress"],
+        sig["pivot_pivot"],
+        int(bound.sum()),
+    )
+    return Decisions(symbols=universe, bar=out_bar, weights=rows[out_row], offsets=offsets)
+
+
+def panel_events(panel: Panel, strategy: Strategy, universe: tuple[str, ...]) -> PanelEvents | None:
+    """The static events of `engine.schedule._timeline` (its order: by bar, then start <
+    listing < fed < rebalance, ties as listed) and the per-bar arrays every set reads."""
+    index = panel.index
+    bars: list[np.ndarray] = [np.array([0])]
+    ranks: list[int] = [EVENT_ORDER["start"]]
+    codes: list[int] = [START]
+    feds: list[int] = [-1]
+    for symbol in universe:
+        first = panel.first_bar(symbol)
+        if first is not None and first > index[0]:
+            bars.append(index.get_indexer([first]))
+            ranks.append(EVENT_ORDER["listing"])
+            codes.append(LISTING)
+            feds.append(-1)
+    events = panel.events
+    fed_kinds: tuple[str, ...] = ()
+    if len(events):
+        at = index.get_indexer(pd.DatetimeIndex(events["bar"]))
+        if (at < 0).any():
+            return None  # a Fed event off the calendar: the walk's order is not ours
+        fed_kinds = tuple(dict.fromkeys(str(k) for k in events["kind"]))
+        bars.append(at)
+        ranks += [EVENT_ORDER["fed"]] * len(at)
+        codes += [FED] * len(at)
+        feds += [fed_kinds.index(str(k)) for k in events["kind"]]
+    every = strategy.rebalance()
+    rebalances = index.get_indexer(rebalance_bars(index, every))
+    bars.append(rebalances)
+    ranks += [EVENT_ORDER["rebalance"]] * len(rebalances)
+    codes += [REBALANCE] * len(rebalances)
+    feds += [-1] * len(rebalances)
+
+    bar = np.concatenate(bars).astype(np.int64)
+    order = np.lexsort((np.array(ranks), bar))  # stable, as the walk's
+    bar = bar[order]
+    kind = np.array(codes, dtype=np.int64)[order]
+
+    has_price = ~np.isnan(panel.prices[list(universe)].to_numpy(dtype=np.float64))
+    code = has_price.astype(np.int64) @ (np.int64(1) << np.arange(len(universe), dtype=np.int64))
+    patterns, pattern = np.unique(code, return_inverse=True)
+    tradable = tuple(
+        frozenset(s for j, s in enumerate(universe) if int(c) >> j & 1) for c in patterns
+    )
+    return PanelEvents(
+        key=bar * SLOTS + kind,
+        bar=bar,
+        kind=kind,
+        fed=np.array(feds, dtype=np.int64)[order],
+        fed_kinds=fed_kinds,
+        pattern=pattern.astype(np.int64).ravel(),
+        tradable=tradable,
+        ns=pd.DatetimeIndex(index).as_unit("ns").asi8.astype(np.int64),
+    )
+
+
+def _per_set(
+    strategies: Sequence[HayesPivot],
+    panel: Panel,
+    signals: Sequence[pd.DataFrame],
+    universe: tuple[str, ...],
+    shared: PanelEvents,
+    cap: float,
+) -> tuple | None:
+    sets = len(strategies)
+    frames = np.empty(sets, dtype=np.int64)
+    hold = np.empty(sets, dtype=np.int64)
+    max_wait = np.empty(sets, dtype=np.int64)
+    kinds = np.empty(sets, dtype=np.int64)
+    baskets = np.empty(sets, dtype=np.int64)
+    frame_ids: dict[int, int] = {}
+    unique_frames: list[pd.DataFrame] = []
+    kind_ids: dict[tuple[str, ...], int] = {}
+    basket_ids: dict[tuple, int] = {}
+    basket_tables: list[tuple[np.ndarray, np.ndarray]] = []  # (equal, rows) per basket
+    for s, (strategy, frame) in enumerate(zip(strategies, signals, strict=True)):
+        p = strategy.p
+        found = frame_ids.get(id(frame))
+        if found is None:
+            found = frame_ids[id(frame)] = len(unique_frames)
+            unique_frames.append(frame)
+        frames[s] = found
+        held, wait = p.hold_after_pivot_days, p.max_wait_days
+        if not 0 <= held < LIMIT or (wait is not None and not 0 < wait < LIMIT):
+            return None
+        hold[s], max_wait[s] = held, -1 if wait is None else wait
+        pivot_kinds = p.pivot_kinds
+        found = kind_ids.get(pivot_kinds)
+        if found is None:
+            found = kind_ids[pivot_kinds] = len(kind_ids)
+        kinds[s] = found
+        basket = strategy.basket()
+        if tuple(basket) != universe:
+            return None  # sets of several universes
+        key = tuple(basket.items())
+        found = basket_ids.get(key)
+        if found is None:
+            table = _basket_table(strategy, universe, shared, cap, panel.index[0])
+            if table is None:
+                return None
+            found = basket_ids[key] = len(basket_tables)
+            basket_tables.append(table)
+        baskets[s] = found
+    pivot_kind = np.array(
+        [[kind in kinds_ for kind in shared.fed_kinds] for kinds_ in kind_ids],
+        dtype=np.bool_,
+    ).reshape(len(kind_ids), len(shared.fed_kinds))
+    options = len(shared.tradable) + 1
+    equal = np.stack([t[0] for t in basket_tables])
+    rows = np.vstack([t[1] for t in basket_tables])
+    base = baskets * options
+    sig = _signal_arrays(unique_frames, panel, shared)
+    if sig is None:
+        return None
+    return frames, hold, max_wait, kinds, pivot_kind, baskets, base, equal, rows, sig
+
+
+def _basket_table(
+    strategy: HayesPivot,
+    universe: tuple[str, ...],
+    shared: PanelEvents,
+    cap: float,
+    time: pd.Timestamp,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One basket's options and comparisons, with the strategy's own code.
+
+    Option 0 is {} (cash); option 1 + k is `invested` at tradable pattern k, validated and
+    capped as the walk records it. equal[k, o]: is `invested` at pattern k (what a rebalance
+    or listing asks for) the same dict as the weights option o holds (`target == weights`)?
+    """
+    targets: list[dict[str, float]] = []
+    held: list[dict[str, float]] = [{}]
+    for tradable in shared.tradable:
+        ctx = Context(time=time, weights={}, tradable=tradable)
+        target = strategy.invested(ctx)
+        try:
+            weights, _ = _validated(strategy, target, ctx, universe, cap)
+        except Exception:  # the walk raises there: let it
+            return None
+        targets.append(target)
+        held.append(weights)
+    equal = np.array([[t == w for w in held] for t in targets], dtype=np.bool_)
+    rows = np.array([[w.get(s, 0.0) for s in universe] for w in held], dtype=np.float64)
+    return equal, rows
+
+
+def _signal_arrays(
+    frames: list[pd.DataFrame], panel: Panel, shared: PanelEvents
+) -> dict[str, np.ndarray] | None:
+    """Per distinct signal frame: where stress and pivot turn on (the walk's flips, NaN off)
+    and whether they equal 1.0 (what `on_event` compares) at the static events and at the
+    pivot's flips."""
+    index = panel.prices.index  # panel.index's values
+    stress_static = np.empty((len(frames), len(shared.bar)), dtype=np.bool_)
+    pivot_static = np.empty((len(frames), len(shared.bar)), dtype=np.bool_)
+    found: list[tuple[np.ndarray, ...]] = []
+    for u, frame in enumerate(frames):
+        if not frame.index.equals(index) or "stress" not in frame or "pivot" not in frame:
+            return None  # the walk raises: let it
+        stress, pivot = _column(frame, "stress"), _column(frame, "pivot")
+        if stress is None or pivot is None:
+            return None
+        found.append(_trigger_events(stress, pivot, shared.bar, stress_static[u], pivot_static[u]))
+    stress_on, pivot_on, pivot_stress, pivot_pivot = zip(*found, strict=True)
+    stress_count = np.array([len(b) for b in stress_on], dtype=np.int64)
+    pivot_count = np.array([len(b) for b in pivot_on], dtype=np.int64)
+    return {
+        "stress_static": stress_static,
+        "pivot_static": pivot_static,
+        "stress_count": stress_count,
+        "pivot_count": pivot_count,
+        "stress_ptr": np.r_[0, np.cumsum(stress_count)].astype(np.int64),
+        "stress_bar": np.concatenate(stress_on),
+        "pivot_ptr": np.r_[0, np.cumsum(pivot_count)].astype(np.int64),
+        "pivot_bar": np.concatenate(pivot_on),
+        "pivot_stress": np.concatenate(pivot_stress),
+        "pivot_pivot": np.concatenate(pivot_pivot),
+    }
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    """A trigger's values as floats, for numpy dtypes only (a bool, int or float compares
+    with 1.0 as the float does; pd.NA would not), None for anything else."""
+    at = frame.columns.get_loc(name)
+    if not isinstance(at, int):
+        return None  # a duplicated name: the walk reads a frame there
+    try:  # the column's array as it is held (a Series per column costs more than its use)
+        values = frame._get_column_array(at)
+    except AttributeError:
+        values = frame.iloc[:, at].array
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+        return None
+    return values.astype(np.float64, copy=False)
+
+
+@njit(cache=True)
+def _trigger_events(stress, pivot, static, stress_static, pivot_static):  # pragma: no cover
+    """One signal frame's triggers: the bars where each turns on (`_timeline`'s flips:
+    unknown counts as off), `== 1.0` at the static events (written into the two rows) and
+    at the pivot's flips."""
+    for e in range(len(static)):
+        stress_static[e] = stress[static[e]] == 1.0
+        pivot_static[e] = pivot[static[e]] == 1.0
+    stress_on, pivot_on = _turns_on(stress), _turns_on(pivot)
+    pivot_stress = np.empty(len(pivot_on), dtype=np.bool_)
+    pivot_pivot = np.empty(len(pivot_on), dtype=np.bool_)
+    for k in range(len(pivot_on)):
+        pivot_stress[k] = stress[pivot_on[k]] == 1.0
+        pivot_pivot[k] = pivot[pivot_on[k]] == 1.0
+    return stress_on, pivot_on, pivot_stress, pivot_pivot
+
+
+@njit(cache=True)
+def _turns_on(values):  # pragma: no cover - compiled
+    """The bars where a trigger flips on (unknown counts as off)."""
+    count, before = 0, False
+    for i in range(len(values)):
+        now = values[i] != 0.0 and not np.isnan(values[i])
+        count += now and not before
+        before = now
+    flips = np.empty(count, dtype=np.int64)
+    count, before = 0, False
+    for i in range(len(values)):
+        now = values[i] != 0.0 and not np.isnan(values[i])
+        if now and not before:
+            flips[count] = i
+            count += 1
+        before = now
+    return flips
+
+
+@njit(cache=True)
+def _decide(
+    key,
+    bar,
+    kind,
+    fed,
+    pattern,
+    ns,
+    frames,
+    hold,
+    max_wait,
+    kinds,
+    pivot_kind,
+    baskets,
+    base,
+    equal,
+    stress_static,
+    pivot_static,
+    stress_ptr,
+    stress_bar,
+    pivot_ptr,
+    pivot_bar,
+    pivot_stress,
+    pivot_pivot,
+    bound,
+):  # pragma: no cover - compiled
+    """Per set, `on_event` over its events in the walk's order; a decision is (bar, row of
+    the options table), a later one on the same bar replacing the earlier."""
+    sets = len(frames)
+    events = len(key)
+    never = np.iinfo(np.int64).max
+    out_bar = np.empty(bound, dtype=np.int64)
+    out_row = np.empty(bound, dtype=np.int64)
+    offsets = np.zeros(sets + 1, dtype=np.int64)
+    n = 0
+    for s in range(sets):
+        u, b, k, first = frames[s], baskets[s], kinds[s], n
+        waiting, since, pivoted, last_pivot, weights = False, 0, False, 0, 0
+        e, j, j_end = 0, stress_ptr[u], stress_ptr[u + 1]
+        q, q_end = pivot_ptr[u], pivot_ptr[u + 1]
+        while True:
+            t = 0
+            next_static = key[e] if e < events else never
+            next_stress = stress_bar[j] * SLOTS + STRESS_ON if j < j_end else never
+            next_pivot = pivot_bar[q] * SLOTS + PIVOT_ON if q < q_end else never
+            decided = -1  # the option decided at this event, -1: none
+            if next_static <= next_stress and next_static <= next_pivot:
+                if next_static == never:
+                    break
+                t, code = bar[e], kind[e]
+                if code == START:
+                    waiting = stress_static[u, e]
+                    since = ns[t]
+                    decided = 0 if waiting else 1 + pattern[t]
+                elif code == FED:
+                    if pivot_kind[k, fed[e]]:  # other Fed events change nothing
+                        pivoted, last_pivot = True, ns[t]
+                        if waiting:
+                            waiting = False
+                            decided = 1 + pattern[t]
+                elif code == REBALANCE and waiting:
+                    calm = not stress_static[u, e]
+                    if pivot_static[u, e] and calm:
+                        pivoted, last_pivot = True, ns[t]
+                        waiting = False
+                        decided = 1 + pattern[t]
+                    elif max_wait[s] >= 0 and (ns[t] - since) // DAY_NS >= max_wait[s] and calm:
+                        waiting = False
+                        decided = 1 + pattern[t]
+                elif not waiting:  # a rebalance or a listing while invested
+                    stressed = code == REBALANCE and stress_static[u, e]
+                    if stressed and not (pivoted and (ns[t] - last_pivot) // DAY_NS < hold[s]):
+                        waiting, since = True, ns[t]
+                        decided = 0
+                    elif not equal[b, pattern[t], weights]:
+                        decided = 1 + pattern[t]
+                e += 1
+            elif next_stress <= next_pivot:
+                t = stress_bar[j]
+                if not waiting and not (pivoted and (ns[t] - last_pivot) // DAY_NS < hold[s]):
+                    waiting, since = True, ns[t]
+                    decided = 0
+                j += 1
+            else:
+                t = pivot_bar[q]
+                if waiting and pivot_pivot[q] and not pivot_stress[q]:  # a data pivot, calm
+                    pivoted, last_pivot = True, ns[t]
+                    waiting = False
+                    decided = 1 + pattern[t]
+                q += 1
+            if decided >= 0:
+                weights = decided
+                if n > first and out_bar[n - 1] == t:
+                    out_row[n - 1] = base[s] + decided
+                else:
+                    out_bar[n], out_row[n] = t, base[s] + decided
+                    n += 1
+        offsets[s + 1] = n
+    return out_bar[:n].copy(), out_row[:n].copy(), offsets
