@@ -42,7 +42,6 @@ from numba import njit
 START, LISTING, FED, STRESS_ON, PIVOT_ON, REBALANCE = 0, 1, 2, 3, 4, 6  # order within a bar
 KIND_CODES = {"start": START, "listing": LISTING, "fed": FED, "rebalance": REBALANCE}
 SLOTS = 8  # an event's sort key: bar * SLOTS + its kind's code
-DAY_NS = 86_400 * 10**9
 LIMIT = 2**62  # hold and wait limits beyond this are not covered (the walk is used instead)
 
 
@@ -57,7 +56,8 @@ class PanelEvents:
     fed_kinds: tuple[str, ...]
     pattern: np.ndarray  # per bar: which tradable pattern (index into `tradable`)
     tradable: tuple[frozenset[str], ...]  # the universe symbols with a price, per pattern
-    ns: np.ndarray  # per bar: its time in nanoseconds (whole days: (t1 - t0).days)
+    time: np.ndarray  # per bar: its time in the index's unit
+    day: int  # a day in that unit: (t1 - t0).days is (time[1] - time[0]) // day
 
 
 def decide_many(
@@ -88,7 +88,8 @@ def decide_many(
         shared.kind,
         shared.fed,
         shared.pattern,
-        shared.ns,
+        shared.time,
+        shared.day,
         frames,
         hold,
         max_wait,
@@ -162,7 +163,8 @@ def panel_events(panel: Panel, strategy: Strategy, universe: tuple[str, ...]) ->
         fed_kinds=fed_kinds,
         pattern=pattern.astype(np.int64).ravel(),
         tradable=tradable,
-        ns=pd.DatetimeIndex(index).as_unit("ns").asi8.astype(np.int64),
+        time=index.asi8.astype(np.int64),
+        day=int(pd.Timedelta(days=1) // pd.Timedelta(1, unit=index.unit)),
     )
 
 
@@ -196,7 +198,7 @@ def _per_set(
         if not 0 <= held < LIMIT or (wait is not None and not 0 < wait < LIMIT):
             return None
         hold[s], max_wait[s] = held, -1 if wait is None else wait
-        pivot_kinds = p.pivot_kinds
+        pivot_kinds = tuple(p.pivot_kinds)
         found = kind_ids.get(pivot_kinds)
         if found is None:
             found = kind_ids[pivot_kinds] = len(kind_ids)
@@ -348,7 +350,8 @@ def _decide(
     kind,
     fed,
     pattern,
-    ns,
+    clock,
+    day,
     frames,
     hold,
     max_wait,
@@ -367,8 +370,10 @@ def _decide(
     pivot_pivot,
     bound,
 ):  # pragma: no cover - compiled
-    """Per set, `on_event` over its events in the walk's order; a decision is (bar, row of
-    the options table), a later one on the same bar replacing the earlier."""
+    """Per set, `on_event` over its events in the walk's order (three sorted streams merged:
+    the static events, its stress flips, its pivot flips). A decision is (bar, row of the
+    options table: `base[s]` + 0 for cash, + 1 + pattern for the basket where tradable), a
+    later one on the same bar replacing the earlier; `weights` is the option held."""
     sets = len(frames)
     events = len(key)
     never = np.iinfo(np.int64).max
@@ -391,43 +396,43 @@ def _decide(
                 if next_static == never:
                     break
                 t, code = bar[e], kind[e]
-                if code == START:
+                if code == START:  # stressed: wait in cash, else the basket
                     waiting = stress_static[u, e]
-                    since = ns[t]
+                    since = clock[t]
                     decided = 0 if waiting else 1 + pattern[t]
                 elif code == FED:
                     if pivot_kind[k, fed[e]]:  # other Fed events change nothing
-                        pivoted, last_pivot = True, ns[t]
+                        pivoted, last_pivot = True, clock[t]  # restarts the hold, ends a wait
                         if waiting:
                             waiting = False
                             decided = 1 + pattern[t]
-                elif code == REBALANCE and waiting:
+                elif code == REBALANCE and waiting:  # while_waiting
                     calm = not stress_static[u, e]
                     if pivot_static[u, e] and calm:
-                        pivoted, last_pivot = True, ns[t]
+                        pivoted, last_pivot = True, clock[t]
                         waiting = False
                         decided = 1 + pattern[t]
-                    elif max_wait[s] >= 0 and (ns[t] - since) // DAY_NS >= max_wait[s] and calm:
-                        waiting = False
+                    elif max_wait[s] >= 0 and (clock[t] - since) // day >= max_wait[s] and calm:
+                        waiting = False  # waited too long
                         decided = 1 + pattern[t]
                 elif not waiting:  # a rebalance or a listing while invested
                     stressed = code == REBALANCE and stress_static[u, e]
-                    if stressed and not (pivoted and (ns[t] - last_pivot) // DAY_NS < hold[s]):
-                        waiting, since = True, ns[t]
+                    if stressed and not (pivoted and (clock[t] - last_pivot) // day < hold[s]):
+                        waiting, since = True, clock[t]
                         decided = 0
-                    elif not equal[b, pattern[t], weights]:
+                    elif not equal[b, pattern[t], weights]:  # None when it is what is held
                         decided = 1 + pattern[t]
                 e += 1
-            elif next_stress <= next_pivot:
+            elif next_stress <= next_pivot:  # stress turns on: cash, unless holding after a pivot
                 t = stress_bar[j]
-                if not waiting and not (pivoted and (ns[t] - last_pivot) // DAY_NS < hold[s]):
-                    waiting, since = True, ns[t]
+                if not waiting and not (pivoted and (clock[t] - last_pivot) // day < hold[s]):
+                    waiting, since = True, clock[t]
                     decided = 0
                 j += 1
             else:
                 t = pivot_bar[q]
-                if waiting and pivot_pivot[q] and not pivot_stress[q]:  # a data pivot, calm
-                    pivoted, last_pivot = True, ns[t]
+                if waiting and pivot_pivot[q] and not pivot_stress[q]:  # a data pivot, once calm
+                    pivoted, last_pivot = True, clock[t]
                     waiting = False
                     decided = 1 + pattern[t]
                 q += 1

@@ -384,9 +384,20 @@ STRESSED_AT_START = [1, 1, *STRESS[2:]]
         ),
     ],
 )
-def test_a_tiny_case_by_hand(tiny, params, cap, stress, expected):
+@pytest.mark.parametrize("unit", ["us", "s", "ns"])  # days counted in the calendar's unit
+def test_a_tiny_case_by_hand(tiny, params, cap, stress, expected, unit):
     panel, frame = tiny
-    frame = frame.assign(stress=np.array(stress, dtype=float))
+    index = panel.index.as_unit(unit)
+    panel = dataclasses.replace(
+        panel,
+        prices=panel.prices.set_axis(index),
+        traded=panel.traded.set_axis(index),
+        macro=panel.macro.set_axis(index),
+        cash_rate=panel.cash_rate.set_axis(index),
+        events=panel.events.assign(bar=pd.DatetimeIndex(panel.events["bar"]).as_unit(unit)),
+    )
+    assert panel.index.unit == unit
+    frame = frame.set_axis(index).assign(stress=np.array(stress, dtype=float))
     strategy = HayesPivot(HayesPivotParams(btc_weight=0.6, zec_weight=0.4, **params))
     walked = build_schedule(strategy, panel, cap, frame).targets
     batch = HayesPivot.decide_many([strategy], panel, [frame], cap)
