@@ -48,6 +48,24 @@ class Decisions:
         )
 
     @classmethod
+    def concat(cls, parts: Sequence[Decisions]) -> Decisions:
+        """The sets of `parts`, in order (all on one symbol list)."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        symbols = parts[0].symbols
+        if any(part.symbols != symbols for part in parts):
+            raise ValueError("decisions on different symbol lists")
+        starts = np.cumsum([0, *(len(part.bar) for part in parts[:-1])])
+        offsets = [parts[0].offsets[:1]]
+        offsets += [part.offsets[1:] + start for part, start in zip(parts, starts, strict=True)]
+        return cls(
+            symbols=symbols,
+            bar=np.concatenate([part.bar for part in parts]),
+            weights=np.vstack([part.weights for part in parts]),
+            offsets=np.concatenate(offsets).astype(np.int64),
+        )
+
+    @classmethod
     def from_targets(
         cls,
         targets: Sequence[pd.DataFrame],

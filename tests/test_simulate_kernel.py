@@ -180,3 +180,17 @@ def test_a_decision_with_nothing_to_trade_on_the_last_bar_is_dropped():
     panel = make_panel({"A": [1.0, 2.0, 3.0, 4.0, 5.0]}, days)
     plan = pd.DataFrame({"A": [0.0]}, index=pd.DatetimeIndex([days[-1]], name="date"))
     assert fill_schedule(panel, plan).empty
+
+
+def test_concatenated_decisions_keep_each_sets_rows():
+    index = pd.date_range("2021-01-01", periods=6)
+    a = pd.DataFrame({"X": [1.0, 0.0]}, index=pd.DatetimeIndex(index[[0, 3]], name="date"))
+    b = pd.DataFrame({"X": [0.5]}, index=pd.DatetimeIndex(index[[2]], name="date"))
+    whole = Decisions.from_targets([a, b, a], index)
+    parts = Decisions.concat(
+        [Decisions.from_targets([a], index), Decisions.from_targets([b, a], index)]
+    )
+    assert list(parts.offsets) == list(whole.offsets) == [0, 2, 3, 5]
+    np.testing.assert_array_equal(parts.bar, whole.bar)
+    for s, want in enumerate([a, b, a]):
+        pd.testing.assert_frame_equal(parts.targets(s, index), want)

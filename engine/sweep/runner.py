@@ -25,6 +25,7 @@ import pandas as pd
 from engine import metrics
 from engine.config import RunConfig
 from engine.data.panel import Panel
+from engine.decisions import Decisions
 from engine.errors import ConfigError, DataError, OutputError
 from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import decide_all
@@ -49,6 +50,7 @@ METRICS = (
     "turnover_per_year",
     "fills",
 )
+DECIDE_BATCH = 250  # sets decided at once: their signal frames (~0.7 MB each) are alive together
 BYTES_PER_SET_BAR = 8 * 16  # wealth, returns, exposure and the metrics' temporaries, float64
 
 
@@ -135,8 +137,13 @@ def _simulate_group(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         memo = _signal_memo(panel)
-        frames = [memo.signals(strategy) for strategy in strategies]
-        decisions = decide_all(strategies, panel, base.leverage_cap, frames)
+        parts = []
+        for lo in range(0, len(strategies), DECIDE_BATCH):  # a batch's signal frames alive
+            batch = strategies[lo : lo + DECIDE_BATCH]
+            frames = [memo.signals(strategy) for strategy in batch]
+            parts.append(decide_all(batch, panel, base.leverage_cap, frames))
+            del frames
+        decisions = Decisions.concat(parts)
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
     sim = simulate_sets(panel, decisions, costs, start=start)
     rows = sim.returns  # sets x bars: each set's returns contiguous
