@@ -7,6 +7,11 @@ A strategy declares
   truncation test proves it) and `triggers`: the boolean signals whose flips are events;
 - `on_event(event, ctx)`: the thesis itself, returning target weights or None (no trade).
 
+Two optional sweep speed-ups, each held by tests to give exactly what the plain path gives:
+`measures(panel)` (the expensive, threshold-free series `signals(panel, measures=...)`
+compares; `engine.sweep.shared_signals` computes them once per panel) and the classmethod
+`decide_many` (every set's decisions as arrays instead of one event walk per set).
+
 It never does I/O, never touches vectorbt and never shifts data: the engine decides with what
 is known at a bar's close and executes at the next bar.
 """
