@@ -42,10 +42,11 @@ class Sizes:
     scaling_bars_sets: int  # sets for the bars curve
     scenario_paths: int
     scenario_budget_s: float
+    repeats: int  # in-process engine and kernel simulations: the median of this many
 
 
-FULL = Sizes((100, 1_000, 10_000), 1_000, 1_000, 300.0, (250, 500, 1_000), 250, 1_000, 240.0)
-QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0)
+FULL = Sizes((100, 1_000, 10_000), 1_000, 1_000, 300.0, (250, 500, 1_000), 250, 1_000, 240.0, 5)
+QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3)
 
 
 @dataclass

@@ -52,9 +52,12 @@ class StageTimes:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
+        self.calls_by: dict[str, int] = {}  # per wrapped function, e.g. "HayesPivot.signals"
         self._nested: list[float] = []  # per open stage: seconds of the stages inside it
 
-    def wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(self, name: str, func: Callable[..., Any], label: str = "") -> Callable[..., Any]:
+        label = label or name
+
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             self._nested.append(0.0)
@@ -67,6 +70,7 @@ class StageTimes:
                     self._nested[-1] += elapsed
                 self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - inside
                 self.calls[name] = self.calls.get(name, 0) + 1
+                self.calls_by[label] = self.calls_by.get(label, 0) + 1
 
         return timed
 
@@ -102,7 +106,8 @@ def stage_timers(strategy: str = "hayes-pivot") -> Iterator[StageTimes]:
         for owner, attribute, name in _patches(strategy):
             original = owner.__dict__[attribute]
             saved.append((owner, attribute, original))
-            setattr(owner, attribute, times.wrap(name, original))
+            label = f"{getattr(owner, '__name__', owner)}.{attribute}"
+            setattr(owner, attribute, times.wrap(name, original, label))
         yield times
     finally:
         for owner, attribute, original in reversed(saved):

@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
         "peak_rss_mb": proc_status_mb("VmHWM"),
         "stages": stages.breakdown(),
         "stage_calls": dict(stages.calls),
+        "calls": dict(stages.calls_by),
     }
 
 

@@ -16,10 +16,15 @@ reference runs, or the benchmark fails: the speed-ups compare the same work.
 
 Decisions are computed once per distinct set the way a sweep computes them: signals through
 `engine.sweep.shared_signals.SignalMemo` (sets that read the same parameter values share
-them), then `engine.schedule.decide_all` per chunk (the strategy's `decide_many` fast path
-when it has one, else the event walk per set). At 10,000 sets the 1,000 distinct schedules
-of the 1,000-set sample are cycled ten times for the in-process simulation figures (the
-end-to-end child runs its own 10,000 sets).
+them), then `engine.schedule.decide_all` per batch of sets as the sweep batches them (the
+strategy's `decide_many` fast path when it has one, else the event walk per set). At 10,000
+sets the 1,000 distinct schedules of the 1,000-set sample are cycled ten times for the
+in-process simulation figures (the end-to-end child runs its own 10,000 sets).
+
+The engine's and the kernel's simulations take well under a second per size, so a burst of
+other work on the machine can double one of them: each is run `repeats` times, alternating
+engine and kernel, and the median time of each is reported (the reference, a minute or more,
+runs once).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from engine.run import prepare
 from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
 from engine.simulate import Costs, SetResults, simulate_sets
-from engine.sweep.runner import make_plan
+from engine.sweep.runner import DECIDE_BATCH, make_plan
 from engine.sweep.shared_signals import SignalMemo
 from strategies import get_strategy
 
@@ -126,20 +131,6 @@ def select(decisions: Decisions, sets: np.ndarray) -> Decisions:
     return Decisions(decisions.symbols, decisions.bar[rows], decisions.weights[rows], offsets)
 
 
-def concat_decisions(parts: Sequence[Decisions]) -> Decisions:
-    offsets = [np.zeros(1, np.int64)]
-    rows = 0
-    for part in parts:
-        offsets.append(part.offsets[1:] + rows)
-        rows += len(part.bar)
-    return Decisions(
-        parts[0].symbols,
-        np.concatenate([p.bar for p in parts]),
-        np.vstack([p.weights for p in parts]),
-        np.concatenate(offsets),
-    )
-
-
 @dataclass
 class Prepared:
     panel: Panel
@@ -176,15 +167,15 @@ def prepare_workload(load: Workload, distinct: int) -> Prepared:
     signal_seconds, decision_seconds, parts = 0.0, 0.0, []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        for i in range(0, len(strategies), plan.chunk_size):
-            chunk = strategies[i : i + plan.chunk_size]
+        for i in range(0, len(strategies), DECIDE_BATCH):  # as the sweep batches them
+            batch = strategies[i : i + DECIDE_BATCH]
             start = time.perf_counter()
-            frames = [memo.signals(strategy) for strategy in chunk]
+            frames = [memo.signals(strategy) for strategy in batch]
             signal_seconds += time.perf_counter() - start
             start = time.perf_counter()
-            parts.append(decide_all(chunk, panel, load.base.leverage_cap, frames))
+            parts.append(decide_all(batch, panel, load.base.leverage_cap, frames))
             decision_seconds += time.perf_counter() - start
-    decisions = concat_decisions(parts)
+    decisions = Decisions.concat(parts)
     costs = Costs(
         load.base.costs.fees_bps, load.base.costs.slippage_bps, load.base.costs.borrow_bps
     )
@@ -271,12 +262,18 @@ def warm_up(prep: Prepared) -> None:
     kernel_simulation(prep, eng["fills"])
 
 
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (the upper one of an even count)."""
+    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+
+
 def measure_size(
     prep: Prepared,
     sets: int,
     reference_cap: int,
     log: Callable[[str], None],
     reference_memo: dict[int, dict[str, Any]] | None = None,
+    repeats: int = 1,
 ) -> dict:
     """All three simulations of `sets` sets; the reference on at most `reference_cap` of them.
 
@@ -284,11 +281,18 @@ def measure_size(
     for the same number of sets is reused from `reference_memo`.
     """
     chunks = prep.chunks(sets)
-    log(f"  {sets} sets: engine.simulate_sets ...")
-    eng = engine_simulation(prep, chunks)
-    fills = eng.pop("fills")
-    log(f"  {sets} sets: numba kernel ...")
-    ker = kernel_simulation(prep, fills)
+    log(f"  {sets} sets: engine.simulate_sets and the numba kernel, {repeats} times each ...")
+    engine_runs, kernel_runs = [], []
+    for _ in range(repeats):
+        engine_runs.append(engine_simulation(prep, chunks))
+        fills = engine_runs[-1].pop("fills")
+        kernel_runs.append(kernel_simulation(prep, fills))
+    for runs in (engine_runs, kernel_runs):
+        if any(not np.array_equal(run["final"], runs[0]["final"]) for run in runs[1:]):
+            raise Disagreement("a repeated simulation ended with another final wealth")
+    eng, ker = _median_run(engine_runs), _median_run(kernel_runs)
+    eng["all_seconds"] = [run["seconds"] for run in engine_runs]
+    ker["all_seconds"] = [run["seconds"] for run in kernel_runs]
     ref_sets = min(sets, reference_cap)
     memo = reference_memo if reference_memo is not None else {}
     if ref_sets not in memo:
@@ -324,7 +328,7 @@ def inprocess(ctx) -> dict[str, Any]:
         warm_up(prep)
         memo: dict[int, dict[str, Any]] = {}
         by_size = {
-            n: measure_size(prep, n, ctx.sizes.reference_cap, ctx.log, memo)
+            n: measure_size(prep, n, ctx.sizes.reference_cap, ctx.log, memo, ctx.sizes.repeats)
             for n in ctx.sizes.sweep_sets
         }
         result = {
@@ -335,6 +339,7 @@ def inprocess(ctx) -> dict[str, Any]:
             "chunk_size": prep.chunk_size,
             "distinct_sets": prep.distinct,
             "signal_computations": prep.signal_keys,
+            "repeats": ctx.sizes.repeats,
             "decision_seconds": prep.seconds,
             "sizes": by_size,
         }
@@ -354,6 +359,20 @@ def _partial(child: dict) -> str:
     return (
         f"measured on the first {child['chunks_done']} of {child['chunks']} chunks "
         f"({child['sets_done']:,} sets, time cap)"
+    )
+
+
+def _signal_note(child: dict) -> str:
+    """How much signal work the sets shared (the memo's calls against the computations)."""
+    calls = child.get("calls", {})
+    asked = calls.get("SignalMemo.signals", 0)
+    own = {k: v for k, v in calls.items() if not k.startswith("SignalMemo.")}
+    frames = sum(v for k, v in own.items() if k.endswith(".signals"))
+    measures = sum(v for k, v in own.items() if k.endswith(".measures"))
+    if not asked:
+        return ""
+    return (
+        f"signals asked for {asked:,} times, {frames:,} frames and {measures:,} measures computed"
     )
 
 
@@ -381,7 +400,9 @@ def run_sweep(ctx) -> list[Row]:
                 "x",
                 ">= 100x",
                 rate / ref_rate >= 100,
-                "; ".join(x for x in (partial, chunk_layout(child), ref_note) if x),
+                "; ".join(
+                    x for x in (partial, chunk_layout(child), _signal_note(child), ref_note) if x
+                ),
                 {"child": child},
             )
         )
@@ -403,7 +424,15 @@ def run_sweep(ctx) -> list[Row]:
                 "x",
                 ">= 100x",
                 sim_rate / ref_rate >= 100,
-                "; ".join(x for x in (cycled, "same fills and prices as the reference") if x),
+                "; ".join(
+                    x
+                    for x in (
+                        cycled,
+                        f"median of {sim['repeats']} runs",
+                        "same fills and prices as the reference",
+                    )
+                    if x
+                ),
             )
         )
     largest = max(ctx.sizes.sweep_sets)
@@ -464,6 +493,7 @@ def run_limit(ctx) -> list[Row]:
                 "x slower",
                 "<= 5x slower",
                 engine_s / kernel_s <= 5,
+                f"median of {sim['repeats']} runs each; "
                 f"the engine's kernel (simulate_nb) alone {inner / kernel_s:.2f}x the minimal "
                 f"kernel; per set {engine_s / n * 1e3:.3f} ms = simulate_nb "
                 f"{inner / n * 1e3:.3f} + fills {stages['fills'] / n * 1e3:.3f} + price tables "

@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:  # `benchmarks/` is a script package, not installe
 from benchmarks import kernel  # noqa: E402
 from benchmarks.market import fill_schedules, market_from_panel  # noqa: E402
 from benchmarks.reference import simulate_reference  # noqa: E402
-from benchmarks.throughput import Fills, concat_decisions, select, wealth  # noqa: E402
+from benchmarks.throughput import Fills, select, wealth  # noqa: E402
 from engine.decisions import Decisions  # noqa: E402
 from engine.simulate import Costs, simulate, simulate_sets  # noqa: E402
 
@@ -101,7 +101,7 @@ def test_numba_kernel_reproduces_engine_simulate(case):
 
 
 def test_cycled_chunks_are_the_same_sets(case):
-    """`select` and `concat_decisions` (how the benchmark cycles and chunks sets) keep each
+    """`select` and `Decisions.concat` (how the benchmark cycles and chunks sets) keep each
     set's rows, so a cycled set simulates to the same wealth as the original."""
     panel, plans, costs, start = case
     decisions = Decisions.from_targets(plans, panel.index, ("A", "B"))
@@ -113,7 +113,7 @@ def test_cycled_chunks_are_the_same_sets(case):
             picked.weights[picked.rows(k)], decisions.weights[decisions.rows(s)]
         )
     halves = [select(decisions, order[:2]), select(decisions, order[2:])]
-    joined = concat_decisions(halves)
+    joined = Decisions.concat(halves)
     for name in ("bar", "weights", "offsets"):
         np.testing.assert_array_equal(getattr(joined, name), getattr(picked, name))
     original = wealth(simulate_sets(panel, decisions, costs, start=start))
