@@ -51,13 +51,28 @@ def write_run(
     command: str = "",
     now: dt.datetime | None = None,
     write_reports: Callable[[RunResult, Path], None] | None = None,
+    start_reports: Callable[[RunResult, Path], Callable[[bool], None]] | None = None,
 ) -> Path:
-    """Write the whole run folder atomically and return its path."""
+    """Write the whole run folder atomically and return its path.
+
+    `write_reports(result, folder)` draws the reports here, after the data files;
+    `start_reports(result, folder)` hands them to another process before the data files are
+    written and returns `finish(ok)`, called before the folder is renamed into place (or
+    removed): `finish(True)` waits for the reports and raises what failed, `finish(False)`
+    stops that process, so nothing writes into a folder being removed.
+    """
 
     def fill(folder: Path) -> None:
-        _write_contents(result, folder, folder_name, command)
-        if write_reports is not None:
-            write_reports(result, folder)
+        finish = start_reports(result, folder) if start_reports is not None else None
+        done = False
+        try:
+            _write_contents(result, folder, folder_name, command)
+            if write_reports is not None:
+                write_reports(result, folder)
+            done = True
+        finally:
+            if finish is not None:
+                finish(done)
 
     folder_name = run_id(result, now)
     return write_folder_atomically(Path(results_dir), folder_name, fill, fixed_name=False)
