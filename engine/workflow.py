@@ -198,7 +198,11 @@ def bounded_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # lowered thresholds would start a pass over everything allocated meanwhile (~0.1 s
+        # after vectorbt); moved to the oldest generation, it waits for a full collection
+        gc.freeze()
         gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 # --- the report process ------------------------------------------------------------------
