@@ -33,6 +33,7 @@ ABS_TOL = 1e-12
 @dataclass(frozen=True)
 class KernelInputs:
     close: np.ndarray  # bars x instruments (symbols, short legs, CASH), NaN where no price
+    mark: np.ndarray  # close forward-filled: the last known price (NaN before the first)
     fee: np.ndarray  # per instrument
     slippage: np.ndarray  # per instrument
     fill_bar: np.ndarray  # all sets' fill rows, set after set: the bar of each
@@ -115,6 +116,7 @@ def prepare_arrays(
     block[np.isnan(close[at])] = np.nan  # no order where there is no price
     return KernelInputs(
         close=np.ascontiguousarray(close),
+        mark=np.ascontiguousarray(pd.DataFrame(close).ffill().to_numpy()),
         fee=costs_of * fee,
         slippage=costs_of * slippage,
         fill_bar=at,
@@ -124,10 +126,10 @@ def prepare_arrays(
 
 
 def run(inputs: KernelInputs) -> np.ndarray:
-    """Wealth, bars x sets (1.0 before the first fill)."""
-    out = np.empty((inputs.close.shape[0], inputs.sets))
+    """Wealth, bars x sets (1.0 before the first fill); a view of the set-major result."""
+    out = np.empty((inputs.sets, inputs.close.shape[0]))
     simulate_sets(
-        inputs.close,
+        inputs.mark,
         inputs.fee,
         inputs.slippage,
         inputs.fill_bar,
@@ -135,7 +137,7 @@ def run(inputs: KernelInputs) -> np.ndarray:
         inputs.offsets,
         out,
     )
-    return out
+    return out.T
 
 
 @njit(cache=True)
@@ -164,32 +166,34 @@ def _snap(x):
 
 
 @njit(cache=True)
-def simulate_sets(close, fee, slippage, fill_bar, fill_size, offsets, out):
-    """Every set over every bar; orders only on a set's fill rows."""
-    bars, width = close.shape
+def simulate_sets(mark, fee, slippage, fill_bar, fill_size, offsets, out):
+    """Every set over every bar (out: sets x bars); orders only on a set's fill rows.
+
+    Balances snap to 0 on the first bar after an order bar only: snapping is idempotent and
+    nothing changes them until the next order.
+    """
+    bars, width = mark.shape
     units = np.zeros(width)
-    mark = np.empty(width)
     for s in range(len(offsets) - 1):
         units[:] = 0.0
-        mark[:] = np.nan
         cash = 1.0
         row, last = offsets[s], offsets[s + 1]
+        ordered = False  # was the previous bar an order bar
         for t in range(bars):
-            for k in range(width):
-                if not np.isnan(close[t, k]):
-                    mark[k] = close[t, k]
             if row < last and fill_bar[row] == t:
-                cash = _rebalance(cash, units, mark, fill_size[row], fee, slippage)
+                cash = _rebalance(cash, units, mark[t], fill_size[row], fee, slippage)
                 row += 1
-            else:
+                ordered = True
+            elif ordered or t == 0:
                 cash = _snap(cash)
                 for k in range(width):
                     units[k] = _snap(units[k])
+                ordered = False
             value = cash
             for k in range(width):
                 if units[k] != 0:
-                    value += units[k] * mark[k]
-            out[t, s] = value
+                    value += units[k] * mark[t, k]
+            out[s, t] = value
 
 
 @njit(cache=True)

@@ -40,6 +40,18 @@ def chunk_layout(child: dict[str, Any]) -> str:
     return f"{chunks} chunks of {size:,} sets"
 
 
+def signal_counts(child: dict[str, Any]) -> tuple[int, int, int]:
+    """(signals asked of the memo, frames computed, measures computed) in a sweep child's
+    timed part, from its stage timers' call counts."""
+    calls = child.get("calls", {})
+    own = {k: v for k, v in calls.items() if not k.startswith("SignalMemo.")}
+    return (
+        calls.get("SignalMemo.signals", 0),
+        sum(v for k, v in own.items() if k.endswith(".signals")),
+        sum(v for k, v in own.items() if k.endswith(".measures")),
+    )
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:

@@ -1,7 +1,7 @@
 """`python -m benchmarks`: run the measurements, print the table, write the JSON.
 
-    python -m benchmarks                      # everything (about 15 minutes on 2 cores)
-    python -m benchmarks --quick              # small sizes (a minute or two)
+    python -m benchmarks                      # everything (about 7 minutes on 2 cores)
+    python -m benchmarks --quick              # small sizes (about 2 minutes)
     python -m benchmarks --only startup       # one measurement (repeat --only for more)
     python -m benchmarks --out /tmp/b.json    # somewhere else than results/latest.json
     python -m benchmarks --list               # the measurements
@@ -45,7 +45,9 @@ class Sizes:
     repeats: int  # in-process engine and kernel simulations: the median of this many
 
 
-FULL = Sizes((100, 1_000, 10_000), 1_000, 1_000, 300.0, (250, 500, 1_000), 250, 1_000, 240.0, 5)
+FULL = Sizes(
+    (100, 1_000, 10_000), 1_000, 1_000, 300.0, (2_000, 4_000, 8_000), 2_000, 1_000, 240.0, 5
+)
 QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3)
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from benchmarks import kernel
 from benchmarks.market import Market, market_from_panel
 from benchmarks.reference import simulate_reference
-from benchmarks.report import Row, chunk_layout
+from benchmarks.report import Row, chunk_layout, signal_counts
 from benchmarks.stages import stage_timers
 from benchmarks.workload import Workload, workload
 from engine.data.panel import Panel
@@ -364,11 +364,7 @@ def _partial(child: dict) -> str:
 
 def _signal_note(child: dict) -> str:
     """How much signal work the sets shared (the memo's calls against the computations)."""
-    calls = child.get("calls", {})
-    asked = calls.get("SignalMemo.signals", 0)
-    own = {k: v for k, v in calls.items() if not k.startswith("SignalMemo.")}
-    frames = sum(v for k, v in own.items() if k.endswith(".signals"))
-    measures = sum(v for k, v in own.items() if k.endswith(".measures"))
+    asked, frames, measures = signal_counts(child)
     if not asked:
         return ""
     return (
