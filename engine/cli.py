@@ -124,8 +124,9 @@ def run(
         config = _override(
             config, data_dir=data_dir, start=start, end=end, offline=offline, refresh=refresh
         )
+        source = None  # built once: a --regime run reads the regimes from the same source
         if regime is not None:
-            config = _in_regime(config, regime)
+            config, source = _in_regime(config, regime)
         command = "playbook " + " ".join(sys.argv[1:]) if sys.argv else "playbook run"
         folder, result = run_to_folder(
             config,
@@ -135,6 +136,7 @@ def run(
             report=not no_report,
             command=command,
             renderer=renderer,
+            source=source,
         )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -751,14 +753,17 @@ def _override(
     return validate(RunConfig, data, {}, "command line")
 
 
-def _in_regime(config: Any, name: str) -> Any:
-    """The config restricted to a regime of its source's catalog (plus its own regimes)."""
+def _in_regime(config: Any, name: str) -> tuple[Any, Any]:
+    """The config restricted to a regime of its source's catalog (plus its own regimes),
+    and that source (the window does not change what the source holds)."""
     from engine.regimes import find_regime, merge_regimes
     from engine.run import make_source
 
-    catalog = merge_regimes(tuple(make_source(config).regimes()), config.regimes)
+    source = make_source(config)
+    catalog = merge_regimes(tuple(source.regimes()), config.regimes)
     regime = find_regime(name, catalog)
-    return _override(config, data_dir=None, start=str(regime.start), end=str(regime.end))
+    window = _override(config, data_dir=None, start=str(regime.start), end=str(regime.end))
+    return window, source
 
 
 def _regime_summary(result: Any) -> str:

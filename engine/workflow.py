@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
+    from engine.data.sources import Source
     from engine.run import RunResult
 
 PARENT_ENV = "PLAYBOOK_REPORT_PARENT"  # the report process's parent pid, to die with it
@@ -52,8 +53,11 @@ def run_to_folder(
     report: bool = True,
     command: str = "",
     renderer: ReportProcess | None = None,
+    source: Source | None = None,
 ) -> tuple[Path, RunResult]:
-    """Run, then write the run folder; the reports are drawn by `renderer` when given."""
+    """Run, then write the run folder; the reports are drawn by `renderer` when given.
+
+    `source` is the config's data source when the caller has already built it."""
     from engine.results import default_results_dir, write_run
     from engine.run import run_backtest
 
@@ -61,7 +65,9 @@ def run_to_folder(
         config = config.model_copy(update={"name": config_path.stem})
     elsewhere = not report or renderer is not None
     with without_optional_quantstats() if elsewhere else nullcontext():
-        result = run_backtest(config, lines=lines, config_path=str(config_path or "config"))
+        result = run_backtest(
+            config, source=source, lines=lines, config_path=str(config_path or "config")
+        )
     folder = write_run(
         result,
         results_dir or default_results_dir(),
@@ -232,6 +238,8 @@ class ReportProcess:
     @classmethod
     def start(cls) -> ReportProcess | None:
         """Launch the report process; None if it cannot be started (draw in-process then)."""
+        if os.name != "posix":  # select() on pipes, sessions and fork are POSIX's
+            return None
         env = dict(os.environ)
         env[PARENT_ENV] = str(os.getpid())
         root = str(Path(__file__).resolve().parents[1])  # where `engine` is importable from
