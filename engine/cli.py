@@ -3,7 +3,8 @@
 Every user mistake ends in one line on stderr, `error: <problem> (fix: <fix>)`, and a
 documented exit code (see `engine.errors.ExitCode` and the README); tracebacks only with
 `--debug`. Heavy modules (vectorbt, quantstats) are imported inside commands so that
-`playbook --help` answers at once.
+`playbook --help` answers at once; `playbook run` first starts the process that will draw
+its tearsheet (`engine.workflow.ReportProcess`), so quantstats is imported there meanwhile.
 """
 
 from __future__ import annotations

@@ -122,6 +122,16 @@ def test_help_does_not_import_heavy_modules():
     assert out.stdout.strip() == "False False"
 
 
+def test_the_report_process_starts_before_anything_heavy_is_imported():
+    """`playbook run` starts its report process first: engine.workflow imports no pandas."""
+    code = (
+        "import sys; from engine.workflow import ReportProcess; "
+        "print(sorted({'pandas', 'numpy', 'vectorbt', 'quantstats'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def bad_csv(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     (data / "prices").mkdir(parents=True)
