@@ -43,12 +43,13 @@ class Sizes:
     scenario_paths: int
     scenario_budget_s: float
     repeats: int  # in-process engine and kernel simulations: the median of this many
+    child_repeats: int  # sweep children: the median (by time) of this many fresh processes
 
 
 FULL = Sizes(
-    (100, 1_000, 10_000), 1_000, 1_000, 300.0, (2_000, 4_000, 8_000), 2_000, 1_000, 240.0, 5
+    (100, 1_000, 10_000), 1_000, 1_000, 300.0, (2_000, 4_000, 8_000), 2_000, 1_000, 240.0, 5, 3
 )
-QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3)
+QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3, 1)
 
 
 @dataclass
@@ -69,19 +70,27 @@ class Context:
         shard: str | None = None,
         chunk_size: int | None = None,
     ) -> dict:
-        """One sweep in a fresh process (memoized per run: measurements share them)."""
+        """One sweep in a fresh process (memoized per run: measurements share them).
+
+        A sweep's steady state takes a second or two, so it is run `child_repeats` times,
+        each in its own fresh process, and the run with the median time is returned (with
+        every run's time in `repeat_seconds`).
+        """
         key = (sets, bars_fraction, time_cap, shard, chunk_size)
         if key not in self._children:
+            repeats = self.sizes.child_repeats
             self.log(
                 f"  sweep of {sets} sets in a fresh process"
                 + (f", {bars_fraction:g} of the bars" if bars_fraction != 1 else "")
                 + (f", shard {shard}" if shard else "")
                 + (f", chunks of {chunk_size}" if chunk_size else "")
+                + (f" (x{repeats})" if repeats > 1 else "")
                 + " ..."
             )
-            self._children[key] = run_child(
-                self.child_args(sets, bars_fraction, time_cap, shard, chunk_size)
-            )
+            args = self.child_args(sets, bars_fraction, time_cap, shard, chunk_size)
+            runs = sorted((run_child(args) for _ in range(repeats)), key=lambda c: c["seconds"])
+            median = runs[len(runs) // 2]
+            self._children[key] = {**median, "repeat_seconds": [c["seconds"] for c in runs]}
         return self._children[key]
 
     def child_args(

@@ -1,12 +1,13 @@
 """Measurement 6: how a sweep's time and memory grow with bars and with parameter sets.
 
-Each point is a sweep end to end in a fresh process (`benchmarks.sweep_child`). Parameter
-sets: 1x, 2x, 4x sets on the full window. Bars: the window truncated to its first quarter,
-half and all of it (`end:`), so the panel and the simulated window both shrink; the panel
-still starts where the strategy's inputs do (1998 on the real snapshot: signal warm-up).
-Reference for each curve: its 1x point. "frames" is how many signal frames the sweep
-computed: the benchmark grid has 1,000 distinct signal parameter values, so a denser sample shares
-more of them and the time grows more slowly than the sets.
+Each point is a sweep end to end in a fresh process (`benchmarks.sweep_child`; the median
+of `child_repeats` of them). Parameter sets: 1x, 2x, 4x sets on the full window. Bars: the
+window truncated to its first quarter, half and all of it (`end:`), so the panel and the
+simulated window both shrink; the panel still starts where the strategy's inputs do (1998
+on the real snapshot: signal warm-up). Reference for each curve: its 1x point. "frames" is
+how many signal frames the sweep computed: the benchmark grid has 1,000 distinct signal
+parameter values, so a denser sample shares more of them and the time grows more slowly
+than the sets.
 """
 
 from __future__ import annotations

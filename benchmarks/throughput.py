@@ -353,6 +353,13 @@ def _largest_child(ctx, sets: int) -> dict:
     return ctx.sweep_child(sets, time_cap=ctx.sizes.largest_cap_s if largest else None)
 
 
+def _repeats(child: dict) -> str:
+    times = child.get("repeat_seconds", [])
+    if len(times) < 2:
+        return ""
+    return f"median of {len(times)} fresh processes ({', '.join(f'{t:.2f}' for t in times)} s)"
+
+
 def _partial(child: dict) -> str:
     if child["complete"]:
         return ""
@@ -397,7 +404,15 @@ def run_sweep(ctx) -> list[Row]:
                 ">= 100x",
                 rate / ref_rate >= 100,
                 "; ".join(
-                    x for x in (partial, chunk_layout(child), _signal_note(child), ref_note) if x
+                    x
+                    for x in (
+                        partial,
+                        _repeats(child),
+                        chunk_layout(child),
+                        _signal_note(child),
+                        ref_note,
+                    )
+                    if x
                 ),
                 {"child": child},
             )
@@ -447,6 +462,7 @@ def run_sweep(ctx) -> list[Row]:
                 if not child["complete"]
                 else "measured"
             )
+            + (f", {_repeats(child)}" if _repeats(child) else "")
             + f" (steady state; the process's start-up, panel and 2-set warm-up chunk took "
             f"{child['startup_seconds'] + child['warmup_seconds']:.1f} s before the clock)"
             + "; 2 cores: see the profile rows (2 shards side by side)",
