@@ -414,3 +414,18 @@ def test_an_error_in_the_report_process_is_raised_here_as_the_same_error(exc):
     assert isinstance(output, OutputError) and output.one_line() == "full (fix: free space)"
     odd = workflow.rebuild_error(workflow.describe_error(json.JSONDecodeError("bad", "", 0)))
     assert isinstance(odd, RuntimeError) and str(odd).startswith("JSONDecodeError: bad")
+
+
+def test_no_report_starts_no_report_process(tmp_path, report_processes):
+    assert invoke("run", "60-40", "--no-report", "--results-dir", str(tmp_path)).exit_code == 0
+    assert report_processes == []
+
+
+@pytest.mark.slow
+def test_without_a_report_process_the_reports_are_drawn_in_process(tmp_path, monkeypatch):
+    from engine.workflow import ReportProcess
+
+    monkeypatch.setattr(ReportProcess, "start", classmethod(lambda cls: None))
+    result = invoke("run", "60-40", "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in only_folder(tmp_path).iterdir()} == RUN_FILES
