@@ -9,8 +9,10 @@
   else extrapolated from the combined rate and labelled so), against the whole sweep in one
   process. Both take a few seconds, so a burst of other work on the machine moves them a
   lot: three rounds of one process then two shards, and the median of each (one round with
-  `--quick`). When the largest sweep is a single chunk (`--quick`), they run at a chunk size
-  fixed to the smallest size, so there is work for both shards.
+  `--quick`). Each round starts by timing a plain CPU loop in one process and in two at once:
+  the gain two processes can get at that moment (2x only when nothing else holds a core).
+  When the largest sweep is a single chunk (`--quick`), they run at a chunk size fixed to the
+  smallest size, so there is work for both shards.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import io
 import json
 import pstats
 import subprocess
+import sys
 import warnings
 
 from benchmarks.report import Row, chunk_layout
@@ -58,8 +61,9 @@ def run(ctx) -> list[Row]:
         single = ctx.sweep_child(largest, time_cap=sizes.largest_cap_s, chunk_size=chunk_size)
         how = f"chunk size fixed to {chunk_size:,} (one chunk at the budget's); "
     # a few rounds of 1 process then 2 shards: a burst of other work hits both alike
-    singles, pairs = [], []
+    singles, pairs, spare = [], [], []
     for round_ in range(1 if ctx.quick else ROUNDS):
+        spare.append(two_core_gain())
         if round_:
             ctx.log(f"  round {round_ + 1}: {largest:,} sets in 1 process ...")
             args = ctx.child_args(largest, time_cap=sizes.largest_cap_s, chunk_size=chunk_size)
@@ -102,12 +106,34 @@ def run(ctx) -> list[Row]:
             + ", ".join(f"{w:.2f}" for w, _ in walls)
             + " s; 1 process: "
             + ", ".join(f"{c['estimated_seconds_all']:.2f}" for c in singles)
-            + f" s); {how}chunks split {split} of {chunk_layout(single)}; "
+            + " s); a plain CPU loop got "
+            + ", ".join(f"{g:.2f}x" for g in spare)
+            + " from 2 processes over 1 at the start of each round (2.00x: two free cores); "
+            + f"{how}chunks split {split} of {chunk_layout(single)}; "
             + "; ".join(f"shard {c['shard']}: {_span(c)} in {c['seconds']:.1f} s" for c in pair),
-            {"shards": pairs, "singles": singles},
+            {"shards": pairs, "singles": singles, "cpu_loop_gain": spare},
         )
     )
     return rows
+
+
+LOOP = (
+    "import time; t = time.perf_counter(); sum(range(15_000_000)); print(time.perf_counter() - t)"
+)
+
+
+def two_core_gain() -> float:
+    """What two processes gain over one right now: a CPU-bound loop alone, then two at once
+    (2.0 when both cores are free; other work on the machine takes its share)."""
+
+    def start() -> subprocess.Popen:
+        command = [sys.executable, "-c", LOOP]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+    alone = float(start().communicate()[0])
+    pair = [start(), start()]
+    both = max(float(p.communicate()[0]) for p in pair)
+    return 2 * alone / both
 
 
 def _span(child: dict) -> str:
