@@ -712,3 +712,14 @@ def test_scenario_constants_match_their_windows(shared_data: Path) -> None:
                     assert spec.loadings.get(factor, 0.0) == pytest.approx(value, abs=0.0051)
                 checked += 1
     assert checked > 150
+
+
+def test_decaying_sum_has_lfilter_bits():
+    from scipy.signal import lfilter
+
+    from engine.scenarios.generator import _decaying_sum
+
+    moves = np.abs(np.random.default_rng(4).normal(size=(3, 500)))
+    alpha = 2.0 / 21.0
+    want = lfilter([1.0], [1.0, alpha - 1.0], moves, axis=1)
+    np.testing.assert_array_equal(_decaying_sum(moves, 1.0 - alpha), want)
