@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 import engine
 from engine.data.sources import DirectorySource, Source
@@ -306,6 +305,8 @@ def fit_loadings(correlation: pd.DataFrame) -> tuple[dict[str, dict[str, float]]
     tech = np.sqrt(np.clip(np.abs(target[symbols.index(anchor)]), 0.05, 0.95))
     signs = np.sign(target[symbols.index(anchor)])
     x0 = np.array([tech[i] * signs[i] if k == 0 else 0.3 for i, k in slots])
+    from scipy.optimize import least_squares  # here: every run validates a scenario (windows)
+
     fit = least_squares(residuals, x0, bounds=(-1.0, 1.0), xtol=1e-12, ftol=1e-12)
     matrix = unpack(fit.x)
     for k, factor in enumerate(FACTORS):
