@@ -248,6 +248,8 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "nesting depth" in str(problem):  # PyYAML >= 6.0.4 stops before Python recurses
+            raise ConfigError(f"{path}: nested too deeply to read", "flatten the YAML") from None
         raise ConfigError(f"{path}{where}: YAML syntax error: {problem}", "fix the YAML") from exc
     except ValueError as exc:  # e.g. `start: 2021-02-30` (a timestamp that is not a date)
         line = _bad_timestamp_line(node)
