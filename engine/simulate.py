@@ -73,9 +73,8 @@ class SetResults:
         return [*range(m), *shorted, 2 * m]
 
     def instrument_names(self, columns: Sequence[int]) -> list[str]:
-        m = len(self.symbols)
         names = [*self.symbols, *(s + SHORT_SUFFIX for s in self.symbols), CASH]
-        return [names[c] if c < 2 * m + 1 else CASH for c in columns]
+        return [names[c] for c in columns]
 
 
 def simulate(
