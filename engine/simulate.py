@@ -89,14 +89,14 @@ def simulate(
     `panel` is one panel shared by every schedule (a parameter sweep) or one panel per
     schedule on the same calendar (scenario paths): either way one kernel call.
     """
-    panels = [panel] * len(targets) if isinstance(panel, Panel) else list(panel)
-    if len(panels) != len(targets):
-        raise ValueError("one panel per schedule, or one panel for all")
-    index = panels[0].index
+    if not isinstance(panel, Panel):
+        panel = list(panel)
+        if len(panel) != len(targets):
+            raise ValueError("one panel per schedule, or one panel for all")
+    index = panel.index if isinstance(panel, Panel) else panel[0].index
     decisions = Decisions.from_targets(targets, index)
     names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
-    shared = panel if isinstance(panel, Panel) else panels
-    result = simulate_sets(shared, decisions, costs, start, keep_weights=True)
+    result = simulate_sets(panel, decisions, costs, start, keep_weights=True)
     window = result.index
     value = pd.DataFrame(result.value.T, index=window, columns=names)
     returns = pd.DataFrame(result.returns.T, index=window, columns=names)

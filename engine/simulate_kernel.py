@@ -69,8 +69,8 @@ def fill_rows_nb(dec_bar, dec_weights, dec_offsets, traded, panel_of, start_pos)
     n_sets = len(dec_offsets) - 1
     m = dec_weights.shape[1]
     n_bars = traded.shape[1]
-    out_bar = np.empty(len(dec_bar) + 1, np.int64)
-    out_row = np.empty(len(dec_bar) + 1, np.int64)
+    out_bar = np.empty(len(dec_bar), np.int64)  # a decision fills at most once
+    out_row = np.empty(len(dec_bar), np.int64)
     out_offsets = np.zeros(n_sets + 1, np.int64)
     previous = np.zeros(m)
     legs = np.zeros(m, np.bool_)
@@ -113,13 +113,6 @@ def fill_rows_nb(dec_bar, dec_weights, dec_offsets, traded, panel_of, start_pos)
             out_row[n] = k - 1
             n += 1
         out_offsets[s + 1] = n
-        if n + (hi - lo) + 1 > len(out_bar):  # grow (only when many sets are dense)
-            grown = max(2 * len(out_bar), n + len(dec_bar) + 1)
-            bigger_bar = np.empty(grown, np.int64)
-            bigger_row = np.empty(grown, np.int64)
-            bigger_bar[:n] = out_bar[:n]
-            bigger_row[:n] = out_row[:n]
-            out_bar, out_row = bigger_bar, bigger_row
     return out_bar[:n], out_row[:n], out_offsets
 
 

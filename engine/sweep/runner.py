@@ -150,12 +150,13 @@ def _simulate_group(
     cash = cash_returns(panel, sim.index).to_numpy()
     ppy = panel.periods_per_year(start)
     names = pd.RangeIndex(len(strategies))
-    table = metrics.summary_of_rows(rows, cash, metrics.years(sim.index), ppy, names)
+    span = metrics.years(sim.index)
+    table = metrics.summary_of_rows(rows, cash, span, ppy, names)
     columns: dict[str, Any] = {key: table[key].to_numpy() for key in METRICS if key in table}
     # run_stats's exposure, turnover and fills, from the kernel's per-set arrays
     columns["time_in_market"] = (sim.gross > 1e-9).mean(axis=1)
     columns["avg_gross_exposure"] = sim.gross.mean(axis=1)
-    columns["turnover_per_year"] = sim.turnover / max(metrics.years(sim.index), 1e-9)
+    columns["turnover_per_year"] = sim.turnover / max(span, 1e-9)
     columns["fills"] = sim.fills
     if spec.split is not None:
         cut = int(sim.index.searchsorted(pd.Timestamp(spec.split.oos_start)))
