@@ -74,7 +74,8 @@ class Context:
 
         A sweep's steady state takes a second or two, so it is run `child_repeats` times,
         each in its own fresh process, and the run with the median time is returned (with
-        every run's time in `repeat_seconds`).
+        every run's time in `repeat_seconds`); a sweep of up to `ROUNDS_UP_TO` sets also runs
+        `ROUNDS` times within each process (its median round).
         """
         key = (sets, bars_fraction, time_cap, shard, chunk_size)
         if key not in self._children:
@@ -112,7 +113,12 @@ class Context:
             args += ["--chunk-size", str(chunk_size)]
         if self.synthetic:
             args.append("--synthetic")
+        if sets <= ROUNDS_UP_TO and time_cap is None and not shard:  # sub-second sweeps
+            args += ["--rounds", str(ROUNDS)]
         return args
+
+
+ROUNDS, ROUNDS_UP_TO = 5, 2_000  # a sweep of up to this many sets runs 5 times per process
 
 
 class LoadSampler:

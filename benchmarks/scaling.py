@@ -4,8 +4,8 @@ Each point is a sweep end to end in a fresh process (`benchmarks.sweep_child`; t
 of `child_repeats` of them). Parameter sets: 1x, 2x, 4x sets on the full window. Bars: the
 window truncated to its first quarter, half and all of it (`end:`), so the panel and the
 simulated window both shrink; the panel still starts where the strategy's inputs do (1998
-on the real snapshot: signal warm-up). Reference for each curve: its 1x point. "frames" is
-how many signal frames the sweep computed: the benchmark grid has 1,000 distinct signal
+on the real snapshot: signal warm-up). Reference for each curve: its 1x point. "signals" is
+how many distinct signals the sweep computed: the benchmark grid has 1,000 distinct signal
 parameter values, so a denser sample shares more of them and the time grows more slowly
 than the sets.
 """
@@ -27,7 +27,7 @@ def run(ctx) -> list[Row]:
     rows, lines, curve = [], [], []
     header = (
         f"{'axis':<5} {'point':<5} {'sets':>6} {'window bars':>11} {'panel bars':>10} "
-        f"{'sweep s':>8} {'x 1x':>6} {'sets/s':>7} {'peak MB':>8} {'x 1x':>6} {'frames':>6}"
+        f"{'sweep s':>8} {'x 1x':>6} {'sets/s':>7} {'peak MB':>8} {'x 1x':>6} {'signals':>7}"
     )
     title = "scaling (sweep end to end, steady state, a fresh process per point)"
     lines += [title, header, "-" * len(header)]
@@ -52,7 +52,7 @@ def run(ctx) -> list[Row]:
                     "memory_ratio": m_ratio,
                     "chunk_size": child["chunk_size"],
                     "chunks": child["chunks"],
-                    "signal_frames": signal_counts(child)[1],
+                    "signals_computed": signal_counts(child)[1],
                     "stages": child["stages"],
                 }
             )
@@ -60,7 +60,7 @@ def run(ctx) -> list[Row]:
                 f"{axis:<5} {f'{factor}x':<5} {child['sets']:>6,} {child['bars']:>11,} "
                 f"{child['panel_bars']:>10,} {child['seconds']:>8.2f} {t_ratio:>6.2f} "
                 f"{child['sets_per_second']:>7.1f} {child['peak_rss_mb']:>8.0f} {m_ratio:>6.2f} "
-                f"{signal_counts(child)[1]:>6,}"
+                f"{signal_counts(child)[1]:>7,}"
             )
             if factor == 1:
                 continue
@@ -76,7 +76,7 @@ def run(ctx) -> list[Row]:
                     "x of 1x",
                     note=f"peak {fmt(child['peak_rss_mb'], 'MB')} = {m_ratio:.2f}x of 1x "
                     f"({fmt(base['peak_rss_mb'], 'MB')}); {chunk_layout(child)}; "
-                    f"{signal_counts(child)[1]:,} signal frames computed "
+                    f"{signal_counts(child)[1]:,} signals computed "
                     f"(1x: {signal_counts(base)[1]:,})",
                 )
             )

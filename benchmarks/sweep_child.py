@@ -1,17 +1,22 @@
 """One sweep in a fresh process: its time, its stages and its peak memory, as JSON on stdout.
 
 `python -m benchmarks.sweep_child --sets N [--bars-fraction F] [--time-cap S] [--shard K/N]
-[--chunk-size C] [--synthetic]`
+[--chunk-size C] [--synthetic] [--rounds R]`
 
 Runs the benchmark workload's N-set sweep the way `playbook sweep` does (`make_plan`, then
 `run_plan` writing chunk files into a temporary folder; the summary, DSR, PBO and heatmap are
-left out). Before the clock starts it runs a 2-set chunk, so numba's compiled code and the
-panel are loaded: the time is the steady-state sweep. Peak memory is the process's high-water
-mark (VmHWM in /proc/self/status), read after each chunk. With a time cap the sweep stops
-after the first chunk that ends past it and reports how far it got (a safety net: the sizes
-are meant to complete). `--shard K/N` runs the engine's shard K of N (as `playbook sweep
---shard`), for running shards side by side. `--chunk-size C` fixes the sets per chunk (the
-sweep file's `chunk_size`) instead of the engine's memory-budget choice.
+left out). Before the clock starts it runs and writes a 2-set chunk, so numba's compiled
+code, the panel and the parquet writer are loaded: the time is the steady-state sweep. Peak
+memory is the process's high-water mark (VmHWM in /proc/self/status), read after each
+chunk. With a time cap the sweep stops after the first chunk that ends past it and reports
+how far it got (a safety net: the sizes are meant to complete). `--shard K/N` runs the
+engine's shard K of N (as `playbook sweep --shard`), for running shards side by side.
+`--chunk-size C` fixes the sets per chunk (the sweep file's `chunk_size`) instead of the
+engine's memory-budget choice. `--rounds R` runs the sweep R times in this process, each into
+a fresh folder, and reports the round with the median time (every round's in
+`round_seconds`): a 100-set sweep takes ~50 ms, which one burst of other work on the machine
+can double. The rounds do the same work: what carries over between them (the panel, its
+measures, static events, price table and cash returns) the warm-up chunk built already.
 """
 
 from __future__ import annotations
@@ -50,13 +55,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--shard", default=None, help="K/N")
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="sweeps in this process")
     args = parser.parse_args(argv)
     shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
 
     from benchmarks.stages import stage_timers
     from benchmarks.workload import workload
     from engine.run import prepare
-    from engine.sweep.runner import make_plan, run_chunk, run_plan
+    from engine.sweep.runner import _write_atomically, make_plan, run_chunk
 
     load = workload(force_synthetic=args.synthetic)
     _, panel = prepare(load.base)
@@ -68,29 +74,14 @@ def main(argv: list[str] | None = None) -> dict:
     plan = make_plan(spec, load.base, shard)  # type: ignore[arg-type]
     base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
     warm = time.perf_counter()
-    run_chunk(base_json, spec_json, plan.sets[:2])  # numba code and panel loaded
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as scratch:  # numba code, the
+        table = run_chunk(base_json, spec_json, plan.sets[:2])  # panel and the parquet
+        _write_atomically(table, Path(scratch) / "warm.parquet")  # writer loaded
     ready = time.perf_counter()
     before = {"rss_mb": proc_status_mb("VmRSS"), "hwm_mb": proc_status_mb("VmHWM")}
 
-    per_chunk: list[dict] = []
-    start = time.perf_counter()
-
-    def on_chunk(done: int, total: int, index: int) -> None:
-        per_chunk.append(
-            {
-                "chunk": index,
-                "seconds": time.perf_counter() - start,
-                "rss_mb": proc_status_mb("VmRSS"),
-                "hwm_mb": proc_status_mb("VmHWM"),
-            }
-        )
-        if args.time_cap is not None and time.perf_counter() - start > args.time_cap:
-            raise _Stop
-
-    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as out:
-        with stage_timers() as stages, contextlib.suppress(_Stop):
-            run_plan(plan, Path(out), on_chunk=on_chunk)
-        seconds = time.perf_counter() - start
+    rounds = [_sweep(plan, args.time_cap, stage_timers) for _ in range(max(1, args.rounds))]
+    per_chunk, seconds, stages = sorted(rounds, key=lambda r: r[1])[len(rounds) // 2]
     chunks = plan.chunks
     done_sets = sum(len(chunks[c["chunk"]]) for c in per_chunk)
     mine = sum(len(chunks[i]) for i in plan.mine())
@@ -116,8 +107,35 @@ def main(argv: list[str] | None = None) -> dict:
         "peak_rss_mb": proc_status_mb("VmHWM"),
         "stages": stages.breakdown(),
         "stage_calls": dict(stages.calls),
+        "round_seconds": [r[1] for r in rounds],
         "calls": dict(stages.calls_by),
     }
+
+
+def _sweep(plan, time_cap: float | None, stage_timers) -> tuple[list[dict], float, object]:
+    """One timed sweep of the plan into a fresh folder: (per chunk, seconds, stage times)."""
+    from engine.sweep.runner import run_plan
+
+    per_chunk: list[dict] = []
+    start = time.perf_counter()
+
+    def on_chunk(done: int, total: int, index: int) -> None:
+        per_chunk.append(
+            {
+                "chunk": index,
+                "seconds": time.perf_counter() - start,
+                "rss_mb": proc_status_mb("VmRSS"),
+                "hwm_mb": proc_status_mb("VmHWM"),
+            }
+        )
+        if time_cap is not None and time.perf_counter() - start > time_cap:
+            raise _Stop
+
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as out:
+        with stage_timers() as stages, contextlib.suppress(_Stop):
+            run_plan(plan, Path(out), on_chunk=on_chunk)
+        seconds = time.perf_counter() - start
+    return per_chunk, seconds, stages
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ Three ways through the same parameter sets, all on the same decisions and prices
 Final wealth must agree across the three simulations to 1e-9 (relative) on every set the
 reference runs, or the benchmark fails: the speed-ups compare the same work.
 
-Decisions are computed once per distinct set the way a sweep computes them: signals through
-`engine.sweep.shared_signals.SignalMemo` (sets that read the same parameter values share
-them), then `engine.schedule.decide_all` per batch of sets as the sweep batches them (the
-strategy's `decide_many` fast path when it has one, else the event walk per set). At 10,000
+Decisions are computed once per distinct set the way a sweep computes them:
+`engine.schedule.decide_all` over the sets with an `engine.sweep.shared_signals.SignalMemo`
+(sets that read the same parameter values share signals and measures): the strategy's
+`decide_many` fast path when it has one, else the event walk per set. At 10,000
 sets the 1,000 distinct schedules of the 1,000-set sample are cycled ten times for the
 in-process simulation figures (the end-to-end child runs its own 10,000 sets).
 
@@ -50,7 +50,7 @@ from engine.run import prepare
 from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
 from engine.simulate import Costs, SetResults, simulate_sets
-from engine.sweep.runner import DECIDE_BATCH, make_plan
+from engine.sweep.runner import make_plan
 from engine.sweep.shared_signals import SignalMemo
 from strategies import get_strategy
 
@@ -164,18 +164,9 @@ def prepare_workload(load: Workload, distinct: int) -> Prepared:
     if len(universes) != 1:
         raise ValueError(f"the workload's sets trade {len(universes)} universes, expected one")
     memo = SignalMemo(panel, budget_mb=float("inf"))  # setup, not timed against anything
-    signal_seconds, decision_seconds, parts = 0.0, 0.0, []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), stage_timers() as stages:
         warnings.simplefilter("ignore", MissingInputWarning)
-        for i in range(0, len(strategies), DECIDE_BATCH):  # as the sweep batches them
-            batch = strategies[i : i + DECIDE_BATCH]
-            start = time.perf_counter()
-            frames = [memo.signals(strategy) for strategy in batch]
-            signal_seconds += time.perf_counter() - start
-            start = time.perf_counter()
-            parts.append(decide_all(batch, panel, load.base.leverage_cap, frames))
-            decision_seconds += time.perf_counter() - start
-    decisions = Decisions.concat(parts)
+        decisions = decide_all(strategies, panel, load.base.leverage_cap, memo)
     costs = Costs(
         load.base.costs.fees_bps, load.base.costs.slippage_bps, load.base.costs.borrow_bps
     )
@@ -187,8 +178,8 @@ def prepare_workload(load: Workload, distinct: int) -> Prepared:
         decisions,
         costs,
         plan.chunk_size,
-        {"signals": signal_seconds, "decisions": decision_seconds},
-        memo.computed,
+        {k: stages.seconds.get(k, 0.0) for k in ("signals", "decisions")},
+        signal_counts({"calls": stages.calls_by})[1],
     )
 
 
@@ -355,9 +346,13 @@ def _largest_child(ctx, sets: int) -> dict:
 
 def _repeats(child: dict) -> str:
     times = child.get("repeat_seconds", [])
+    rounds = len(child.get("round_seconds", []))
+    each = f", each the median of {rounds} sweeps in it" if rounds > 1 else ""
     if len(times) < 2:
-        return ""
-    return f"median of {len(times)} fresh processes ({', '.join(f'{t:.2f}' for t in times)} s)"
+        return each[2:]
+    return (
+        f"median of {len(times)} fresh processes ({', '.join(f'{t:.2f}' for t in times)} s){each}"
+    )
 
 
 def _partial(child: dict) -> str:
@@ -375,7 +370,7 @@ def _signal_note(child: dict) -> str:
     if not asked:
         return ""
     return (
-        f"signals asked for {asked:,} times, {frames:,} frames and {measures:,} measures computed"
+        f"signals asked for {asked:,} times, {frames:,} signals and {measures:,} measures computed"
     )
 
 

@@ -112,6 +112,13 @@ def summary_of_rows(
 ) -> pd.DataFrame:
     """`summary_table` of runs x bars returns (a row per run), one numba pass per run; `rf`
     per bar, `span` in years (`years` of the bars)."""
+    return pd.DataFrame(summary_arrays(rows, rf, span, periods_per_year), index=names)
+
+
+def summary_arrays(
+    rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: int
+) -> dict[str, np.ndarray]:
+    """`summary_of_rows` as arrays by name (a sweep's chunk takes a few columns of it)."""
     from engine.metrics_kernel import summary_nb
 
     growth, vol, mean, std, downside, worst = summary_nb(rows, np.asarray(rf, dtype="float64"))
@@ -122,16 +129,13 @@ def summary_of_rows(
         sharpe_ = np.where((std > 0) & (n_bars >= 2), mean / std * root, np.nan)
         sortino_ = np.where(downside > 0, mean / downside * root, np.nan)
         calmar_ = np.where(worst < 0, cagr_ / np.abs(worst), np.nan)
-    return pd.DataFrame(
-        {
-            "total_return": growth - 1.0,
-            "cagr": cagr_,
-            "volatility": vol * root,
-            "sharpe": sharpe_,
-            "sortino": sortino_,
-            "max_drawdown": worst,
-            "calmar": calmar_,
-            "final_wealth": growth,
-        },
-        index=names,
-    )
+    return {
+        "total_return": growth - 1.0,
+        "cagr": cagr_,
+        "volatility": vol * root,
+        "sharpe": sharpe_,
+        "sortino": sortino_,
+        "max_drawdown": worst,
+        "calmar": calmar_,
+        "final_wealth": growth,
+    }

@@ -16,7 +16,7 @@ import pandas as pd
 from engine.data.panel import Panel
 from engine.decisions import Decisions
 from engine.errors import StrategyError
-from strategies.base import Context, Event, Strategy, Weights
+from strategies.base import Context, Event, SignalSource, Strategy, Weights
 
 EVENT_ORDER = {"start": 0, "listing": 1, "fed": 2, "signal": 3, "rebalance": 4}
 PERIOD_CODES = {"weekly": "W", "monthly": "M", "quarterly": "Q", "yearly": "Y"}
@@ -66,11 +66,12 @@ def decide_all(
     strategies: Sequence[Strategy],
     panel: Panel,
     leverage_cap: float,
-    signals: Sequence[pd.DataFrame],
+    signals: SignalSource,
 ) -> Decisions:
     """Every set's decisions (sets of one strategy class and one universe) as arrays.
 
-    The strategy's `decide_many` fast path when it has one, else `build_schedule` per set.
+    The strategy's `decide_many` fast path when it has one, else `build_schedule` per set
+    (one set's frame asked for at a time: `signals` decides what it keeps).
     """
     if not strategies:
         raise ValueError("no parameter sets to decide for")
@@ -78,8 +79,8 @@ def decide_all(
     if batch is not None:
         return batch
     plans = [
-        build_schedule(strategy, panel, leverage_cap, frame).targets
-        for strategy, frame in zip(strategies, signals, strict=True)
+        build_schedule(strategy, panel, leverage_cap, signals.signals(strategy)).targets
+        for strategy in strategies
     ]
     return Decisions.from_targets(plans, panel.index, tuple(strategies[0].universe()))
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -35,6 +35,19 @@ if TYPE_CHECKING:
 
 Weights = Mapping[str, float]
 Rebalance = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+class SignalSource(Protocol):
+    """Where a batch of parameter sets gets its signals (a sweep's `SignalMemo`)."""
+
+    def signals(self, strategy: Strategy) -> pd.DataFrame:
+        """The set's `strategy.signals(panel)` frame."""
+        ...
+
+    def measures(self, strategy: Strategy) -> Any | None:
+        """The set's `strategy.measures(panel)`, shared with sets that read the same params;
+        None when there are none to give (no `measures` step, or frames given as they are)."""
+        ...
 
 
 class StrategyParams(BaseModel):
@@ -117,13 +130,14 @@ class Strategy(ABC):
         cls,
         strategies: Sequence[Strategy],
         panel: Panel,
-        signals: Sequence[pd.DataFrame],
+        signals: SignalSource,
         leverage_cap: float,
     ) -> Decisions | None:
         """Optional sweep fast path: every set's decisions at once, as arrays.
 
         Must equal walking each set's events with `on_event` (`engine.schedule.build_schedule`
-        with those signals), row for row; a test holds every implementation to that. All
-        `strategies` share one universe. None (the default): the engine walks each set.
+        with `signals.signals(set)`), row for row; a test holds every implementation to that.
+        It may read the shared `signals.measures(set)` instead of building each set's frame.
+        All `strategies` share one universe. None (the default): the engine walks each set.
         """
         return None

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,16 @@ from pydantic import Field, model_validator
 
 from engine import signals as sig
 from engine.data.panel import Panel
-from strategies.base import Context, Event, Inputs, Rebalance, Strategy, StrategyParams, Weights
+from strategies.base import (
+    Context,
+    Event,
+    Inputs,
+    Rebalance,
+    SignalSource,
+    Strategy,
+    StrategyParams,
+    Weights,
+)
 
 if TYPE_CHECKING:
     from engine.decisions import Decisions
@@ -146,7 +155,7 @@ class HayesPivot(Strategy):
         cls,
         strategies: Sequence[Strategy],
         panel: Panel,
-        signals: Sequence[pd.DataFrame],
+        signals: SignalSource,
         leverage_cap: float,
     ) -> Decisions | None:
         """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`)."""
@@ -288,7 +297,7 @@ def stress_measures(panel: Panel, p: HayesPivotParams) -> StressMeasures:
 def stress_flags(m: StressMeasures, p: HayesPivotParams) -> np.ndarray:
     """Each credit-stress warning as a 1/0 flag (NaN where its inputs are missing), flags x
     bars."""
-    flags = _stress_conditions(m, p, np.empty((len(FLAGS), len(m.inputs))))
+    flags = _stress_conditions(m, thresholds(p), np.empty((len(FLAGS), len(m.inputs))))
     _mark_unknown(flags, m)
     return flags
 
@@ -299,22 +308,55 @@ def _mark_unknown(flags: np.ndarray, m: StressMeasures) -> None:
             flag[run] = np.nan
 
 
-def _stress_conditions(m: StressMeasures, p: HayesPivotParams, flags: np.ndarray) -> np.ndarray:
+class Thresholds(NamedTuple):
+    """The numbers the flags, the score and the pivot compare the measures with, read from
+    the params in one place (the sweep's array path compares with the same numbers)."""
+
+    btc_divergence: float  # btc_vs_nasdaq below this
+    btc_drop: float  # btc_30d below this (with gold_30d above 0)
+    igv_lag: float  # igv_vs_qqq below this
+    staples_rise: float  # staples above this
+    kre_drawdown: float  # kre below this
+    hy_widening: float  # hy_60d above this
+    liquidity_drop: float  # liquidity_91d below this
+    min_inputs: int  # flags needed for a score
+    stress: float  # the score at or above this is stress
+    data_pivots: bool  # whether the data can pivot at all
+    liquidity_turn: float  # liquidity_91d above this is a data pivot
+
+
+def thresholds(p: HayesPivotParams) -> Thresholds:
+    return Thresholds(
+        btc_divergence=-p.btc_divergence_pct / 100,
+        btc_drop=-p.btc_drop_pct / 100,
+        igv_lag=-p.igv_lag_pct / 100,
+        staples_rise=p.staples_rise_pct / 100,
+        kre_drawdown=-p.kre_drawdown_pct / 100,
+        hy_widening=p.hy_widening_pts,
+        liquidity_drop=-p.liquidity_drop_pct / 100,
+        min_inputs=p.min_stress_inputs,
+        stress=p.stress_threshold,
+        data_pivots=p.data_pivots,
+        liquidity_turn=p.liquidity_turn_pct / 100,
+    )
+
+
+def _stress_conditions(m: StressMeasures, t: Thresholds, flags: np.ndarray) -> np.ndarray:
     """The flags' conditions as 1/0 into `flags` (0 where a measure is missing: a comparison
     with NaN is False)."""
-    np.less(m.btc_vs_nasdaq, -p.btc_divergence_pct / 100, out=flags[0])
-    flags[1] = (m.gold_30d > 0) & (m.btc_30d < -p.btc_drop_pct / 100)
-    np.less(m.igv_vs_qqq, -p.igv_lag_pct / 100, out=flags[2])
-    np.greater(m.staples, p.staples_rise_pct / 100, out=flags[3])
-    np.less(m.kre, -p.kre_drawdown_pct / 100, out=flags[4])
-    np.greater(m.hy_60d, p.hy_widening_pts, out=flags[5])
-    np.less(m.liquidity_91d, -p.liquidity_drop_pct / 100, out=flags[6])
+    np.less(m.btc_vs_nasdaq, t.btc_divergence, out=flags[0])
+    flags[1] = (m.gold_30d > 0) & (m.btc_30d < t.btc_drop)
+    np.less(m.igv_vs_qqq, t.igv_lag, out=flags[2])
+    np.greater(m.staples, t.staples_rise, out=flags[3])
+    np.less(m.kre, t.kre_drawdown, out=flags[4])
+    np.greater(m.hy_60d, t.hy_widening, out=flags[5])
+    np.less(m.liquidity_91d, t.liquidity_drop, out=flags[6])
     return flags
 
 
-def data_pivot(m: StressMeasures, p: HayesPivotParams) -> np.ndarray:
+def data_pivot(m: StressMeasures, t: Thresholds) -> np.ndarray:
     """A pivot seen in the data: first fed-funds cut after hikes, or liquidity turning up."""
-    return m.first_cut | (m.liquidity_91d > p.liquidity_turn_pct / 100)
+    return m.first_cut | (m.liquidity_91d > t.liquidity_turn)
 
 
 def stress_signals(panel: Panel, m: StressMeasures, p: HayesPivotParams) -> pd.DataFrame:
@@ -328,15 +370,16 @@ def stress_signals(panel: Panel, m: StressMeasures, p: HayesPivotParams) -> pd.D
     index = panel.prices.index
     if m.inputs.shape != (len(index),):
         raise ValueError("these measures were computed on another panel")
+    t = thresholds(p)
     floats = np.empty((len(FLOAT_PLACES), len(index)))
-    flags, score = _stress_conditions(m, p, floats[: len(FLAGS)]), floats[len(FLAGS)]
+    flags, score = _stress_conditions(m, t, floats[: len(FLAGS)]), floats[len(FLAGS)]
     np.add(flags[0], flags[1], out=score)  # the flags on: whole numbers, so exact
     for flag in flags[2:]:
         np.add(score, flag, out=score)
     _mark_unknown(flags, m)
-    np.divide(score, m.enough[p.min_stress_inputs], out=score)
-    np.greater_equal(score, p.stress_threshold, out=floats[len(FLAGS) + 1])
-    floats[len(FLAGS) + 2] = data_pivot(m, p) if p.data_pivots else 0.0
+    np.divide(score, m.enough[t.min_inputs], out=score)
+    np.greater_equal(score, t.stress, out=floats[len(FLAGS) + 1])
+    floats[len(FLAGS) + 2] = data_pivot(m, t) if t.data_pivots else 0.0
     return create_dataframe_from_blocks(
         [(floats, FLOAT_PLACES), (m.inputs[None, :].copy(), INT_PLACES)],
         index=index,

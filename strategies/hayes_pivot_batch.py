@@ -5,14 +5,15 @@ tests (tests/test_hayes_batch.py): every set's decision rows equal those of
 `engine.schedule.build_schedule`, bar for bar and bit for bit. Read the thesis there; this
 module is only its bookkeeping done for thousands of sets in one numba loop.
 
-What is shared by every set of a panel is built once: the static events (start, listings,
-Fed calendar events, monthly rebalances) in the engine's order, each bar's day number and
-which universe symbols have a price there. Each set brings small arrays: the bars where its
-stress and pivot triggers turn on and their values at the static events (taken once per
-distinct signal frame), its hold and wait limits, which Fed kinds it counts as a pivot, and
-its basket's target at each tradable pattern (validated and leverage-capped by the engine's
-own `_validated`, so the cap is exact). The kernel walks, per set, only the bars where that
-set has an event.
+What is shared by every set of a panel is built once per process: the static events (start,
+listings, Fed calendar events, monthly rebalances) in the engine's order, each bar's day
+number and which universe symbols have a price there. Each set brings small arrays: the bars
+where its stress and pivot triggers turn on and their values at the static events (once per
+distinct set of thresholds, compared straight from the shared `StressMeasures` in one numba
+pass: a sweep never builds a signal frame per set), its hold and wait limits, which Fed
+kinds it counts as a pivot, and its basket's target at each tradable pattern (validated and
+leverage-capped by the engine's own `_validated`, so the cap is exact). The kernel walks,
+per set, only the bars where that set has an event.
 
 Events that never change a hayes decision are skipped: stress and pivot turning off, and Fed
 events of a kind the set does not count as a pivot (in `on_event` both return None whether
@@ -32,8 +33,8 @@ from engine.data.panel import Panel
 from engine.decisions import Decisions
 from engine.schedule import EVENT_ORDER, _validated, rebalance_bars
 from engine.simulate import _numba_cache_dir
-from strategies.base import Context, Strategy
-from strategies.hayes_pivot import HayesPivot
+from strategies.base import Context, SignalSource, Strategy
+from strategies.hayes_pivot import HayesPivot, StressMeasures, Thresholds, thresholds
 
 os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())  # before numba is imported
 
@@ -63,18 +64,18 @@ class PanelEvents:
 def decide_many(
     strategies: Sequence[Strategy],
     panel: Panel,
-    signals: Sequence[pd.DataFrame],
+    signals: SignalSource,
     leverage_cap: float,
 ) -> Decisions | None:
     """Every set's decisions, equal to `build_schedule(...).targets` per set; None for
     anything not covered exactly (then the engine walks each set)."""
-    if not strategies or len(signals) != len(strategies) or len(panel.index) == 0:
+    if not strategies or len(panel.index) == 0:
         return None
     hayes = [s for s in strategies if type(s) is HayesPivot]  # a subclass may change rules
     if len(hayes) != len(strategies):
         return None
     universe = tuple(hayes[0].universe())
-    shared = panel_events(panel, hayes[0], universe)
+    shared = _shared_events(panel, hayes[0], universe)
     if shared is None:
         return None
     per_set = _per_set(hayes, panel, signals, universe, shared, leverage_cap)
@@ -109,6 +110,24 @@ def decide_many(
         int(bound.sum()),
     )
     return Decisions(symbols=universe, bar=out_bar, weights=rows[out_row], offsets=offsets)
+
+
+EVENTS_KEPT = 8  # panels x universes whose static events are kept (a sweep has a few)
+_EVENTS: dict[tuple, tuple[Panel, PanelEvents | None]] = {}
+
+
+def _shared_events(
+    panel: Panel, strategy: Strategy, universe: tuple[str, ...]
+) -> PanelEvents | None:
+    """`panel_events`, once per panel, universe and rebalance period for the process (every
+    chunk of a sweep asks for the same)."""
+    key = (id(panel), universe, strategy.rebalance())
+    found = _EVENTS.get(key)
+    if found is None or found[0] is not panel:
+        while len(_EVENTS) >= EVENTS_KEPT:
+            del _EVENTS[next(iter(_EVENTS))]
+        found = _EVENTS[key] = (panel, panel_events(panel, strategy, universe))
+    return found[1]
 
 
 def panel_events(panel: Panel, strategy: Strategy, universe: tuple[str, ...]) -> PanelEvents | None:
@@ -171,7 +190,7 @@ def panel_events(panel: Panel, strategy: Strategy, universe: tuple[str, ...]) ->
 def _per_set(
     strategies: Sequence[HayesPivot],
     panel: Panel,
-    signals: Sequence[pd.DataFrame],
+    signals: SignalSource,
     universe: tuple[str, ...],
     shared: PanelEvents,
     cap: float,
@@ -182,17 +201,17 @@ def _per_set(
     max_wait = np.empty(sets, dtype=np.int64)
     kinds = np.empty(sets, dtype=np.int64)
     baskets = np.empty(sets, dtype=np.int64)
-    frame_ids: dict[int, int] = {}
-    unique_frames: list[pd.DataFrame] = []
+    trigger_ids: dict[tuple, int] = {}
+    triggers: list[tuple] = []  # trigger events per distinct (stress, pivot) pair
+    keep: list[object] = []  # what an id in a key is of, alive while the key is used
     kind_ids: dict[tuple[str, ...], int] = {}
     basket_ids: dict[tuple, int] = {}
     basket_tables: list[tuple[np.ndarray, np.ndarray]] = []  # (equal, rows) per basket
-    for s, (strategy, frame) in enumerate(zip(strategies, signals, strict=True)):
+    for s, strategy in enumerate(strategies):
         p = strategy.p
-        found = frame_ids.get(id(frame))
+        found = _trigger_row(strategy, panel, signals, shared.bar, trigger_ids, triggers, keep)
         if found is None:
-            found = frame_ids[id(frame)] = len(unique_frames)
-            unique_frames.append(frame)
+            return None
         frames[s] = found
         held, wait = p.hold_after_pivot_days, p.max_wait_days
         if not 0 <= held < LIMIT or (wait is not None and not 0 < wait < LIMIT):
@@ -223,10 +242,166 @@ def _per_set(
     equal = np.stack([t[0] for t in basket_tables])
     rows = np.vstack([t[1] for t in basket_tables])
     base = baskets * options
-    sig = _signal_arrays(unique_frames, panel, shared)
-    if sig is None:
-        return None
+    sig = _signal_arrays(triggers)
     return frames, hold, max_wait, kinds, pivot_kind, baskets, base, equal, rows, sig
+
+
+def _trigger_row(
+    strategy: HayesPivot,
+    panel: Panel,
+    signals: SignalSource,
+    static: np.ndarray,
+    ids: dict[tuple, int],
+    triggers: list[tuple],
+    keep: list[object],
+) -> int | None:
+    """Which distinct (stress, pivot) pair a set decides on, its trigger events added when
+    new: compared from the shared measures when the source has them (sets with the same
+    thresholds share them), else read from the set's frame. None when a frame is not one
+    the walk reads the same."""
+    measures = signals.measures(strategy)
+    if measures is not None:
+        if not isinstance(measures, StressMeasures) or measures.inputs.shape != panel.index.shape:
+            return None
+        t = thresholds(strategy.p)
+        key: tuple = (id(measures), t)
+        found = ids.get(key)
+        if found is None:
+            keep.append(measures)
+            found = ids[key] = len(triggers)
+            triggers.append(measured_events(measures, t, static))
+        return found
+    frame = signals.signals(strategy)
+    key = (id(frame),)
+    found = ids.get(key)
+    if found is None:
+        if not frame.index.equals(panel.prices.index) or "stress" not in frame:
+            return None  # the walk raises: let it
+        if "pivot" not in frame:
+            return None
+        stress, pivot = _column(frame, "stress"), _column(frame, "pivot")
+        if stress is None or pivot is None:
+            return None
+        keep.append(frame)
+        found = ids[key] = len(triggers)
+        triggers.append(frame_events(stress, pivot, static))
+    return found
+
+
+def stress_and_pivot(m: StressMeasures, t: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """The frame's `stress` and `pivot` columns (`stress_signals`), from the measures: the
+    same comparisons with the same numbers, so the same bits (tested). A sweep does not
+    keep them: `measured_events` gives only their trigger events, from the same pass."""
+    found = _measured_events(np.empty(0, dtype=np.int64), True, *_measure_args(m, t))
+    return found[6], found[7]
+
+
+def measured_events(m: StressMeasures, t: Thresholds, static: np.ndarray) -> tuple:
+    """`frame_events` of `stress_and_pivot(m, t)`, in one pass without building either
+    series (a sweep asks for one per distinct set of thresholds)."""
+    return _measured_events(static, False, *_measure_args(m, t))[:6]
+
+
+def _measure_args(m: StressMeasures, t: Thresholds) -> tuple:
+    return (
+        m.btc_vs_nasdaq,
+        m.btc_30d,
+        m.gold_30d,
+        m.igv_vs_qqq,
+        m.staples,
+        m.kre,
+        m.hy_60d,
+        m.liquidity_91d,
+        m.first_cut,
+        m.enough[t.min_inputs],
+        np.array(t[:7], dtype=np.float64),
+        float(t.stress),
+        bool(t.data_pivots),
+        float(t.liquidity_turn),
+    )
+
+
+@njit(cache=True)
+def _measured_events(
+    static,
+    keep,
+    btc_vs_nasdaq,
+    btc_30d,
+    gold_30d,
+    igv_vs_qqq,
+    staples,
+    kre,
+    hy_60d,
+    liquidity_91d,
+    first_cut,
+    enough,
+    limits,
+    threshold,
+    data_pivots,
+    turn,
+):  # pragma: no cover - compiled
+    """Bar by bar: `_stress_conditions` summed, divided by the flags available and compared
+    with the threshold (a comparison with NaN is False, as numpy's), and `data_pivot`; then
+    (stress_on, pivot_on, pivot_stress, pivot_pivot, stress_static, pivot_static) as
+    `frame_events` gives them (`static` sorted), and with `keep` the two series themselves.
+    (One kernel for both: a per-bar helper returning the pair costs numba 0.68 ten times
+    the arithmetic.)"""
+    bars, events = len(enough), len(static)
+    stress_on = np.empty(bars, dtype=np.int64)
+    pivot_on = np.empty(bars, dtype=np.int64)
+    pivot_stress = np.empty(bars, dtype=np.bool_)
+    pivot_pivot = np.empty(bars, dtype=np.bool_)
+    stress_static = np.empty(events, dtype=np.bool_)
+    pivot_static = np.empty(events, dtype=np.bool_)
+    stress_all = np.empty(bars if keep else 0)
+    pivot_all = np.empty(bars if keep else 0)
+    n_stress, n_pivot, e = 0, 0, 0
+    stressed_before, pivoted_before = False, False
+    for i in range(bars):
+        on = 0.0  # whole numbers: the same sum in any order
+        on += btc_vs_nasdaq[i] < limits[0]
+        on += gold_30d[i] > 0 and btc_30d[i] < limits[1]
+        on += igv_vs_qqq[i] < limits[2]
+        on += staples[i] > limits[3]
+        on += kre[i] < limits[4]
+        on += hy_60d[i] > limits[5]
+        on += liquidity_91d[i] < limits[6]
+        stress = 1.0 if on / enough[i] >= threshold else 0.0
+        pivot = 1.0 if data_pivots and (first_cut[i] or liquidity_91d[i] > turn) else 0.0
+        if keep:
+            stress_all[i], pivot_all[i] = stress, pivot
+        while e < events and static[e] == i:
+            stress_static[e] = stress == 1.0
+            pivot_static[e] = pivot == 1.0
+            e += 1
+        stressed, pivoted = stress != 0.0, pivot != 0.0  # never NaN here
+        if stressed and not stressed_before:
+            stress_on[n_stress] = i
+            n_stress += 1
+        if pivoted and not pivoted_before:
+            pivot_on[n_pivot] = i
+            pivot_stress[n_pivot] = stress == 1.0
+            pivot_pivot[n_pivot] = pivot == 1.0
+            n_pivot += 1
+        stressed_before, pivoted_before = stressed, pivoted
+    return (
+        stress_on[:n_stress].copy(),
+        pivot_on[:n_pivot].copy(),
+        pivot_stress[:n_pivot].copy(),
+        pivot_pivot[:n_pivot].copy(),
+        stress_static,
+        pivot_static,
+        stress_all,
+        pivot_all,
+    )
+
+
+def frame_events(stress: np.ndarray, pivot: np.ndarray, static: np.ndarray) -> tuple:
+    """`_trigger_events` of a frame's trigger columns, in `measured_events`' layout."""
+    stress_static = np.empty(len(static), dtype=np.bool_)
+    pivot_static = np.empty(len(static), dtype=np.bool_)
+    found = _trigger_events(stress, pivot, static, stress_static, pivot_static)
+    return (*found, stress_static, pivot_static)
 
 
 def _basket_table(
@@ -258,29 +433,18 @@ def _basket_table(
     return equal, rows
 
 
-def _signal_arrays(
-    frames: list[pd.DataFrame], panel: Panel, shared: PanelEvents
-) -> dict[str, np.ndarray] | None:
-    """Per distinct signal frame: where stress and pivot turn on (the walk's flips, NaN off)
-    and whether they equal 1.0 (what `on_event` compares) at the static events and at the
-    pivot's flips."""
-    index = panel.prices.index  # panel.index's values
-    stress_static = np.empty((len(frames), len(shared.bar)), dtype=np.bool_)
-    pivot_static = np.empty((len(frames), len(shared.bar)), dtype=np.bool_)
-    found: list[tuple[np.ndarray, ...]] = []
-    for u, frame in enumerate(frames):
-        if not frame.index.equals(index) or "stress" not in frame or "pivot" not in frame:
-            return None  # the walk raises: let it
-        stress, pivot = _column(frame, "stress"), _column(frame, "pivot")
-        if stress is None or pivot is None:
-            return None
-        found.append(_trigger_events(stress, pivot, shared.bar, stress_static[u], pivot_static[u]))
-    stress_on, pivot_on, pivot_stress, pivot_pivot = zip(*found, strict=True)
+def _signal_arrays(found: list[tuple]) -> dict[str, np.ndarray]:
+    """Per distinct (stress, pivot) pair, as `frame_events` / `measured_events` give them:
+    where each turns on (the walk's flips, NaN off) and whether they equal 1.0 (what
+    `on_event` compares) at the static events and at the pivot's flips, stacked."""
+    stress_on, pivot_on, pivot_stress, pivot_pivot, stress_static, pivot_static = zip(
+        *found, strict=True
+    )
     stress_count = np.array([len(b) for b in stress_on], dtype=np.int64)
     pivot_count = np.array([len(b) for b in pivot_on], dtype=np.int64)
     return {
-        "stress_static": stress_static,
-        "pivot_static": pivot_static,
+        "stress_static": np.stack(stress_static),
+        "pivot_static": np.stack(pivot_static),
         "stress_count": stress_count,
         "pivot_count": pivot_count,
         "stress_ptr": np.r_[0, np.cumsum(stress_count)].astype(np.int64),

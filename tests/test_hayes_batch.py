@@ -26,8 +26,10 @@ from strategies.hayes_pivot import (
     HayesPivot,
     HayesPivotParams,
     macro_series,
+    thresholds,
     usd_liquidity,
 )
+from strategies.hayes_pivot_batch import frame_events, measured_events, stress_and_pivot
 
 REPO = Path(__file__).resolve().parents[1]
 BASKETS = [(1.0, 0.0, 0.0), (0.6, 0.0, 0.0), (0.7, 0.15, 0.15), (0.4, 0.3, 0.3)]
@@ -65,6 +67,20 @@ def real_config(shared_data: Path, name: str, **update) -> RunConfig:
     return RunConfig.model_validate(config.model_dump())
 
 
+class GivenFrames:
+    """A signal source that hands out given frames (no shared measures): the batch reads the
+    frames' own stress and pivot columns, as the walk does."""
+
+    def __init__(self, strategies, frames) -> None:
+        self.by_set = {id(s): f for s, f in zip(strategies, frames, strict=True)}
+
+    def signals(self, strategy):
+        return self.by_set[id(strategy)]
+
+    def measures(self, strategy):
+        return None
+
+
 def assert_batch_equals_walk(
     panel: Panel, params: list[HayesPivotParams], cap: float, shared: bool = True
 ) -> set[str]:
@@ -78,11 +94,14 @@ def assert_batch_equals_walk(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         for universe, strategies in groups.items():
+            # shared: the batch compares thresholds on the memo's measures; else it reads
+            # each set's own frame
             frames = [memo.signals(s) if shared else s.signals(panel) for s in strategies]
-            batch = HayesPivot.decide_many(strategies, panel, frames, cap)
+            source = memo if shared else GivenFrames(strategies, frames)
+            batch = HayesPivot.decide_many(strategies, panel, source, cap)
             assert batch is not None, "the fast path fell back"
             assert batch.symbols == universe and batch.sets == len(strategies)
-            via_engine = decide_all(strategies, panel, cap, frames)
+            via_engine = decide_all(strategies, panel, cap, source)
             assert np.array_equal(via_engine.bar, batch.bar)
             for k, (strategy, frame) in enumerate(zip(strategies, frames, strict=True)):
                 schedule = build_schedule(strategy, panel, cap, frame)
@@ -160,13 +179,16 @@ def test_decide_many_falls_back_where_it_does_not_cover(synthetic_panels):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         frames = [s.signals(panel) for s in mixed]
-    assert HayesPivot.decide_many(mixed, panel, frames, 1.0) is None  # two universes
+        memo = SignalMemo(panel)
+        memo.measures(mixed[0])  # computed (and warned about) here
+    assert HayesPivot.decide_many(mixed, panel, memo, 1.0) is None  # two universes
     tweaked = [Tweaked(HayesPivotParams())]
-    assert HayesPivot.decide_many(tweaked, panel, frames[:1], 1.0) is None  # a subclass
+    assert HayesPivot.decide_many(tweaked, panel, memo, 1.0) is None  # a subclass
     odd = frames[0].assign(stress=frames[0]["stress"].astype("Float64"))  # pd.NA possible
-    assert HayesPivot.decide_many(mixed[:1], panel, [odd], 1.0) is None
+    assert HayesPivot.decide_many(mixed[:1], panel, GivenFrames(mixed[:1], [odd]), 1.0) is None
     shifted = frames[0].iloc[1:]
-    assert HayesPivot.decide_many(mixed[:1], panel, [shifted], 1.0) is None
+    assert HayesPivot.decide_many(mixed[:1], panel, GivenFrames(mixed[:1], [shifted]), 1.0) is None
+    assert HayesPivot.decide_many(mixed[:1], panel, GivenFrames(mixed[:1], frames[:1]), 1.0)
 
 
 # -- signals: shared measures, the same frame --------------------------------------------
@@ -246,6 +268,7 @@ def signal_params(rng: random.Random, gold: str = "GLD") -> HayesPivotParams:
 def check_signals(panel: Panel, sets: int, seed: int) -> None:
     rng = random.Random(seed)
     memo = SignalMemo(panel)
+    stressed = pivoted = calm = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         for k in range(sets):
@@ -255,7 +278,20 @@ def check_signals(panel: Panel, sets: int, seed: int) -> None:
             assert_same_bits(memo.signals(HayesPivot(p)), expected)
             measures = HayesPivot(p).measures(panel)
             assert_same_bits(HayesPivot(p).signals(panel, measures=measures), expected)
+            # the sweep's array path: the same trigger bits, compared straight from measures
+            stress, pivot = stress_and_pivot(measures, thresholds(p))
+            for name, got in (("stress", stress), ("pivot", pivot)):
+                want = expected[name].to_numpy()
+                assert np.array_equal(got.view(np.int64), want.view(np.int64)), name
+            static = np.sort(np.random.default_rng(k).choice(len(stress), 60, replace=False))
+            fused = measured_events(measures, thresholds(p), static)
+            for got, want in zip(fused, frame_events(stress, pivot, static), strict=True):
+                assert got.dtype == want.dtype and np.array_equal(got, want)
+            stressed += bool(stress.any())
+            pivoted += bool(pivot.any())
+            calm += bool((stress == 0).any())
     assert memo.computed == sets
+    assert min(stressed, pivoted, calm) >= sets // 4  # the draws exercised both triggers
     (measured,) = memo.measured.values()
     assert len(measured) == 2  # one per gold symbol: computed twice for all the sets
 
@@ -400,7 +436,7 @@ def test_a_tiny_case_by_hand(tiny, params, cap, stress, expected, unit):
     frame = frame.set_axis(index).assign(stress=np.array(stress, dtype=float))
     strategy = HayesPivot(HayesPivotParams(btc_weight=0.6, zec_weight=0.4, **params))
     walked = build_schedule(strategy, panel, cap, frame).targets
-    batch = HayesPivot.decide_many([strategy], panel, [frame], cap)
+    batch = HayesPivot.decide_many([strategy], panel, GivenFrames([strategy], [frame]), cap)
     assert batch is not None
     bars, weights = list(expected), np.array(list(expected.values()))
     assert panel.index.get_indexer(walked.index).tolist() == bars

@@ -25,7 +25,6 @@ import pandas as pd
 from engine import metrics
 from engine.config import RunConfig
 from engine.data.panel import Panel
-from engine.decisions import Decisions
 from engine.errors import ConfigError, DataError, OutputError
 from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import decide_all
@@ -50,7 +49,6 @@ METRICS = (
     "turnover_per_year",
     "fills",
 )
-DECIDE_BATCH = 250  # sets decided at once: their signal frames (~0.7 MB each) are alive together
 BYTES_PER_SET_BAR = 8 * 16  # wealth, returns, exposure and the metrics' temporaries, float64
 
 
@@ -118,7 +116,7 @@ def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) 
         panel = _panel(base_json, universe, inputs)
         table = _simulate_group(base, spec, panel, [strategies[i] for i in members])
         tables.append(table.set_index(pd.Index(members)))
-    metrics_table = pd.concat(tables).sort_index()
+    metrics_table = tables[0] if len(tables) == 1 else pd.concat(tables).sort_index()
     ids = pd.DataFrame(
         {
             "id": [param_id(p) for p in param_sets],
@@ -133,26 +131,17 @@ def _simulate_group(
     base: RunConfig, spec: SweepSpec, panel: Panel, strategies: list[Strategy]
 ) -> pd.DataFrame:
     """Sets of one universe on one panel: decisions, one kernel call, metrics, a row each."""
-    start = panel.window_start
+    shared = _shared(panel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        memo = _signal_memo(panel)
-        parts = []
-        for lo in range(0, len(strategies), DECIDE_BATCH):  # a batch's signal frames alive
-            batch = strategies[lo : lo + DECIDE_BATCH]
-            frames = [memo.signals(strategy) for strategy in batch]
-            parts.append(decide_all(batch, panel, base.leverage_cap, frames))
-            del frames
-        decisions = Decisions.concat(parts)
+        decisions = decide_all(strategies, panel, base.leverage_cap, shared.memo)
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
-    sim = simulate_sets(panel, decisions, costs, start=start)
-    rows = sim.returns  # sets x bars: each set's returns contiguous
-    cash = cash_returns(panel, sim.index).to_numpy()
-    ppy = panel.periods_per_year(start)
+    sim = simulate_sets(panel, decisions, costs, start=panel.window_start)
+    rows, cash, ppy, span = sim.returns, shared.cash, shared.ppy, shared.span
+    assert len(cash) == len(sim.index), "the simulated window is the panel's window"
     names = pd.RangeIndex(len(strategies))
-    span = metrics.years(sim.index)
-    table = metrics.summary_of_rows(rows, cash, span, ppy, names)
-    columns: dict[str, Any] = {key: table[key].to_numpy() for key in METRICS if key in table}
+    table = metrics.summary_arrays(rows, cash, span, ppy)
+    columns: dict[str, Any] = {key: table[key] for key in METRICS if key in table}
     # run_stats's exposure, turnover and fills, from the kernel's per-set arrays
     columns["time_in_market"] = (sim.gross > 1e-9).mean(axis=1)
     columns["avg_gross_exposure"] = sim.gross.mean(axis=1)
@@ -163,33 +152,53 @@ def _simulate_group(
         for part, bars in (("is", slice(0, cut)), ("oos", slice(cut, len(sim.index)))):
             index = sim.index[bars]
             found = (
-                metrics.summary_of_rows(rows[:, bars], cash[bars], metrics.years(index), ppy, names)
+                metrics.summary_arrays(rows[:, bars], cash[bars], metrics.years(index), ppy)
                 if len(index) > 2
                 else None
             )
             for key in ("sharpe", "cagr"):
                 columns[f"{key}_{part}"] = (
-                    np.full(len(strategies), np.nan) if found is None else found[key].to_numpy()
+                    np.full(len(strategies), np.nan) if found is None else found[key]
                 )
     moments = block_moments_of_rows(rows, cash, spec.blocks)
     for b in range(spec.blocks):
         for k, name in enumerate(MOMENTS):
             columns[f"m{b:02d}_{name}"] = moments[b, :, k]
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, index=names)
 
 
-MEMO_PANELS, MEMO_BUDGET_MB = 4, 128.0
-_MEMOS: dict[int, tuple[Panel, SignalMemo]] = {}
+@dataclass(frozen=True, eq=False)
+class _PanelShare:
+    """What every chunk of a sweep on one panel reuses: its signal memo (signals and
+    measures shared between sets) and its window's cash returns, calendar and span."""
+
+    panel: Panel
+    memo: SignalMemo
+    cash: np.ndarray  # what idle cash earned on each bar of the window
+    ppy: int
+    span: float  # years
 
 
-def _signal_memo(panel: Panel) -> SignalMemo:
-    """One memo per panel for the life of the process: chunks of a sweep share signals."""
-    found = _MEMOS.get(id(panel))
-    if found is None or found[0] is not panel:
-        while len(_MEMOS) >= MEMO_PANELS:  # the oldest panel's frames go first
-            del _MEMOS[next(iter(_MEMOS))]
-        found = _MEMOS[id(panel)] = (panel, SignalMemo(panel, MEMO_BUDGET_MB))
-    return found[1]
+SHARED_PANELS, MEMO_BUDGET_MB = 4, 128.0
+_SHARED: dict[int, _PanelShare] = {}
+
+
+def _shared(panel: Panel) -> _PanelShare:
+    """One share per panel for the life of the process (the oldest panel's goes first)."""
+    found = _SHARED.get(id(panel))
+    if found is None or found.panel is not panel:
+        while len(_SHARED) >= SHARED_PANELS:
+            del _SHARED[next(iter(_SHARED))]
+        start = panel.window_start
+        window = panel.index[panel.index.searchsorted(start) if start is not None else 0 :]
+        found = _SHARED[id(panel)] = _PanelShare(
+            panel,
+            SignalMemo(panel, MEMO_BUDGET_MB),
+            cash_returns(panel, window).to_numpy(),
+            panel.periods_per_year(start),
+            metrics.years(window),
+        )
+    return found
 
 
 @functools.lru_cache(maxsize=8)
@@ -372,15 +381,31 @@ def read_chunks(out_dir: Path) -> pd.DataFrame:
 
 
 def _write_atomically(table: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        table.to_parquet(tmp, index=False)
+        pq.write_table(_arrow(table, pa), tmp)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(
             f"cannot write {path}: {exc.strerror or exc}", "free disk space or choose another --out"
         ) from exc
+
+
+def _arrow(table: pd.DataFrame, pa: Any) -> Any:
+    """The table as arrow: numeric columns from their numpy arrays (a third of pandas'
+    conversion, which a small chunk pays per column), the rest as pandas converts them."""
+    columns = {}
+    for name in table.columns:
+        column = table[name]
+        if column.dtype.kind in "biuf" and isinstance(column.dtype, np.dtype):
+            columns[name] = pa.array(column.to_numpy())
+        else:
+            columns[name] = pa.array(column, from_pandas=True)
+    return pa.table(columns)
 
 
 def _write_text_atomically(path: Path, text: str) -> None:

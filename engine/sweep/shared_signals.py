@@ -72,7 +72,7 @@ class SignalMemo:
         strategy.reset()
         params = strategy.p
         try:
-            found = self._measures(strategy)
+            found = self._measured(strategy)
             if found is None:
                 frame, reads = _recorded(strategy, lambda: strategy.signals(self.panel))
             else:
@@ -92,7 +92,17 @@ class SignalMemo:
             self._evict()
         return frame
 
-    def _measures(self, strategy: Strategy) -> tuple[Any, dict[str, Any]] | None:
+    def measures(self, strategy: Strategy) -> Any | None:
+        """The strategy's measures, computed once per distinct read of the params behind
+        them; None when the strategy has no `measures` step or the reads cannot be followed."""
+        strategy.reset()
+        try:
+            found = self._measured(strategy)
+        except Exception:  # the proxy could not follow: the caller computes plainly
+            return None
+        return None if found is None else found[0]
+
+    def _measured(self, strategy: Strategy) -> tuple[Any, dict[str, Any]] | None:
         """The strategy's measures and the param reads behind them, computed once per
         distinct read; None when the strategy has no `measures` step."""
         compute = getattr(strategy, "measures", None)
