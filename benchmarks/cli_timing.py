@@ -70,9 +70,12 @@ def run_startup(ctx) -> list[Row]:
     ]
 
 
-# what `import vectorbt` costs a run, which declines its optional quantstats adapter
-# (engine.workflow.without_optional_quantstats)
-VECTORBT_AS_A_RUN = "import sys; sys.modules['quantstats'] = None; import vectorbt"
+# what `import vectorbt` costs a run, which declines its unused optional imports
+# (engine.optional_imports, as engine.simulate_kernel does)
+VECTORBT_AS_A_RUN = (
+    "from engine.optional_imports import declined\n"
+    "with declined('quantstats', 'ipywidgets'):\n    import vectorbt"
+)
 
 
 def run_cli(ctx) -> list[Row]:

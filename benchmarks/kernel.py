@@ -12,19 +12,15 @@ simulation of these schedules can do, so the engine's time over it is its overhe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from benchmarks.market import Market, cost_fractions
-from engine.simulate import Costs, _numba_cache_dir
-
-os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())  # before numba is imported
-
-from numba import njit
+from engine.simulate import Costs
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12

@@ -9,12 +9,6 @@ to rounding (sums run in another order); `tests/test_metrics.py` holds them to i
 
 from __future__ import annotations
 
-import os
-
-from engine.simulate import _numba_cache_dir
-
-os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())  # before numba is imported
-
 import numpy as np
 from numba import njit
 

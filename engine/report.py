@@ -152,8 +152,13 @@ def _retarget_fontname_defaults(module: ModuleType, family: str) -> None:
 
 
 def _quantstats() -> ModuleType:
-    """Import quantstats lazily: it takes ~2 s and rewrites matplotlib's rcParams."""
-    import quantstats
+    """Import quantstats lazily: it takes ~2 s and rewrites matplotlib's rcParams. Its
+    notebook display (IPython) and seaborn's notebook widgets (ipywidgets) are declined:
+    optional to both, unused here, ~0.7 s (`engine.optional_imports`)."""
+    from engine.optional_imports import declined
+
+    with declined("IPython", "ipywidgets"):
+        import quantstats
 
     return quantstats
 

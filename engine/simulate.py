@@ -19,7 +19,6 @@ are columns of one call.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -276,11 +275,3 @@ def _price_table(
         del _TABLES[next(iter(_TABLES))]
     _TABLES[key] = (panel, table)
     return table
-
-
-def _numba_cache_dir() -> str:
-    from platformdirs import user_cache_dir
-
-    path = os.path.join(user_cache_dir("playbook"), "numba")
-    os.makedirs(path, exist_ok=True)
-    return path

@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -63,11 +63,9 @@ def run_to_folder(
 
     if config.name is None and config_path is not None:
         config = config.model_copy(update={"name": config_path.stem})
-    elsewhere = not report or renderer is not None
-    with without_optional_quantstats() if elsewhere else nullcontext():
-        result = run_backtest(
-            config, source=source, lines=lines, config_path=str(config_path or "config")
-        )
+    result = run_backtest(
+        config, source=source, lines=lines, config_path=str(config_path or "config")
+    )
     folder = write_run(
         result,
         results_dir or default_results_dir(),
@@ -174,26 +172,6 @@ def write_reports(result: RunResult, folder: Path) -> None:
     from engine.report import write_run_reports
 
     write_run_reports(**report_job(result, folder))
-
-
-@contextmanager
-def without_optional_quantstats() -> Iterator[None]:
-    """While vectorbt is first imported, decline its optional quantstats adapter.
-
-    `import vectorbt` imports quantstats (and with it matplotlib, seaborn and yfinance:
-    ~1 s) only for the `.qs` accessor, inside `try/except ImportError`. The engine never
-    uses it; when the tearsheet is drawn in another process (or not at all) this process
-    skips that import. Afterwards `import quantstats` works as usual.
-    """
-    if "vectorbt" in sys.modules or "quantstats" in sys.modules:
-        yield
-        return
-    sys.modules["quantstats"] = None  # type: ignore[assignment]  # "import halted": ImportError
-    try:
-        yield
-    finally:
-        if "quantstats" in sys.modules and sys.modules["quantstats"] is None:
-            del sys.modules["quantstats"]
 
 
 @contextmanager

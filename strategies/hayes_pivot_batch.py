@@ -22,23 +22,18 @@ waiting or not).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from engine.data.panel import Panel
 from engine.decisions import Decisions
 from engine.schedule import EVENT_ORDER, _validated, rebalance_bars
-from engine.simulate import _numba_cache_dir
 from strategies.base import Context, SignalSource, Strategy
 from strategies.hayes_pivot import HayesPivot, StressMeasures, Thresholds, thresholds
-
-os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())  # before numba is imported
-
-from numba import njit
 
 START, LISTING, FED, STRESS_ON, PIVOT_ON, REBALANCE = 0, 1, 2, 3, 4, 6  # order within a bar
 KIND_CODES = {"start": START, "listing": LISTING, "fed": FED, "rebalance": REBALANCE}

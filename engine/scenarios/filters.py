@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-from engine.simulate import _numba_cache_dir
-
-os.environ.setdefault("NUMBA_CACHE_DIR", _numba_cache_dir())  # before numba is imported
-
 from numba import njit
 
 

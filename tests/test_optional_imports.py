@@ -1,0 +1,29 @@
+"""engine.optional_imports: a declined import fails inside the block and works after it."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from engine.optional_imports import declined
+
+
+def test_a_declined_module_raises_import_error_only_inside_the_block():
+    name = "json.tool"  # stdlib, importable, not imported by the test session
+    sys.modules.pop(name, None)
+    with declined(name), pytest.raises(ImportError):
+        __import__(name)
+    assert name not in sys.modules
+    __import__(name)
+    assert name in sys.modules
+
+
+def test_a_module_already_imported_is_left_alone():
+    import json
+
+    with declined("json"):
+        import json as again
+
+        assert again is json
+    assert sys.modules["json"] is json
