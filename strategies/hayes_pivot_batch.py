@@ -270,10 +270,8 @@ def _trigger_row(
     key = (id(frame),)
     found = ids.get(key)
     if found is None:
-        if not frame.index.equals(panel.prices.index) or "stress" not in frame:
+        if not frame.index.equals(panel.prices.index) or not {"stress", "pivot"} <= set(frame):
             return None  # the walk raises: let it
-        if "pivot" not in frame:
-            return None
         stress, pivot = _column(frame, "stress"), _column(frame, "pivot")
         if stress is None or pivot is None:
             return None

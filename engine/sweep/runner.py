@@ -116,7 +116,7 @@ def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) 
         panel = _panel(base_json, universe, inputs)
         table = _simulate_group(base, spec, panel, [strategies[i] for i in members])
         tables.append(table.set_index(pd.Index(members)))
-    metrics_table = tables[0] if len(tables) == 1 else pd.concat(tables).sort_index()
+    metrics_table = pd.concat(tables).sort_index()
     ids = pd.DataFrame(
         {
             "id": [param_id(p) for p in param_sets],
@@ -381,12 +381,11 @@ def read_chunks(out_dir: Path) -> pd.DataFrame:
 
 
 def _write_atomically(table: pd.DataFrame, path: Path) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        pq.write_table(_arrow(table, pa), tmp)
+        pq.write_table(_arrow(table), tmp)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -395,9 +394,11 @@ def _write_atomically(table: pd.DataFrame, path: Path) -> None:
         ) from exc
 
 
-def _arrow(table: pd.DataFrame, pa: Any) -> Any:
+def _arrow(table: pd.DataFrame) -> Any:
     """The table as arrow: numeric columns from their numpy arrays (a third of pandas'
     conversion, which a small chunk pays per column), the rest as pandas converts them."""
+    import pyarrow as pa
+
     columns = {}
     for name in table.columns:
         column = table[name]

@@ -95,7 +95,6 @@ class SignalMemo:
     def measures(self, strategy: Strategy) -> Any | None:
         """The strategy's measures, computed once per distinct read of the params behind
         them; None when the strategy has no `measures` step or the reads cannot be followed."""
-        strategy.reset()
         try:
             found = self._measured(strategy)
         except Exception:  # the proxy could not follow: the caller computes plainly
