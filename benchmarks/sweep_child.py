@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
 
-    from benchmarks.stages import stage_timers
     from benchmarks.workload import workload
     from engine.run import prepare
     from engine.sweep.runner import _write_atomically, make_plan, run_chunk
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
     ready = time.perf_counter()
     before = {"rss_mb": proc_status_mb("VmRSS"), "hwm_mb": proc_status_mb("VmHWM")}
 
-    rounds = [_sweep(plan, args.time_cap, stage_timers) for _ in range(max(1, args.rounds))]
+    rounds = [_sweep(plan, args.time_cap) for _ in range(max(1, args.rounds))]
     per_chunk, seconds, stages = sorted(rounds, key=lambda r: r[1])[len(rounds) // 2]
     chunks = plan.chunks
     done_sets = sum(len(chunks[c["chunk"]]) for c in per_chunk)
@@ -112,8 +111,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
 
 
-def _sweep(plan, time_cap: float | None, stage_timers) -> tuple[list[dict], float, object]:
+def _sweep(plan, time_cap: float | None) -> tuple[list[dict], float, object]:
     """One timed sweep of the plan into a fresh folder: (per chunk, seconds, stage times)."""
+    from benchmarks.stages import stage_timers
     from engine.sweep.runner import run_plan
 
     per_chunk: list[dict] = []
