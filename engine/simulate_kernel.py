@@ -138,6 +138,10 @@ def simulate_nb(
     """Every set on the window: wealth and returns per bar, turnover, gross exposure (and
     weights), each set's series contiguous (sets x bars).
 
+    Turnover is the sum over the risky instruments' orders (symbols and short legs, never
+    CASH: moving idle money is the other side of a trade, not a second one) of
+    |traded notional| / wealth at the close of the fill bar.
+
     close (P, bars, W): instrument prices, NaN where there is none (no order there).
     valuation (P, bars, W): close back-filled (the order and valuation price vectorbt got).
     mark (P, bars, W): valuation forward-filled (vectorbt's last valuation price and the
@@ -198,6 +202,7 @@ def simulate_nb(
         for t in range(bars):
             fill = r < hi and fill_bar[r] == t
             n_orders = 0
+            n_risky = 0  # orders of symbols and short legs: what turnover counts
             if fill or t == 0:
                 if t - last_order_bar > 1:  # bars without orders in between: balances snap
                     cash, free_cash = _snap(cash), _snap(free_cash)
@@ -283,8 +288,10 @@ def simulate_nb(
                         signed = -result.size if result.side == SELL else result.size
                         asset_flow[k] = add_nb(0.0, signed)
                         cash_flow[k] = add_nb(0.0, -signed * result.price - result.fees)
-                        order_value_bar[n_orders] = abs(result.size * result.price)
                         n_orders += 1
+                        if col != cash_col:  # CASH's order is the other side of a trade
+                            order_value_bar[n_risky] = abs(result.size * result.price)
+                            n_risky += 1
             # value the bar as Portfolio.value() does: cash + sum of position x price
             if n_orders:
                 flow = 0.0
@@ -308,7 +315,7 @@ def simulate_nb(
             value = cash_held + asset_value
             value_out[s, t] = value
             returns_out[s, t] = value / (value_out[s, t - 1] if t else 1.0) - 1.0
-            for o in range(n_orders):
+            for o in range(n_risky):
                 turnover_out[s] += order_value_bar[o] / value
             # gross exposure: |weights| of everything but CASH, summed as np.nansum does
             gross = 0.0

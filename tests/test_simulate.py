@@ -195,3 +195,25 @@ def test_scenario_paths_with_their_own_prices_in_one_call_equal_one_by_one():
         alone = simulate(panel, [plan], Costs(fees_bps=2), start=index[1])
         np.testing.assert_allclose(together.value.iloc[:, i], alone.value.iloc[:, 0], atol=1e-12)
     assert together.value.iloc[-1].nunique() == 3  # different prices, different outcomes
+
+
+def test_turnover_excludes_cash_instrument():
+    """Regression: every switch between an asset and CASH was counted twice (the CASH leg's
+    order too). Idle cash is not a trade: buying 100% of A from cash turns over 1.0 of wealth,
+    and a round trip (in, then back to cash) 2.0, with no costs on a flat price."""
+    index = pd.date_range("2021-01-01", periods=10)
+    panel = make_panel({"A": [10.0] * 10}, index)
+    buy = targets({index[0]: {"A": 1.0}}, ["A"])
+    assert simulate(panel, [buy], Costs(), start=index[0]).turnover.iloc[0] == 1.0
+    in_out = targets({index[0]: {"A": 1.0}, index[4]: {}}, ["A"])
+    assert simulate(panel, [in_out], Costs(), start=index[0]).turnover.iloc[0] == 2.0
+    half = targets({index[0]: {"A": 0.5}, index[4]: {"A": 0.25}}, ["A"])
+    assert simulate(panel, [half], Costs(), start=index[0]).turnover.iloc[0] == 0.75
+
+
+def test_turnover_counts_short_legs_not_their_cash_financing():
+    """A short leg is a risky trade (counted); the CASH it is financed with is not."""
+    index = pd.date_range("2021-01-01", periods=10)
+    panel = make_panel({"A": [10.0] * 10, "B": [5.0] * 10}, index)
+    plan = targets({index[0]: {"A": 1.5, "B": -0.5}}, ["A", "B"])
+    assert simulate(panel, [plan], Costs(), start=index[0]).turnover.iloc[0] == 2.0

@@ -2,8 +2,9 @@
 
 The reference below is how the engine called vectorbt before the kernel: every input tiled
 to bars x columns, one `from_orders(size_type="targetpercent", cash_sharing=True,
-call_seq="auto")` call, value, weights and turnover read back from the portfolio. The kernel
-calls vectorbt's own order functions only on fill bars, so the two must agree bit for bit.
+call_seq="auto")` call, value, weights and turnover read back from the portfolio (turnover
+from its order records of every instrument but CASH). The kernel calls vectorbt's own order
+functions only on fill bars, so the two must agree bit for bit.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def reference(panel: Panel, plans: list[pd.DataFrame], costs: Costs, start: pd.T
         weights.append(pd.DataFrame(block, index=window, columns=frame.columns))
         offset += frame.shape[1]
     records = portfolio.order_records
+    records = records[~is_cash[records["col"]]]  # turnover: risky orders only, never CASH
     group_of = np.asarray(groups)[records["col"]]
     traded = np.abs(records["size"] * records["price"]) / value[records["idx"], group_of]
     turnover = np.bincount(group_of, weights=traded, minlength=len(plans))
