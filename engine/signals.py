@@ -73,12 +73,13 @@ def rolling_correlation(
 def liquidity_index(walcl: pd.Series, tga: pd.Series, rrp: pd.Series) -> pd.Series:
     """Hayes's USD liquidity, in billions: Fed assets - Treasury General Account - reverse repo.
 
-    WALCL is in millions; WTREGEN's units differ between mirrors (a sane TGA is 50 to 2,000
-    billion), so they are inferred from its size; RRP is in billions and counts as zero before
-    the facility existed (no observation yet), which is what it was.
+    Inputs are in FRED's units, which the panel guarantees (it refuses other units value by
+    value, `engine.data.panel.check_units`): WALCL and WTREGEN in millions, RRPONTSYD in
+    billions. Units are never inferred from the data here: a guess from the whole series
+    would let later rows decide how an early one is read. RRP counts as zero where it has no
+    current observation (before the facility existed, or idle for weeks), which is what it was.
     """
-    tga_billions = tga / 1000.0 if float(tga.dropna().median()) > 20_000 else tga
-    return walcl / 1000.0 - tga_billions - rrp.fillna(0.0)
+    return walcl / 1000.0 - tga / 1000.0 - rrp.fillna(0.0)
 
 
 def first_cut_after_hikes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_panel
@@ -122,3 +123,69 @@ def test_signal_inputs_add_warm_up_bars_but_never_weekends_to_an_equity_run():
     assert panel.index[0] == pd.Timestamp("2021-01-01")  # BTC's history warms signals up
     after = panel.index[panel.index >= pd.Timestamp("2021-02-01")]
     assert (after.day_of_week < 5).all() and panel.periods_per_year(after[0]) == 252
+
+
+def test_wtregen_in_billions_refused_value_by_value():
+    """A TGA mirror in billions over 2020-21 (median ~1,200) passed the median check and was
+    read as millions; each value is now judged on its own, so it fails in one line."""
+    bdays = pd.bdate_range("2020-01-01", "2021-12-31")
+    wednesdays = pd.date_range("2020-01-01", "2021-12-31", freq="W-WED")
+    billions = pd.Series(np.linspace(1_800.0, 900.0, len(wednesdays)), index=wednesdays)
+    source = FrameSource({"SPY": pd.Series(1.0, index=bdays)}, {"WTREGEN": billions})
+    request = PanelRequest(traded=("SPY",), macro=("WTREGEN",), cash_series=())
+    with pytest.raises(DataError) as caught:
+        build_panel(source, request)
+    assert caught.value.one_line() == (
+        "macro series WTREGEN looks like the wrong units: 1,800 on 2020-01-01 is outside "
+        "2,500 to 5,000,000 millions of USD (fix: give every row of WTREGEN in millions of USD, "
+        "FRED's units)"
+    )
+    # the same TGA in FRED's millions, including its pre-2008 lows of ~4,000, is accepted
+    millions = pd.Series(np.linspace(4_000.0, 900_000.0, len(wednesdays)), index=wednesdays)
+    source = FrameSource({"SPY": pd.Series(1.0, index=bdays)}, {"WTREGEN": millions})
+    assert build_panel(source, request).macro["WTREGEN"].max() == 900_000.0
+
+
+def test_macro_series_that_ends_early_is_missing_after_its_staleness_limit_with_a_note():
+    """Issue 14: a weekly series that stops was carried for months without a word."""
+    bdays = pd.bdate_range("2021-01-04", "2021-06-30")
+    weekly = pd.date_range("2021-01-06", "2021-03-03", freq="W-WED")  # ends early
+    tga = pd.Series(800_000.0, index=weekly)
+    source = FrameSource({"SPY": pd.Series(1.0, index=bdays)}, {"WTREGEN": tga})
+    panel = build_panel(source, PanelRequest(traded=("SPY",), macro=("WTREGEN",)))
+    seen = panel.macro["WTREGEN"]
+    last_release = pd.Timestamp("2021-03-05")  # Wednesday 2021-03-03 + 2 days
+    limit = release_lag("WTREGEN").stale_after_days
+    assert limit == 21
+    fresh = (panel.index >= "2021-01-08") & (panel.index - last_release <= pd.Timedelta(days=21))
+    assert seen[fresh].eq(800_000.0).all() and seen[~fresh].isna().all()
+    first_missing = panel.index[panel.index > last_release + pd.Timedelta(days=21)][0]
+    notes = [n for n in panel.notes if "WTREGEN" in n]
+    assert notes == [
+        f"macro series WTREGEN data ends 2021-03-03 (released 2021-03-05); with no release for "
+        f"over 21 days (weekly series) it counts as missing from {first_missing.date()} to "
+        f"2021-06-30 ({int((~fresh[panel.index >= '2021-01-08']).sum())} bars), not carried"
+    ]
+
+
+def test_staleness_limits_follow_the_release_frequency():
+    assert release_lag("DGS10").stale_after_days == 14  # daily
+    assert release_lag("WALCL").stale_after_days == 21  # weekly
+    assert release_lag("M2SL").stale_after_days == 75  # monthly
+    assert release_lag("XYZ").stale_after_days == 75  # unknown: the most lenient
+
+
+def test_a_gap_in_a_daily_series_is_missing_inside_it_and_current_again_after():
+    days = pd.bdate_range("2021-01-04", "2021-04-30")
+    observed = days[(days < "2021-02-01") | (days > "2021-03-15")]
+    hy = pd.Series(3.5, index=observed)
+    source = FrameSource({"SPY": pd.Series(1.0, index=days)}, {"BAMLH0A0HYM2": hy})
+    panel = build_panel(source, PanelRequest(traded=("SPY",), macro=("BAMLH0A0HYM2",)))
+    seen = panel.macro["BAMLH0A0HYM2"]
+    # last value 2021-01-29, released Monday 2021-02-01: usable through 2021-02-15
+    assert seen.loc["2021-02-15"] == 3.5 and pd.isna(seen.loc["2021-02-16"])
+    assert pd.isna(seen.loc["2021-03-16"]) and seen.loc["2021-03-17"] == 3.5
+    assert [n for n in panel.notes if "BAMLH0A0HYM2" in n] == [
+        "macro series BAMLH0A0HYM2 had no release for over 14 days (daily series) on 21 bars, "
+        "first on 2021-02-16; it counts as missing there, not carried"
+    ]

@@ -47,14 +47,32 @@ def test_correlation_compounds_btc_weekends_into_monday():
     assert naive.dropna().min() < 0.99  # pairing Monday's equity move with BTC's Sunday is wrong
 
 
-def test_liquidity_index_infers_tga_units_and_treats_missing_rrp_as_zero():
+def test_liquidity_index_reads_fred_units_and_treats_missing_rrp_as_zero():
     index = pd.date_range("2021-01-06", periods=3, freq="W-WED")
     walcl = pd.Series(7_400_000.0, index=index)  # millions
-    tga_millions = pd.Series(800_000.0, index=index)
+    tga = pd.Series(800_000.0, index=index)  # millions
     rrp = pd.Series([np.nan, 100.0, 200.0], index=index)  # billions
     expected = [7400 - 800 - 0, 7400 - 800 - 100, 7400 - 800 - 200]
-    assert sig.liquidity_index(walcl, tga_millions, rrp).tolist() == expected
-    assert sig.liquidity_index(walcl, tga_millions / 1000, rrp).tolist() == expected
+    assert sig.liquidity_index(walcl, tga, rrp).tolist() == expected
+
+
+def test_wtregen_units_not_from_future():
+    """Issue 14: TGA units were guessed from the whole series' median, later rows included.
+
+    Pre-2008 the TGA was about USD 5 billion (5,000 in FRED's millions): cut there, the median
+    made it look like billions and the index came out near -35,000 instead of ~800.
+    """
+    index = pd.date_range("2005-01-05", periods=400, freq="W-WED")
+    walcl = pd.Series(np.linspace(800_000.0, 4_000_000.0, len(index)), index=index)
+    tga = pd.Series(np.where(index < "2009-01-01", 5_000.0, 300_000.0), index=index)
+    rrp = pd.Series(np.nan, index=index)
+    full = sig.liquidity_index(walcl, tga, rrp)
+    for cut in (20, 100, 250, 399):
+        known = index[: cut + 1]
+        seen = sig.liquidity_index(walcl[known], tga[known], rrp[known])
+        pd.testing.assert_series_equal(seen, full[known])
+    expected = walcl.iloc[0] / 1000 - tga.iloc[0] / 1000  # textbook: (WALCL - TGA) / 1,000
+    assert full.iloc[0] == pytest.approx(expected) and full.iloc[0] == pytest.approx(795.0)
 
 
 def test_stress_score_drops_missing_components_instead_of_filling():

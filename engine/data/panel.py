@@ -2,7 +2,8 @@
 
 One explicit calendar; prices NaN before an asset's first bar (never back-filled) and the
 last traded price on days the asset does not trade; macro series visible from their release
-date only; dated events placed on the first bar at whose close they are known.
+date only, in FRED's units, and missing once stale (no release within their frequency's limit,
+`engine.data.releases`); dated events placed on the first bar at whose close they are known.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import ValidationConfig
-from engine.data.releases import as_released, release_lag
+from engine.data.releases import ReleaseLag, as_released, release_lag
 from engine.data.sources import Source
 from engine.errors import DataError
 from engine.regimes import Regime
@@ -35,6 +36,15 @@ MACRO_UNITS: dict[str, tuple[float, float, str]] = {
     "DFF": (-1.0, 25.0, "percent"),
     "FEDFUNDS": (-1.0, 25.0, "percent"),
     "BAMLH0A0HYM2": (0.0, 30.0, "percent"),
+}
+# Plausible range of every single observation of the dollar levels a signal adds up, in
+# FRED's units. Each value is judged on its own (never by the rest of the file, which would
+# let later rows decide how an early row is read): a TGA below 2,500 (USD 2.5 billion, under
+# its 2003 low of 3,745 million) can only be a mirror's billions (at most 1,817 billion in 2020).
+OBSERVATION_RANGE: dict[str, tuple[float, float]] = {
+    "WALCL": (1.0e5, 5.0e7),
+    "WTREGEN": (2.5e3, 5.0e6),
+    "RRPONTSYD": (0.0, 5.0e3),
 }
 WEEKEND_SHARE_7DAY = 0.1  # an asset with more weekend bars than this trades 7 days a week
 
@@ -172,8 +182,11 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
             notes.append(f"macro series {series_id} is not in this source; signals skip it")
             continue
         check_units(series_id, series)
-        released = as_released(series, release_lag(series_id))
-        macro[series_id] = _as_of(released, calendar)
+        lag = release_lag(series_id)
+        released = as_released(series, lag)
+        fresh = _fresh(released, calendar, lag.stale_after_days)
+        macro[series_id] = _as_of(released, calendar).where(fresh)
+        notes += _stale_macro_notes(series_id, series, released, fresh, lag)
 
     return Panel(
         prices=pd.DataFrame(prices, index=calendar),
@@ -191,7 +204,12 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
 
 
 def check_units(series_id: str, series: pd.Series) -> None:
-    """Refuse a macro series whose size contradicts its known units (see MACRO_UNITS)."""
+    """Refuse a macro series whose size contradicts its known units.
+
+    Signals read every series in FRED's units (MACRO_UNITS) and never guess them. The median
+    catches a file in other units; OBSERVATION_RANGE then checks each value on its own, so a
+    mirror that switched units part way, or a short file, cannot slip through.
+    """
     known = MACRO_UNITS.get(series_id)
     values = pd.to_numeric(series, errors="coerce").dropna()
     if known is None or values.empty:
@@ -203,6 +221,17 @@ def check_units(series_id: str, series: pd.Series) -> None:
             f"macro series {series_id} looks like the wrong units: its median is {median:,.6g}, "
             f"expected {units} (a median between {low:,g} and {high:,g})",
             f"give {series_id} in {units}, FRED's units",
+        )
+    bounds = OBSERVATION_RANGE.get(series_id)
+    if bounds is None:
+        return
+    outside = (values < bounds[0]) | (values > bounds[1])
+    if outside.any():
+        day, value = values.index[outside.to_numpy()][0], float(values[outside].iloc[0])
+        raise DataError(
+            f"macro series {series_id} looks like the wrong units: {value:,.6g} on "
+            f"{pd.Timestamp(day).date()} is outside {bounds[0]:,.10g} to {bounds[1]:,.10g} {units}",
+            f"give every row of {series_id} in {units}, FRED's units",
         )
 
 
@@ -326,6 +355,48 @@ def _as_of(released: pd.Series, calendar: pd.DatetimeIndex) -> pd.Series:
     """Value known at each bar's close: the last release on or before the bar."""
     full = released.reindex(calendar.union(released.index)).ffill()
     return full.reindex(calendar).astype("float64")
+
+
+def _fresh(released: pd.Series, calendar: pd.DatetimeIndex, stale_after_days: int) -> pd.Series:
+    """True on bars whose latest known release is at most `stale_after_days` old."""
+    dates = pd.Series(released.index, index=released.index)
+    latest = dates.reindex(calendar.union(released.index)).ffill().reindex(calendar)
+    age = calendar - pd.DatetimeIndex(latest)
+    return pd.Series(age <= pd.Timedelta(days=stale_after_days), index=calendar)
+
+
+def _stale_macro_notes(
+    series_id: str,
+    series: pd.Series,
+    released: pd.Series,
+    fresh: pd.Series,
+    lag: ReleaseLag,
+) -> list[str]:
+    """One note per macro series that went stale on the calendar (after its first release)."""
+    stale = ~fresh & (fresh.index >= released.index[0])
+    if not stale.any():
+        return []
+    limit = f"{lag.stale_after_days} days ({lag.frequency} series)"
+    parts = []
+    tail = stale.iloc[::-1].cummin().iloc[::-1]  # the stale run that lasts to the last bar
+    if bool(tail.iloc[-1]):
+        days = fresh.index[tail.to_numpy()]
+        parts.append(
+            f"macro series {series_id} data ends {series.index[-1].date()} (released "
+            f"{released.index[-1].date()}); with no release for over {limit} it counts as "
+            f"missing from {days[0].date()} to {days[-1].date()} ({len(days)} bars), not carried"
+        )
+    gaps = stale & ~tail
+    if gaps.any():
+        days = fresh.index[gaps.to_numpy()]
+        if parts:
+            parts.append(f"also on {len(days)} earlier bars, first on {days[0].date()}")
+        else:
+            parts.append(
+                f"macro series {series_id} had no release for over {limit} on {len(days)} "
+                f"bars, first on {days[0].date()}; it counts as missing there, not carried"
+            )
+    return ["; ".join(parts)]
 
 
 def _cash_rate(

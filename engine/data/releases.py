@@ -4,6 +4,10 @@ FRED dates an observation by its reference period (a Wednesday level, the 1st of
 A strategy may only see it from its release. Lags are conservative: a release after the
 16:00 ET equity close counts from the next session. The table is data, not code paths;
 a series not listed gets `DEFAULT_LAG` and the run records that it did.
+
+Staleness follows the release frequency: a series with no new release for longer than its
+`stale_after_days` (daily 14, weekly 21, monthly 75 days) counts as missing from then on
+instead of being carried forward (the panel masks it and writes a run note).
 """
 
 from __future__ import annotations
@@ -14,6 +18,12 @@ from typing import Literal
 import pandas as pd
 
 Anchor = Literal["date", "month_end"]
+Frequency = Literal["daily", "weekly", "monthly"]
+
+# Days without a new release after which a series is stale (treated as missing): two missed
+# weeks of a daily series, two missed releases of a weekly one, one missed month of a monthly
+# one (a skipped CPI release, as in the 2025 shutdown, still counts as current).
+STALE_AFTER_DAYS: dict[Frequency, int] = {"daily": 14, "weekly": 21, "monthly": 75}
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,12 @@ class ReleaseLag:
     anchor: Anchor = "date"
     business: bool = False
     note: str = ""
+    frequency: Frequency = "monthly"
+
+    @property
+    def stale_after_days(self) -> int:
+        """Days after its latest release that a value may still be used (then it is missing)."""
+        return STALE_AFTER_DAYS[self.frequency]
 
     def release_dates(self, reference: pd.DatetimeIndex) -> pd.DatetimeIndex:
         base = reference
@@ -34,23 +50,29 @@ class ReleaseLag:
         return pd.DatetimeIndex(base + pd.Timedelta(days=self.days))
 
 
-NEXT_SESSION = ReleaseLag(1, business=True, note="daily H.15/ICE value, out the next business day")
+NEXT_SESSION = ReleaseLag(
+    1, business=True, note="daily H.15/ICE value, out the next business day", frequency="daily"
+)
 
 RELEASE_LAGS: dict[str, ReleaseLag] = {
-    "WALCL": ReleaseLag(2, note="Wednesday level, H.4.1 Thursday 16:30 ET: usable Friday"),
-    "WTREGEN": ReleaseLag(2, note="Wednesday level with the H.4.1 release"),
-    "RRPONTSYD": ReleaseLag(1, business=True, note="published 13:15 ET; conservatively next day"),
+    "WALCL": ReleaseLag(
+        2, note="Wednesday level, H.4.1 Thursday 16:30 ET: usable Friday", frequency="weekly"
+    ),
+    "WTREGEN": ReleaseLag(2, note="Wednesday level with the H.4.1 release", frequency="weekly"),
+    "RRPONTSYD": ReleaseLag(
+        1, business=True, note="published 13:15 ET; conservatively next day", frequency="daily"
+    ),
     "M2SL": ReleaseLag(28, anchor="month_end", note="H.6, about four weeks after month end"),
-    "WM2NS": ReleaseLag(28, note="H.6 weekly, out with the monthly release"),
+    "WM2NS": ReleaseLag(28, note="H.6 weekly, out with the monthly release", frequency="weekly"),
     "CPIAUCSL": ReleaseLag(15, anchor="month_end", note="CPI, mid next month"),
     "UNRATE": ReleaseLag(8, anchor="month_end", note="employment report, first Friday"),
     "FEDFUNDS": ReleaseLag(1, anchor="month_end", business=True, note="monthly average"),
     "USREC": ReleaseLag(365, anchor="month_end", note="NBER dates recessions about a year late"),
-    "STLFSI4": ReleaseLag(6, note="week ending Friday, released Thursday"),
-    "ANFCI": ReleaseLag(6, note="week ending Friday, released Wednesday"),
-    "DTWEXBGS": ReleaseLag(7, note="H.10 broad dollar, weekly release"),
-    "DCOILWTICO": ReleaseLag(7, note="EIA spot, weekly release"),
-    "DCOILBRENTEU": ReleaseLag(7, note="EIA spot, weekly release"),
+    "STLFSI4": ReleaseLag(6, note="week ending Friday, released Thursday", frequency="weekly"),
+    "ANFCI": ReleaseLag(6, note="week ending Friday, released Wednesday", frequency="weekly"),
+    "DTWEXBGS": ReleaseLag(7, note="H.10 broad dollar, weekly release", frequency="daily"),
+    "DCOILWTICO": ReleaseLag(7, note="EIA spot, weekly release", frequency="daily"),
+    "DCOILBRENTEU": ReleaseLag(7, note="EIA spot, weekly release", frequency="daily"),
 }
 for _daily in (
     "DFF",
@@ -68,7 +90,9 @@ for _daily in (
 ):
     RELEASE_LAGS[_daily] = NEXT_SESSION
 
-DEFAULT_LAG = ReleaseLag(7, note="series not in the release table: assumed a week late")
+DEFAULT_LAG = ReleaseLag(
+    7, note="series not in the release table: assumed a week late (stale after 75 days)"
+)
 
 
 def release_lag(series_id: str) -> ReleaseLag:
