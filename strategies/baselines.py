@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
 from strategies.base import Context, Event, Rebalance, Strategy, StrategyParams, Weights
@@ -43,10 +45,14 @@ class SixtyFortyParams(StrategyParams):
 
 
 class SixtyForty(Strategy):
-    """Stocks and bonds at fixed weights, rebalanced on a schedule.
+    """Stocks and bonds at fixed weights, rebalanced on a schedule and at nothing else.
 
-    A leg with no price yet waits in cash (earning the T-bill rate) until it lists.
+    It decides at the start, when a leg lists, and on its scheduled rebalances; calendar
+    events (the Fed's) are not rebalance dates. A leg with no price yet waits in cash
+    (earning the T-bill rate) until it lists.
     """
+
+    decides_on: ClassVar[tuple[str, ...]] = ("start", "listing", "rebalance")
 
     name = "60-40"
     thesis = "The balanced portfolio: 60% stocks, 40% long bonds, rebalanced monthly."
@@ -60,5 +66,7 @@ class SixtyForty(Strategy):
         return self.p.rebalance
 
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        if event.kind not in self.decides_on:
+            return None
         targets = {self.p.stock: self.p.stock_weight, self.p.bond: 1.0 - self.p.stock_weight}
         return {s: w for s, w in targets.items() if s in ctx.tradable}

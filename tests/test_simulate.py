@@ -217,3 +217,36 @@ def test_turnover_counts_short_legs_not_their_cash_financing():
     panel = make_panel({"A": [10.0] * 10, "B": [5.0] * 10}, index)
     plan = targets({index[0]: {"A": 1.5, "B": -0.5}}, ["A", "B"])
     assert simulate(panel, [plan], Costs(), start=index[0]).turnover.iloc[0] == 2.0
+
+
+def _with_fed_events(panel, dates):
+    """The panel with calendar events on `dates` (as the embedded Fed calendar places them)."""
+    import dataclasses
+
+    bars = pd.DatetimeIndex(dates)
+    events = pd.DataFrame(
+        {"bar": bars, "date": bars, "kind": "emergency_cut", "description": "test"}
+    )
+    return dataclasses.replace(panel, events=events)
+
+
+def test_sixty_forty_ignores_fed_events():
+    """Regression: the 60/40 baseline answered every event, so it also rebalanced after each
+    Fed calendar event. It rebalances on its schedule (and enters at the start and when a leg
+    lists), nothing else."""
+    index = pd.bdate_range("2021-01-04", "2021-04-30")
+    panel = make_panel({"SPY": random_walk(index, 7), "TLT": random_walk(index, 8, 0.005)})
+    fed_days = [pd.Timestamp("2021-01-20"), pd.Timestamp("2021-03-17")]
+    schedule = build_schedule(SixtyForty(), _with_fed_events(panel, fed_days))
+    month_starts = [index[0], *index[1:][index[1:].month != index[:-1].month]]
+    assert list(schedule.targets.index) == month_starts
+    fed = schedule.log[schedule.log["kind"].str.startswith("fed:")]
+    assert len(fed) == 2 and not fed["decided"].any()
+
+
+def test_buy_and_hold_trades_once_whatever_the_events():
+    index = pd.bdate_range("2021-01-04", "2021-04-30")
+    panel = make_panel({"SPY": random_walk(index, 9)})
+    panel = _with_fed_events(panel, [pd.Timestamp("2021-02-10")])
+    schedule = build_schedule(BuyAndHold(), panel)
+    assert list(schedule.targets.index) == [index[0]]
