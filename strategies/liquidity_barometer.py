@@ -7,7 +7,10 @@ weaker dollar.
 Rules and the claim each encodes:
 - Exposure in [0, max_weight] scales with liquidity growth (USD liquidity index or M2 over
   `liquidity_days`) and the dollar's trend (broad dollar index falling = easier money):
-  score = 0.5 + 0.5 * blend(clip(growth / scale), clip(-dollar change / scale)).
+  score = 0.5 + 0.5 * blend(clip(growth / scale), clip(-dollar change / scale)). The blend
+  is the `dollar_share`-weighted mean of the scores that are known on the bar: a missing or
+  stale input (past its staleness limit, `engine.data.releases`) is dropped, never carried,
+  and the run notes say where; with neither known there is no exposure.
 - Cut to zero when BTC is coupled to tech (rolling daily-return correlation with NVDA or QQQ
   above `corr_threshold`) *and* tech is falling (QQQ below its 90-day high by
   `tech_drawdown_pct`): then BTC is levered tech in a sell-off, sold first.
@@ -79,7 +82,11 @@ class LiquidityBarometer(Strategy):
         dollar = sig.change(macro_series(panel.macro, "DTWEXBGS"), p.dollar_days)
         liquidity_score = np.clip(growth / (p.liquidity_scale_pct / 100), -1, 1)
         dollar_score = np.clip(-dollar / (p.dollar_scale_pct / 100), -1, 1)
-        blend = (1 - p.dollar_share) * liquidity_score + p.dollar_share * dollar_score.fillna(0)
+        blend = _known_blend(
+            pd.DataFrame({"liquidity": liquidity_score, "dollar": dollar_score}),
+            pd.Series({"liquidity": 1 - p.dollar_share, "dollar": p.dollar_share}),
+            panel.window_start,
+        )
         corr_nvda = sig.rolling_correlation(
             px["BTC-USD"], px["NVDA"], panel.traded, p.corr_observations
         )
@@ -119,6 +126,19 @@ class LiquidityBarometer(Strategy):
         if abs(target - current) < self.p.min_change and not (target == 0 and current > 0):
             return None
         return {"BTC-USD": target} if target > 0 else {}
+
+
+def _known_blend(scores: pd.DataFrame, weights: pd.Series, since: pd.Timestamp | None) -> pd.Series:
+    """Weighted mean of the scores known on each bar (NaN where none with weight is known).
+
+    A missing input is dropped from the blend rather than counted as a neutral 0, which would
+    pull the size toward half for reasons that are only missing data.
+    """
+    sig.warn_missing(scores, "liquidity-barometer sizing", since)
+    known = scores.notna()
+    weight = known.mul(weights, axis=1).sum(axis=1)
+    total = scores.fillna(0.0).mul(weights, axis=1).sum(axis=1)
+    return total / weight.where(weight > 0)
 
 
 def _finite_or_zero(value: object) -> float:

@@ -118,3 +118,22 @@ def test_signals_command_explains_decisions(tmp_path):
     assert pivot in result.stdout
     assert "signals at 2035-12-31:" in result.stdout
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_liquidity_barometer_drops_a_stale_input_from_its_blend_instead_of_going_flat():
+    """Issue 14: with WTREGEN stale the liquidity score is missing; the size then follows the
+    dollar alone (a weighted mean over what is known), it neither carries nor zeroes."""
+    from strategies.liquidity_barometer import _known_blend
+
+    index = pd.date_range("2025-12-10", periods=4)
+    scores = pd.DataFrame(
+        {"liquidity": [0.4, np.nan, np.nan, 0.2], "dollar": [-0.2, 0.6, np.nan, np.nan]},
+        index=index,
+    )
+    weights = pd.Series({"liquidity": 0.5, "dollar": 0.5})
+    with pytest.warns(sig.MissingInputWarning, match="liquidity has no data on 2 bars"):
+        blend = _known_blend(scores, weights, None)
+    assert blend.iloc[0] == pytest.approx(0.5 * 0.4 + 0.5 * -0.2)
+    assert blend.iloc[1] == pytest.approx(0.6)  # the dollar alone
+    assert np.isnan(blend.iloc[2])  # nothing known: no exposure
+    assert blend.iloc[3] == pytest.approx(0.2)
