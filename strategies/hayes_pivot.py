@@ -1,40 +1,58 @@
-"""hayes-pivot: de-lever on credit stress, wait in T-bills for the Fed pivot, then buy BTC.
+"""hayes-pivot: BTC until the fire alarm, T-bills until the Fed is forced to print, then BTC.
 
-Thesis (Arthur Hayes): AI job losses -> consumer-credit and mortgage losses -> non-TBTF bank
-stocks crash -> the Fed is forced to print. "Shorting is a fool's game": de-lever, keep
-liquidity, wait for the pivot, then buy convexity.
+Arthur Hayes, "This Is Fine" (2026-02-18), seeds 000_6acbe83d1e70b974.txt and
+001_14d47c38698f02cb.txt (two reprints of one Chinese translation; quotes below are from 001,
+the longer one). Every rule cites the sentence it encodes (`RULES`, also printed by
+`playbook signals`).
 
-Rules and the claim each encodes:
-- Credit-stress warnings, each a flag (see `stress_measures` and `stress_flags`):
-  BTC diverging from the Nasdaq-100 (BTC is the liquidity fire alarm: it falls first),
-  gold up while BTC down (flight to the old hedge), software (IGV) lagging QQQ (AI eats
-  knowledge work), staples over discretionary (XLP/XLY: the consumer is squeezed), regional
-  banks (KRE) in drawdown (non-TBTF banks take the credit losses), high-yield spreads
-  widening, USD liquidity falling. The stress score is the share of *available* flags that
-  are on; a flag with no data yet is dropped from the score, never filled.
-- Risk-off when the score reaches `stress_threshold`: hold cash at the T-bill rate. Never short.
-- Risk-on only after a pivot: a Fed calendar event of a `pivot_kinds` kind (emergency cut or
-  facility, QE, balance-sheet restart, first cut after hikes) or, with `data_pivots`, a
-  first fed-funds cut after a hike cycle or USD liquidity turning up in the data, once the
-  stress score is below the threshold again (data alone is weaker evidence than the Fed).
-- After a pivot, hold through the noise for `hold_after_pivot_days` (the printing has begun);
-  a data pivot while already invested is easing continuing and does not restart that hold.
-- `max_wait_days` caps time spent waiting (None: wait for the pivot, however long).
-- Risk-on basket: BTC plus optional ZEC and HYPE; an alt with no price yet waits in cash.
+Rules:
+- The fire alarm leads: BTC diverging from the Nasdaq-100 (`btc_diverging_from_nasdaq`, BTC's
+  90-day drawdown worse than the Nasdaq's by `btc_divergence_pct` points) [alarm]. It is not
+  one equal vote: the alarm is on only when it is on AND at least `confirmations` of the
+  confirming warnings are on (a confirmer with no data counts as off):
+  `gold_up_btc_down` [gold], `software_lagging` (IGV behind QQQ) [saas],
+  `staples_over_discretionary` (XLP/XLY rising) [staples], `lenders_over_borrowers` (AXP
+  ahead of IGV) [lenders], `regional_banks_drawdown` (KRE below its 1-year high: the data has
+  no big-bank index, so "regional vs big banks" is read as regional banks falling)
+  [banks], `hy_spreads_widening` [credit], `unemployment_rising` (UNRATE `unrate_rise_pts`
+  above its 1-year low and higher than 91 days ago: rising now, not recovering) [jobs].
+- Before any alarm the strategy holds the basket unlevered (BTC is the asset the article
+  expects to rise on fiat credit; it never levers) [stance].
+- Alarm on -> all cash at the T-bill rate, never short [delever]. "Trim into rallies" is
+  read as: exit at the close of the bar the alarm is known; no rally timing is attempted.
+- In cash, buy only when the Fed is forced to print: a calendar event of a `pivot_kinds`
+  kind (default: emergency facility, joint Treasury-Fed program, emergency cut to the floor
+  with QE, QE start) [pivot]. Ordinary cuts, QT ending, reserve-management bill purchases
+  and discount-rate cuts are not the pivot [not_discount]; `configs/hayes-pivot-broad.yaml`
+  opts into them as a named variant.
+- After a pivot buy, the crash's alarm is ignored until it clears for `rearm_days` (30: an
+  alarm flickering off and on in the crash is the same alarm); a fresh alarm after that
+  exits again [fresh]. `hold_after_pivot_days` (default 0) is a variant
+  that ignores even fresh alarms for a while; the article does not ask for it.
+- The two BTC cases [cases]: `btc_case` is 1 when BTC holds above its 90-day low while the
+  Nasdaq falls (the 126k -> 60k fall was the whole drop, stocks catch down) and 2 when BTC
+  is still at its low (BTC keeps falling with stocks). Both branches wait for the Fed: the
+  article buys on the all-clear either way; the case is reported with each decision.
+- Data pivots are off by default: the data has no target-range series (DFEDTARU/DFEDTARL),
+  and the effective rate (DFF) trips "first cuts" weeks before the Fed moves (4.68 on
+  2007-08-10 with the target at 5.25). `data_pivots` opts into USD liquidity turning up
+  (with the alarm off) as a weaker, undocumented-by-the-article variant.
+- `max_wait_days` caps the wait (None: wait for the pivot, however long) [stance].
+- Alts (ZEC, HYPE) are optional: the article names them in 2026, so backtesting them earlier
+  is hindsight; hayes-pivot-alts.yaml says so.
 
-A sweep decides for thousands of parameter sets at once with `decide_many`: the same rules
-over arrays in `strategies.hayes_pivot_batch`, held to `on_event` by tests.
+A sweep walks these rules event by event: `strategies.hayes_pivot_batch.decide_many`
+declines (returns None) until its array path encodes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from pandas.api.internals import create_dataframe_from_blocks
 from pydantic import Field, model_validator
 
 from engine import signals as sig
@@ -53,14 +71,57 @@ from strategies.base import (
 if TYPE_CHECKING:
     from engine.decisions import Decisions
 
-PIVOT_KINDS = (
+SEED = "001_14d47c38698f02cb.txt"
+RULES: dict[str, str] = {
+    "alarm": "比特币是全球法币流动性的火灾警报器。……近期比特币与纳斯达克100指数之间的走势背离,"
+    "正敲响一场大规模信用毁灭事件即将到来的警钟。 (BTC is the fire alarm of global fiat "
+    "liquidity ... its recent divergence from the Nasdaq-100 rings the warning bell)",
+    "gold": "黄金(gold,金线)上涨,而比特币(白线)下跌,清楚地告诉我们……一场通缩式的避险信用事件"
+    "正在酝酿之中。 (gold up while BTC falls: a deflationary credit event is brewing)",
+    "saas": "这就是为什么代表上市软件与SaaS企业的iShares Software ETF(代号IGV)相对于更广泛的"
+    "纳斯达克指数出现大幅下跌。 (IGV falls hard relative to the Nasdaq)",
+    "staples": "从近期比率上升可见,XLP明显跑赢XLY。 (XLP/XLY rising: XLP beats XLY)",
+    "lenders": "American Express(AXPUS)目前仍维持相对强势,而其借款人雇主(IGVUS)却已遭市场惩罚。 "
+    "(AXP still relatively strong while its borrowers' employers, IGV, are punished)",
+    "banks": "市场将嗅出这些脆弱银行,并摧毁其股价。 (the market will sniff out the weak, non-TBTF "
+    "banks and destroy their share prices)",
+    "credit": "当非「大到不能倒」(TBTF)的银行股崩跌、存款转向大型银行、信用市场冻结时,"
+    "市场恐慌才会真正引爆 (when non-TBTF bank stocks crash and credit markets freeze)",
+    "jobs": "随着部分劳工失业,违约率开始上升。 (as some workers lose their jobs, defaults rise)",
+    "stance": "投机者应该减少杠杆,等待联准会发出「一切安全」讯号,再抛售肮脏的法币,"
+    "疯狂买进风险资产。 (speculators should reduce leverage, wait for the Fed's all-clear, "
+    "then sell dirty fiat and buy risk assets)",
+    "delever": "我不会放空市场,但若尚未提高现金部位,逢高减码可能较为审慎。……放空是愚人的游戏。 "
+    "(I won't short; if you haven't raised cash, trimming into rallies may be prudent ... "
+    "shorting is a fool's game)",
+    "pivot": "就像2023年3月12日星期日Signature Bank倒闭后那样,将会出现紧急公告。财政部长与当时的"
+    "联准会主席将宣布某项联合计划,实质上等同于印钞。然后,就是「卡车倒退」般大举买进比特币"
+    "与山寨币,就像2020年那样。 (as after Signature Bank failed on Sunday 12 March 2023 there "
+    "will be an emergency announcement, a joint Treasury-Fed program that is printing; then "
+    "back up the truck on BTC and alts, like 2020)",
+    "not_discount": "问题在于,贴现窗口假设问题仅是「期限错配」与流动性不足。 (the discount window "
+    "assumes only a maturity mismatch and illiquidity: it cannot fix insolvency)",
+    "fresh": "法币信用创造的激增,会将比特币从低点强力推升 (the surge of fiat credit lifts BTC hard "
+    "from its low): the hold after a pivot ignores the crash's alarm, not a new one",
+    "cases": "要嘛比特币从126,000美元跌到60,000美元已经完成全部下跌,接下来股票补跌;要嘛比特币还会"
+    "继续下跌,因为股市正在走向崩溃。 (either BTC's 126k -> 60k fall was the whole drop and "
+    "stocks catch down, or BTC keeps falling as stocks collapse)",
+    "data": "variant, not in the article: USD liquidity turning up in the data (configs opt in)",
+    "wait": "variant, not in the article: the wait for the pivot is capped (max_wait_days)",
+}
+
+CRISIS_PIVOT_KINDS = ("emergency_facility", "joint_program", "emergency_cut_qe", "qe_start")
+BROAD_PIVOT_KINDS = (
+    *CRISIS_PIVOT_KINDS,
     "emergency_cut",
-    "emergency_facility",
-    "qe_start",
-    "balance_sheet_pivot",
     "first_cut",
+    "qt_end",
+    "reserve_purchases",
+    "discount_rate_cut",
 )
-STRESS_MACRO = ("BAMLH0A0HYM2", "WALCL", "WTREGEN", "RRPONTSYD", "DFF")
+# Easing events in the calendar, crisis or ordinary (liquidity-barometer reads these).
+PIVOT_KINDS = BROAD_PIVOT_KINDS
+STRESS_MACRO = ("BAMLH0A0HYM2", "UNRATE", "WALCL", "WTREGEN", "RRPONTSYD")
 
 
 class HayesPivotParams(StrategyParams):
@@ -70,26 +131,32 @@ class HayesPivotParams(StrategyParams):
     hype_symbol: str = Field("HYPE-USD", description="Hyperliquid's symbol in your data")
     nasdaq_symbol: str = Field("QQQ", description="the Nasdaq-100 BTC is compared with")
     gold_symbol: str = Field("GLD", description="the gold price")
-    stress_threshold: float = Field(0.5, gt=0, le=1, description="share of flags on to de-lever")
-    min_stress_inputs: int = Field(3, ge=1, le=7, description="flags needed for a score")
     btc_divergence_pct: float = Field(
-        20, gt=0, description="BTC's 90-day drawdown worse than Nasdaq's by this many points"
+        20, gt=0, description="alarm: BTC's 90-day drawdown worse than Nasdaq's by these points"
     )
+    confirmations: int = Field(2, ge=0, le=7, description="confirming warnings the alarm needs")
     btc_drop_pct: float = Field(10, gt=0, description="BTC 30-day fall for gold-up-BTC-down")
     igv_lag_pct: float = Field(5, gt=0, description="IGV behind QQQ over 60 days, points")
     staples_rise_pct: float = Field(5, gt=0, description="XLP/XLY rise over 60 days, percent")
+    lender_lead_pct: float = Field(10, gt=0, description="AXP ahead of IGV over 60 days, points")
     kre_drawdown_pct: float = Field(20, gt=0, description="KRE below its 1-year high, percent")
     hy_widening_pts: float = Field(1.0, gt=0, description="HY OAS rise over 60 days, points")
-    liquidity_drop_pct: float = Field(3, gt=0, description="USD liquidity fall over 91 days, %")
-    pivot_kinds: tuple[str, ...] = Field(PIVOT_KINDS, description="Fed event kinds that pivot")
-    data_pivots: bool = Field(True, description="also pivot on first cut / liquidity turn in data")
+    unrate_rise_pts: float = Field(0.5, gt=0, description="UNRATE above its 1-year low, points")
+    btc_low_pct: float = Field(3, gt=0, description="case 2: BTC within this % of its 90d low")
+    pivot_kinds: tuple[str, ...] = Field(
+        CRISIS_PIVOT_KINDS, description="Fed event kinds that end the wait"
+    )
+    data_pivots: bool = Field(False, description="variant: liquidity turning up also pivots")
     liquidity_turn_pct: float = Field(
         3, gt=0, description="USD liquidity rise over 91 days that counts as a pivot, percent"
     )
     hold_after_pivot_days: int = Field(
-        90, ge=0, description="ignore stress this long after a pivot"
+        0, ge=0, description="variant: ignore even fresh alarms this long after a pivot buy"
     )
-    max_wait_days: int | None = Field(None, gt=0, description="cap on waiting for a pivot")
+    rearm_days: int = Field(
+        30, ge=0, description="after a pivot buy, the alarm re-arms once off this many days"
+    )
+    max_wait_days: int | None = Field(None, gt=0, description="variant: cap on the wait")
 
     @model_validator(mode="after")
     def _basket_is_unlevered(self) -> HayesPivotParams:
@@ -102,17 +169,20 @@ class HayesPivotParams(StrategyParams):
 class HayesPivot(Strategy):
     name = "hayes-pivot"
     thesis = (
-        "AI credit stress -> de-lever into T-bills, never short; buy BTC (and alts) after "
-        "the Fed pivots."
+        "BTC until the fire alarm (BTC diverging from the Nasdaq, confirmed); then T-bills, "
+        "never short, until the Fed is forced to print; then BTC (and alts)."
     )
     Params = HayesPivotParams
     p: HayesPivotParams
-    triggers = ("stress", "pivot")
+    triggers = ("alarm", "pivot")
 
     def reset(self) -> None:
         self.waiting = False
         self.waiting_since: pd.Timestamp | None = None
         self.last_pivot: pd.Timestamp | None = None
+        self.armed = True  # False after a pivot buy: the crash's alarm, ignored until it clears
+        self.off_since: pd.Timestamp | None = None
+        self.why: dict[pd.Timestamp, str] = {}
 
     def basket(self) -> dict[str, float]:
         weights = {
@@ -134,6 +204,7 @@ class HayesPivot(Strategy):
             "IGV",
             "XLP",
             "XLY",
+            "AXP",
             "KRE",
         )
         return Inputs(symbols=symbols, macro=STRESS_MACRO)
@@ -141,14 +212,14 @@ class HayesPivot(Strategy):
     def rebalance(self) -> Rebalance:
         return "monthly"
 
-    def measures(self, panel: Panel) -> StressMeasures:
-        """What the stress flags and the data pivot compare with thresholds (no threshold
-        read): a sweep computes them once per panel and shares them between sets."""
-        return stress_measures(panel, self.p)
+    def measures(self, panel: Panel) -> AlarmMeasures:
+        """What the warnings compare with thresholds (no threshold read): a sweep computes
+        them once per panel and shares them between sets."""
+        return alarm_measures(panel, self.p)
 
-    def signals(self, panel: Panel, measures: StressMeasures | None = None) -> pd.DataFrame:
+    def signals(self, panel: Panel, measures: AlarmMeasures | None = None) -> pd.DataFrame:
         m = self.measures(panel) if measures is None else measures
-        return stress_signals(panel, m, self.p)
+        return alarm_signals(m, self.p)
 
     @classmethod
     def decide_many(
@@ -158,45 +229,73 @@ class HayesPivot(Strategy):
         signals: SignalSource,
         leverage_cap: float,
     ) -> Decisions | None:
-        """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`)."""
+        """A sweep's sets at once (`strategies.hayes_pivot_batch`): it declines for now, so
+        the engine walks each set."""
         from strategies.hayes_pivot_batch import decide_many
 
         return decide_many(strategies, panel, signals, leverage_cap)
 
+    def rule_for(self, time: pd.Timestamp) -> str | None:
+        """The rule behind the decision taken at `time` (key of `RULES`), for `signals`."""
+        return self.why.get(time)
+
+    def decide(self, event: Event, weights: dict[str, float], rule: str) -> dict[str, float]:
+        self.why[event.time] = rule
+        return weights
+
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        alarm_on = ctx.signal("alarm") == 1.0
         if event.kind == "start":
-            self.waiting = bool(ctx.signal("stress") == 1.0)
-            self.waiting_since = event.time if self.waiting else None
-            return {} if self.waiting else self.invested(ctx)
-        if self.waiting:
-            return self.while_waiting(event, ctx)
-        if self.is_fed_pivot(event):
-            self.last_pivot = event.time  # the Fed acting restarts the hold
+            self.waiting = alarm_on
+            self.waiting_since = event.time if alarm_on else None
+            if alarm_on:
+                return self.decide(event, {}, "delever")
+            return self.decide(event, self.invested(ctx), "stance")
+        if event.kind == "signal:alarm:off":
+            self.off_since = event.time
             return None
-        stressed = event.kind == "signal:stress:on" or (
-            event.kind == "rebalance" and ctx.signal("stress") == 1.0
-        )
-        if stressed and not self.holding_after_pivot(event.time):
+        if event.kind == "signal:alarm:on":
+            self.rearm(event.time)
+        if self.waiting:
+            return self.while_waiting(event, ctx, alarm_on)
+        fresh = event.kind == "signal:alarm:on" and self.armed
+        standing = event.kind == "rebalance" and alarm_on and self.armed
+        if (fresh or standing) and not self.holding_after_pivot(event.time):
             self.waiting, self.waiting_since = True, event.time
-            return {}
+            return self.decide(event, {}, "alarm" if self.last_pivot is None else "fresh")
         if event.kind in ("rebalance", "listing"):
             target = self.invested(ctx)
-            return None if target == dict(ctx.weights) else target
+            if target == dict(ctx.weights):
+                return None
+            return self.decide(event, target, "pivot" if self.last_pivot else "stance")
         return None
 
-    def while_waiting(self, event: Event, ctx: Context) -> Weights | None:
-        """In T-bills: the Fed pivoting ends the wait; a pivot seen only in data needs stress
-        to have cleared too (a TGA swing is weaker evidence than an announcement)."""
-        calm = ctx.signal("stress") != 1.0
-        data_pivot = event.kind in ("signal:pivot:on", "rebalance") and ctx.signal("pivot") == 1.0
+    def while_waiting(self, event: Event, ctx: Context, alarm_on: bool) -> Weights | None:
+        """In T-bills until the Fed is forced to print (or a variant's weaker all-clear)."""
         waited = (event.time - self.waiting_since).days if self.waiting_since is not None else 0
+        data_pivot = event.kind in ("signal:pivot:on", "rebalance") and ctx.signal("pivot") == 1.0
         too_long = self.p.max_wait_days is not None and waited >= self.p.max_wait_days
-        if self.is_fed_pivot(event) or (data_pivot and calm):
-            self.last_pivot = event.time
-        elif not (too_long and calm and event.kind == "rebalance"):
+        if self.is_fed_pivot(event):
+            rule = "pivot"
+        elif data_pivot and not alarm_on:
+            rule = "data"
+        elif too_long and not alarm_on and event.kind == "rebalance":
+            rule = "wait"
+        else:
             return None
+        self.last_pivot = event.time
+        self.armed = False  # the crash's alarm is not a fresh one
+        self.off_since = None if alarm_on else event.time
         self.waiting, self.waiting_since = False, None
-        return self.invested(ctx)
+        return self.decide(event, self.invested(ctx), rule)
+
+    def rearm(self, now: pd.Timestamp) -> None:
+        """A fresh alarm after a pivot buy: one after the crash's alarm stayed off
+        `rearm_days` (an alarm flickering off and on in the crash is the same alarm)."""
+        off = self.off_since
+        if not self.armed and off is not None and (now - off).days >= self.p.rearm_days:
+            self.armed = True
+        self.off_since = None
 
     def is_fed_pivot(self, event: Event) -> bool:
         return event.kind.startswith("fed:") and event.kind[4:] in self.p.pivot_kinds
@@ -211,189 +310,130 @@ class HayesPivot(Strategy):
         return {s: w for s, w in self.basket().items() if s in ctx.tradable}
 
 
-FLAGS = (
-    "btc_diverging_from_nasdaq",
+LEAD = "btc_diverging_from_nasdaq"
+CONFIRMERS = (
     "gold_up_btc_down",
     "software_lagging",
     "staples_over_discretionary",
+    "lenders_over_borrowers",
     "regional_banks_drawdown",
     "hy_spreads_widening",
-    "usd_liquidity_falling",
+    "unemployment_rising",
 )
-SIGNAL_COLUMNS = (*FLAGS, "stress_score", "stress_inputs", "stress", "pivot")
-FLOAT_PLACES = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10])  # SIGNAL_COLUMNS but the int count
-INT_PLACES = np.array([8])
-SIGNAL_INDEX = pd.Index(SIGNAL_COLUMNS)
+FLAGS = (LEAD, *CONFIRMERS)
+FLAG_RULES = dict(
+    zip(
+        FLAGS,
+        ("alarm", "gold", "saas", "staples", "lenders", "banks", "credit", "jobs"),
+        strict=True,
+    )
+)
+SIGNAL_COLUMNS = (*FLAGS, "confirmed", "alarm", "pivot", "btc_case")
 
 
 @dataclass(frozen=True, eq=False)
-class StressMeasures:
-    """The series the credit-stress flags compare with their thresholds, on the panel calendar.
+class AlarmMeasures:
+    """The series the warnings compare with their thresholds, on the panel calendar: they
+    depend on the panel and the symbol params only, so sets that differ in thresholds share
+    them."""
 
-    Drawdowns and changes over fixed windows: they depend on the panel and the two symbol
-    params only, never on a threshold, so sets that differ in thresholds share them.
-    """
-
-    btc_vs_nasdaq: np.ndarray  # BTC's 90-day drawdown minus the Nasdaq's
-    btc_30d: np.ndarray  # 30-day changes
-    gold_30d: np.ndarray
-    igv_vs_qqq: np.ndarray  # IGV's 60-day change minus QQQ's
-    staples: np.ndarray  # XLP/XLY's 60-day change
-    kre: np.ndarray  # KRE below its 1-year high
-    hy_60d: np.ndarray  # HY OAS change over 60 days, points
-    liquidity_91d: np.ndarray  # USD liquidity's 91-day change
-    first_cut: np.ndarray  # bool: a first fed-funds cut after hikes
-    unknown: tuple[tuple[slice | np.ndarray, ...], ...]  # per flag: the bars its inputs miss
-    inputs: np.ndarray  # int64: flags available on each bar
-    enough: np.ndarray  # row k: `inputs` where at least k (and 1) are available, else NaN
+    frame: pd.DataFrame  # one column per measure below
 
 
-def stress_measures(panel: Panel, p: HayesPivotParams) -> StressMeasures:
-    """The measures behind each credit-stress warning; warns once per flag missing data in
-    the window (it is dropped from the score there, never filled)."""
+def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
+    """The measures behind each warning; warns once per warning missing data in the window
+    (it counts as off there, never filled)."""
     px, macro = panel.prices, panel.macro
     btc, nasdaq, gold = px["BTC-USD"], px[p.nasdaq_symbol], px[p.gold_symbol]
-    liquidity_91d = sig.change(usd_liquidity(panel), 91)
-    cut = sig.first_cut_after_hikes(macro_series(macro, "DFF"))
-    measured = {
-        "btc_vs_nasdaq": sig.drawdown_from_high(btc, 90) - sig.drawdown_from_high(nasdaq, 90),
-        "btc_30d": sig.change(btc, 30),
-        "gold_30d": sig.change(gold, 30),
-        "igv_vs_qqq": sig.change(px["IGV"], 60) - sig.change(px["QQQ"], 60),
-        "staples": sig.change(px["XLP"] / px["XLY"], 60),
-        "kre": sig.drawdown_from_high(px["KRE"], 365),
-        "hy_60d": sig.difference(macro_series(macro, "BAMLH0A0HYM2"), 60),
-        "liquidity_91d": liquidity_91d,
+    unrate = macro_series(macro, "UNRATE")
+    frame = pd.DataFrame(
+        {
+            "btc_vs_nasdaq": sig.drawdown_from_high(btc, 90) - sig.drawdown_from_high(nasdaq, 90),
+            "btc_30d": sig.change(btc, 30),
+            "gold_30d": sig.change(gold, 30),
+            "igv_vs_qqq": sig.change(px["IGV"], 60) - sig.change(px["QQQ"], 60),
+            "staples": sig.change(px["XLP"] / px["XLY"], 60),
+            "axp_vs_igv": sig.change(px["AXP"], 60) - sig.change(px["IGV"], 60),
+            "kre": sig.drawdown_from_high(px["KRE"], 365),
+            "hy_60d": sig.difference(macro_series(macro, "BAMLH0A0HYM2"), 60),
+            "unrate_rise": unrate - unrate.rolling("365D", min_periods=1).min(),
+            "unrate_91d": sig.difference(unrate, 91),
+            "liquidity_91d": sig.change(usd_liquidity(panel), 91),
+            "btc_off_low": btc / btc.rolling("90D", min_periods=1).min() - 1.0,
+            "nasdaq_30d": sig.change(nasdaq, 30),
+        },
+        index=panel.prices.index,
+    )
+    inputs = {
+        LEAD: ["btc_vs_nasdaq"],
+        "gold_up_btc_down": ["btc_30d", "gold_30d"],
+        "software_lagging": ["igv_vs_qqq"],
+        "staples_over_discretionary": ["staples"],
+        "lenders_over_borrowers": ["axp_vs_igv"],
+        "regional_banks_drawdown": ["kre"],
+        "hy_spreads_widening": ["hy_60d"],
+        "unemployment_rising": ["unrate_rise", "unrate_91d"],
     }
-    values = {name: s.to_numpy(dtype=np.float64) for name, s in measured.items()}
-    missing = {name: np.isnan(v) for name, v in values.items()}
-    unknown = np.stack(
-        [
-            missing["btc_vs_nasdaq"],
-            missing["gold_30d"] | missing["btc_30d"],
-            missing["igv_vs_qqq"],
-            missing["staples"],
-            missing["kre"],
-            missing["hy_60d"],
-            missing["liquidity_91d"],
-        ]
+    unknown = pd.DataFrame(
+        {
+            flag: frame[cols].isna().any(axis=1).map({True: np.nan, False: 0.0})
+            for flag, cols in inputs.items()
+        }
     )
-    sig.warn_missing(
-        pd.DataFrame(np.where(unknown, np.nan, 0.0).T, index=panel.index, columns=list(FLAGS)),
-        "hayes-pivot stress",
-        panel.window_start,
-    )
-    inputs = (~unknown).sum(axis=0, dtype=np.int64)
-    least = np.maximum(np.arange(len(FLAGS) + 1), 1)[:, None]
-    return StressMeasures(
-        **values,
-        first_cut=(cut == 1.0).to_numpy(dtype=bool),
-        unknown=tuple(_runs(missing_bars) for missing_bars in unknown),
-        inputs=inputs,
-        enough=np.where(inputs >= least, inputs, np.nan),
-    )
+    sig.warn_missing(unknown, "hayes-pivot alarm", panel.window_start)
+    return AlarmMeasures(frame)
 
 
-def stress_flags(m: StressMeasures, p: HayesPivotParams) -> np.ndarray:
-    """Each credit-stress warning as a 1/0 flag (NaN where its inputs are missing), flags x
-    bars."""
-    flags = _stress_conditions(m, thresholds(p), np.empty((len(FLAGS), len(m.inputs))))
-    _mark_unknown(flags, m)
-    return flags
-
-
-def _mark_unknown(flags: np.ndarray, m: StressMeasures) -> None:
-    for flag, runs in zip(flags, m.unknown, strict=True):
-        for run in runs:
-            flag[run] = np.nan
-
-
-class Thresholds(NamedTuple):
-    """The numbers the flags, the score and the pivot compare the measures with, read from
-    the params in one place (the sweep's array path compares with the same numbers)."""
-
-    btc_divergence: float  # btc_vs_nasdaq below this
-    btc_drop: float  # btc_30d below this (with gold_30d above 0)
-    igv_lag: float  # igv_vs_qqq below this
-    staples_rise: float  # staples above this
-    kre_drawdown: float  # kre below this
-    hy_widening: float  # hy_60d above this
-    liquidity_drop: float  # liquidity_91d below this
-    min_inputs: int  # flags needed for a score
-    stress: float  # the score at or above this is stress
-    data_pivots: bool  # whether the data can pivot at all
-    liquidity_turn: float  # liquidity_91d above this is a data pivot
-
-
-def thresholds(p: HayesPivotParams) -> Thresholds:
-    return Thresholds(
-        btc_divergence=-p.btc_divergence_pct / 100,
-        btc_drop=-p.btc_drop_pct / 100,
-        igv_lag=-p.igv_lag_pct / 100,
-        staples_rise=p.staples_rise_pct / 100,
-        kre_drawdown=-p.kre_drawdown_pct / 100,
-        hy_widening=p.hy_widening_pts,
-        liquidity_drop=-p.liquidity_drop_pct / 100,
-        min_inputs=p.min_stress_inputs,
-        stress=p.stress_threshold,
-        data_pivots=p.data_pivots,
-        liquidity_turn=p.liquidity_turn_pct / 100,
+def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
+    """Each warning as 1/0 (NaN where its inputs are missing)."""
+    f = m.frame
+    conditions = {
+        LEAD: f["btc_vs_nasdaq"] < -p.btc_divergence_pct / 100,
+        "gold_up_btc_down": (f["gold_30d"] > 0) & (f["btc_30d"] < -p.btc_drop_pct / 100),
+        "software_lagging": f["igv_vs_qqq"] < -p.igv_lag_pct / 100,
+        "staples_over_discretionary": f["staples"] > p.staples_rise_pct / 100,
+        "lenders_over_borrowers": f["axp_vs_igv"] > p.lender_lead_pct / 100,
+        "regional_banks_drawdown": f["kre"] < -p.kre_drawdown_pct / 100,
+        "hy_spreads_widening": f["hy_60d"] > p.hy_widening_pts,
+        "unemployment_rising": (f["unrate_rise"] >= p.unrate_rise_pts) & (f["unrate_91d"] > 0),
+    }
+    missing = {
+        LEAD: f["btc_vs_nasdaq"].isna(),
+        "gold_up_btc_down": f["btc_30d"].isna() | f["gold_30d"].isna(),
+        "software_lagging": f["igv_vs_qqq"].isna(),
+        "staples_over_discretionary": f["staples"].isna(),
+        "lenders_over_borrowers": f["axp_vs_igv"].isna(),
+        "regional_banks_drawdown": f["kre"].isna(),
+        "hy_spreads_widening": f["hy_60d"].isna(),
+        "unemployment_rising": f["unrate_rise"].isna() | f["unrate_91d"].isna(),
+    }
+    return pd.DataFrame(
+        {name: cond.astype("float64").mask(missing[name]) for name, cond in conditions.items()}
     )
 
 
-def _stress_conditions(m: StressMeasures, t: Thresholds, flags: np.ndarray) -> np.ndarray:
-    """The flags' conditions as 1/0 into `flags` (0 where a measure is missing: a comparison
-    with NaN is False)."""
-    np.less(m.btc_vs_nasdaq, t.btc_divergence, out=flags[0])
-    flags[1] = (m.gold_30d > 0) & (m.btc_30d < t.btc_drop)
-    np.less(m.igv_vs_qqq, t.igv_lag, out=flags[2])
-    np.greater(m.staples, t.staples_rise, out=flags[3])
-    np.less(m.kre, t.kre_drawdown, out=flags[4])
-    np.greater(m.hy_60d, t.hy_widening, out=flags[5])
-    np.less(m.liquidity_91d, t.liquidity_drop, out=flags[6])
-    return flags
+def alarm_signals(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
+    """The warnings, how many confirmers are on, the alarm and pivot triggers and the BTC
+    case, on the panel calendar."""
+    frame = alarm_flags(m, p)
+    confirmed = frame[list(CONFIRMERS)].fillna(0.0).sum(axis=1)
+    frame["confirmed"] = confirmed
+    lead = frame[LEAD].fillna(0.0) == 1.0
+    frame["alarm"] = (lead & (confirmed >= p.confirmations)).astype("float64")
+    liquidity_turn = m.frame["liquidity_91d"] > p.liquidity_turn_pct / 100
+    frame["pivot"] = (liquidity_turn & p.data_pivots).astype("float64")
+    frame["btc_case"] = btc_case(m, p)
+    return frame
 
 
-def data_pivot(m: StressMeasures, t: Thresholds) -> np.ndarray:
-    """A pivot seen in the data: first fed-funds cut after hikes, or liquidity turning up."""
-    return m.first_cut | (m.liquidity_91d > t.liquidity_turn)
-
-
-def stress_signals(panel: Panel, m: StressMeasures, p: HayesPivotParams) -> pd.DataFrame:
-    """The flags, the stress score (`sig.stress_score`: the share of available flags that are
-    on, NaN with fewer than `min_stress_inputs`, and how many were available), the stress and
-    the pivot triggers, on the panel calendar.
-
-    Written into the frame's two blocks (floats, the int count) directly: a sweep builds
-    thousands, and a DataFrame column by column costs more than the arithmetic.
-    """
-    index = panel.prices.index
-    if m.inputs.shape != (len(index),):
-        raise ValueError("these measures were computed on another panel")
-    t = thresholds(p)
-    floats = np.empty((len(FLOAT_PLACES), len(index)))
-    flags, score = _stress_conditions(m, t, floats[: len(FLAGS)]), floats[len(FLAGS)]
-    np.add(flags[0], flags[1], out=score)  # the flags on: whole numbers, so exact
-    for flag in flags[2:]:
-        np.add(score, flag, out=score)
-    _mark_unknown(flags, m)
-    np.divide(score, m.enough[t.min_inputs], out=score)
-    np.greater_equal(score, t.stress, out=floats[len(FLAGS) + 1])
-    floats[len(FLAGS) + 2] = data_pivot(m, t) if t.data_pivots else 0.0
-    return create_dataframe_from_blocks(
-        [(floats, FLOAT_PLACES), (m.inputs[None, :].copy(), INT_PLACES)],
-        index=index,
-        columns=SIGNAL_INDEX.view(),
-    )
-
-
-def _runs(mask: np.ndarray, most: int = 16) -> tuple[slice | np.ndarray, ...]:
-    """Where a boolean array is True: its runs as slices (a warm-up, a gap), or the positions
-    when there are more than `most` runs."""
-    edges = np.flatnonzero(np.diff(np.r_[False, mask, False].astype(np.int8)))
-    if len(edges) > 2 * most:
-        return (np.flatnonzero(mask),)
-    return tuple(slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True))
+def btc_case(m: AlarmMeasures, p: HayesPivotParams) -> pd.Series:
+    """2 while BTC is at its 90-day low (still falling with stocks), 1 while BTC holds above
+    it as the Nasdaq falls over 30 days (stocks catching down), 0 otherwise or unknown."""
+    f = m.frame
+    at_low = f["btc_off_low"] <= p.btc_low_pct / 100
+    catching_down = ~at_low & (f["nasdaq_30d"] < 0)
+    case = np.where(at_low, 2.0, np.where(catching_down, 1.0, 0.0))
+    return pd.Series(case, index=f.index).where(f["btc_off_low"].notna(), 0.0)
 
 
 def usd_liquidity(panel: Panel) -> pd.Series:

@@ -56,12 +56,25 @@ def symbol_filename(symbol: str) -> str:
     return symbol.replace("^", "_").replace("=", "_")
 
 
+ACTS_NEXT_DAY = ("after_close", "sunday")  # announcement times no close that day can act on
+
+
 def embedded_fed_events() -> pd.DataFrame:
-    """The dated Fed/crisis calendar shipped with playbook (from shared/reference)."""
+    """The dated Fed/crisis calendar shipped with playbook (from shared/reference).
+
+    `date` is the first day whose close can act on the event (the panel places it on the
+    first bar on or after it): the announcement day for a statement in the session or one
+    "before the open", the next day for one "after_close" or on a Sunday (a weekend bar of
+    a crypto calendar must not act on Sunday-evening news). `announced`, `time` and `source`
+    keep the row as published.
+    """
     with resources.files("engine.reference").joinpath("fed_events.csv").open() as handle:
         frame = pd.read_csv(handle, dtype=str)
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame[["date", "kind", "description"]]
+    announced = pd.to_datetime(frame["date"])
+    later = frame["time"].isin(ACTS_NEXT_DAY).to_numpy()
+    frame["date"] = announced + pd.to_timedelta(later.astype("int64"), unit="D")
+    frame["announced"] = announced
+    return frame[["date", "kind", "description", "announced", "time", "source"]]
 
 
 class DirectorySource:
