@@ -1,8 +1,10 @@
 """Compare finished runs side by side, from their run folders alone (no re-running).
 
 Runs on different date ranges are measured on their common window: each run's metrics use
-its own bars inside [latest first bar, earliest last bar], annualized with its own
-`periods_per_year` (a 7-day BTC run and a 5-day 60/40 run keep their calendars). Figures the
+its own bars inside [latest first bar, earliest last bar], annualized with those bars per
+calendar year (`metrics.periods_per_year` of the run's bars in the window: a 7-day BTC run and
+a 5-day 60/40 run keep their calendars, and a run whose calendar changed inside its span is
+measured on the part that is compared). Figures the
 run folder only has for the full run (turnover, the per-regime table) are shown as written
 and labelled so. The page is one self-contained HTML file: no scripts, no external resources.
 """
@@ -150,10 +152,11 @@ def _read_mapping(path: Path, parse: Callable[[str], Any]) -> dict:
 
 
 def _read_stats(path: Path) -> dict:
-    """stats.json, which must say how many bars make a year (metrics are annualized with it)."""
+    """stats.json, which must say how many bars made a year of the run (an int in run folders
+    written before annualization counted the window's bars, a float since); either is valid."""
     stats = _read_mapping(path, _parse_json)
     ppy = stats.get("periods_per_year")
-    if isinstance(ppy, bool) or not isinstance(ppy, int) or ppy <= 0:
+    if isinstance(ppy, bool) or not isinstance(ppy, int | float) or not 0 < ppy < math.inf:
         raise DataError(f"{path} is corrupt: periods_per_year is {ppy!r}", REPAIR_FIX)
     return stats
 
@@ -399,8 +402,8 @@ def _check_enough_bars(
 
 
 def _window_metrics(record: RunRecord, frame: pd.DataFrame) -> dict[str, float]:
-    """engine.metrics on the run's own bars in the window, with its own periods a year."""
-    ppy = int(record.stats["periods_per_year"])
+    """engine.metrics on the run's own bars in the window, with their own bars per year."""
+    ppy = metrics.periods_per_year(pd.DatetimeIndex(frame.index))
     returns, cash = frame["strategy"], frame["cash"]
     turnover = record.stats.get("turnover_per_year")
     return {
@@ -569,10 +572,11 @@ def _notes(
         )
     notes += _data_notes(records, labels)
     per_year = {
-        label: int(r.stats["periods_per_year"]) for label, r in zip(labels, records, strict=True)
+        label: round(metrics.periods_per_year(pd.DatetimeIndex(frame.index)), 1)
+        for label, frame in zip(labels, sliced, strict=True)
     }
     if len(set(per_year.values())) > 1:
-        shown = ", ".join(f"{label} {n}" for label, n in per_year.items())
+        shown = ", ".join(f"{label} {n:g}" for label, n in per_year.items())
         notes.append(f"each run is annualized with its own bars a year: {shown}")
     return notes
 
@@ -869,8 +873,9 @@ def _metrics_html(comparison: Comparison) -> str:
     return (
         f'<table id="metrics-table"><thead>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
         "</table><p class='small'>Each run on its own bars in the common window, annualized "
-        "with its own bars a year; Sharpe and Sortino are in excess of the run's own cash "
-        "return; time in market is the share of bars ending with any non-cash exposure; "
+        "with those bars per calendar year; CAGR compounds over calendar time; Sharpe and "
+        "Sortino are in excess of the run's own cash return; time in market is the share of "
+        "bars ending with any non-cash exposure; "
         "turnover is the run's full-run figure from stats.json.</p>"
     )
 

@@ -129,9 +129,7 @@ def _section(entry: Entry, runs: Sequence[RunResult], image: Path) -> str:
 def _regime_markdown(runs: Sequence[RunResult]) -> str:
     main = runs[0]
     catalog = main.panel.regimes
-    tables = [
-        regime_table(r.returns, None, catalog, r.periods_per_year).set_index("regime") for r in runs
-    ]
+    tables = [regime_table(r.returns, None, catalog).set_index("regime") for r in runs]
     covered = [name for name in tables[0].index if tables[0].loc[name, "coverage"] != "none"]
     if not covered:
         return "No named regime falls inside this window."

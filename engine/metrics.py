@@ -1,7 +1,12 @@
-"""Performance metrics as small pure functions, annualized from the run's calendar.
+"""Performance metrics as small pure functions, annualized from the calendar of each window.
 
-`periods_per_year` is 365 on a calendar with weekend bars (crypto) and 252 otherwise, and the
-same value is handed to quantstats, so the tearsheet and stats.json agree.
+CAGR compounds over calendar time (`years`: days from the first bar's open / 365.25), never
+over a bar count. Volatility, Sharpe and Sortino scale per-bar figures by the square root of
+`periods_per_year(index)`: the bars the window actually has per calendar year (~365.25 on a
+7-day crypto calendar, ~252 on an exchange calendar, in between for a window that is
+weekday-only for years and 7-day later). Each figure uses the periods of its own window (a
+run, a regime, a compare window, a sweep split), and the run's value is handed to quantstats,
+whose CAGR (bars / periods years) then equals the calendar CAGR.
 """
 
 from __future__ import annotations
@@ -25,6 +30,19 @@ def years(returns: pd.Series | pd.DatetimeIndex) -> float:
     return float((index[-1] - index[0] + step).days / 365.25)
 
 
+def periods_per_year(index: pd.DatetimeIndex) -> float:
+    """Return bars per calendar year in this window: len(index) / years(index).
+
+    Counting the window's own bars makes a mixed calendar (weekdays, then every day once BTC
+    trades) annualize with its true average spacing instead of either calendar's constant.
+    Fewer than two bars have no spacing to measure: NaN (so are volatility and Sharpe there).
+    """
+    index = pd.DatetimeIndex(index)
+    if len(index) < 2:
+        return float("nan")
+    return float(len(index) / years(index))
+
+
 def cagr(returns: pd.Series) -> float:
     span = years(returns)
     growth = 1.0 + total_return(returns)
@@ -33,14 +51,14 @@ def cagr(returns: pd.Series) -> float:
     return float(growth ** (1.0 / span) - 1.0)
 
 
-def volatility(returns: pd.Series, periods_per_year: int) -> float:
+def volatility(returns: pd.Series, periods_per_year: float) -> float:
     if len(returns) < 2:
         return float("nan")
     return float(returns.std(ddof=1) * math.sqrt(periods_per_year))
 
 
 def sharpe(
-    returns: pd.Series, periods_per_year: int, rf_per_period: pd.Series | None = None
+    returns: pd.Series, periods_per_year: float, rf_per_period: pd.Series | None = None
 ) -> float:
     excess = returns if rf_per_period is None else returns - rf_per_period.reindex(returns.index)
     std = excess.std(ddof=1)
@@ -50,7 +68,7 @@ def sharpe(
 
 
 def sortino(
-    returns: pd.Series, periods_per_year: int, rf_per_period: pd.Series | None = None
+    returns: pd.Series, periods_per_year: float, rf_per_period: pd.Series | None = None
 ) -> float:
     excess = returns if rf_per_period is None else returns - rf_per_period.reindex(returns.index)
     downside = np.sqrt(np.mean(np.minimum(excess.to_numpy(), 0.0) ** 2)) if len(excess) else 0.0
@@ -76,7 +94,7 @@ def calmar(returns: pd.Series) -> float:
 
 def summary(
     returns: pd.Series,
-    periods_per_year: int,
+    periods_per_year: float,
     rf_per_period: pd.Series | None = None,
 ) -> dict[str, float]:
     """The headline numbers of one return series."""
@@ -93,7 +111,7 @@ def summary(
 
 
 def summary_table(
-    returns: pd.DataFrame, periods_per_year: int, rf_per_period: pd.Series | None = None
+    returns: pd.DataFrame, periods_per_year: float, rf_per_period: pd.Series | None = None
 ) -> pd.DataFrame:
     """`summary` of every column at once (a row per column): what a sweep needs for
     thousands of runs. Agrees with `summary` column by column (to rounding; tested)."""
@@ -108,7 +126,7 @@ def summary_table(
 
 
 def summary_of_rows(
-    rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: int, names: pd.Index
+    rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: float, names: pd.Index
 ) -> pd.DataFrame:
     """`summary_table` of runs x bars returns (a row per run), one numba pass per run; `rf`
     per bar, `span` in years (`years` of the bars)."""
@@ -116,7 +134,7 @@ def summary_of_rows(
 
 
 def summary_arrays(
-    rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: int
+    rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: float
 ) -> dict[str, np.ndarray]:
     """`summary_of_rows` as arrays by name (a sweep's chunk takes a few columns of it)."""
     from engine.metrics_kernel import summary_nb

@@ -63,9 +63,11 @@ def regime_table(
     returns: pd.Series,
     benchmark: pd.Series | None,
     regimes: tuple[Regime, ...],
-    periods_per_year: int,
 ) -> pd.DataFrame:
     """Per regime: coverage, return, max drawdown, volatility and the benchmark's return.
+
+    Volatility is annualized with the regime's own bars per calendar year, so a weekday-only
+    regime inside a run that later trades 7 days a week is not scaled as if it had weekends.
 
     Regimes the run does not cover are kept and marked `none` (their numbers are NaN, not 0);
     partly covered ones are measured on the covered part and marked `partial`.
@@ -93,7 +95,9 @@ def regime_table(
                 "bars": int(inside.sum()),
                 "return": metrics.total_return(window) if has else np.nan,
                 "max_drawdown": metrics.max_drawdown(window) if has else np.nan,
-                "volatility": metrics.volatility(window, periods_per_year) if has else np.nan,
+                "volatility": metrics.volatility(window, metrics.periods_per_year(window.index))
+                if has
+                else np.nan,
                 "benchmark_return": metrics.total_return(bench)
                 if has and bench is not None
                 else np.nan,

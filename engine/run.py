@@ -37,7 +37,7 @@ class RunResult:
     returns: pd.Series  # strategy returns on the reported window
     benchmark: pd.Series | None  # benchmark returns aligned by the engine on the same bars
     cash_returns: pd.Series  # what idle cash earned per bar
-    periods_per_year: int
+    periods_per_year: float  # bars per calendar year of the window (engine.metrics)
     stats: dict[str, object]
     signal_notes: tuple[str, ...] = ()  # inputs dropped from a signal for part of the window
     regimes: pd.DataFrame | None = None  # per-regime table (engine.regimes.regime_table)
@@ -154,12 +154,12 @@ def run_backtest(
     )
     sim = simulate(panel, [schedule.targets], costs, start=start, names=[strategy.name])
     returns = sim.returns.iloc[:, 0].rename(strategy.name)
-    ppy = panel.periods_per_year(start)
+    ppy = metrics.periods_per_year(pd.DatetimeIndex(returns.index))
     cash = cash_returns(panel, returns.index)
     benchmark = benchmark_returns(config, panel, returns.index)
     stats = run_stats(returns, benchmark, cash, sim, ppy)
     catalog = merge_regimes(panel.regimes, config.regimes)
-    by_regime = regime_table(returns, benchmark, catalog, ppy)
+    by_regime = regime_table(returns, benchmark, catalog)
     return RunResult(
         config,
         strategy,
@@ -206,10 +206,12 @@ def run_stats(
     benchmark: pd.Series | None,
     cash: pd.Series,
     sim: Simulation,
-    ppy: int,
+    ppy: float,
     column: int = 0,
 ) -> dict[str, object]:
-    """The stats of one simulated run (a column of `sim`); sweeps use the same function."""
+    """The stats of one simulated run (a column of `sim`); sweeps use the same function.
+
+    `ppy` is the window's bars per calendar year (`metrics.periods_per_year`)."""
     weights = sim.weights[column]
     risky = weights.drop(columns=[CASH])
     exposure = risky.abs().sum(axis=1)

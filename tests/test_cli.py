@@ -51,7 +51,9 @@ def test_run_on_embedded_synthetic_data_writes_a_complete_run_folder(tmp_path):
     stats = json.loads((folder / "stats.json").read_text())
     returns = pd.read_parquet(folder / "returns.parquet")
     assert stats["total_return"] == pytest.approx((1 + returns["strategy"]).prod() - 1, rel=1e-12)
-    assert stats["periods_per_year"] == 252  # SPY and TLT: a business-day calendar
+    first_gap = returns.index[1] - returns.index[0]  # the span starts at the first bar's open
+    days = (returns.index[-1] - returns.index[0] + first_gap).days  # SPY, TLT: Monday to Friday
+    assert stats["periods_per_year"] == pytest.approx(len(returns) / (days / 365.25), rel=1e-12)
     fingerprint = json.loads((folder / "fingerprint.json").read_text())
     assert fingerprint["source"] == "synthetic" and len(fingerprint["content_sha256"]) == 64
 

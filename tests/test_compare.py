@@ -92,7 +92,8 @@ def test_common_window_metrics_are_engine_metrics_on_the_slice(runs: dict[str, P
     assert len(sliced) < len(base.returns)
     shown = comparison.metrics[base_label]
     assert shown["CAGR"] == metrics.cagr(sliced["strategy"])
-    assert shown["Sharpe"] == metrics.sharpe(sliced["strategy"], 252, sliced["cash"])
+    bars_a_year = metrics.periods_per_year(pd.DatetimeIndex(sliced.index))
+    assert shown["Sharpe"] == metrics.sharpe(sliced["strategy"], bars_a_year, sliced["cash"])
     assert shown["max drawdown"] == metrics.max_drawdown(sliced["strategy"])
     assert shown["total return"] == metrics.total_return(sliced["strategy"])
     assert shown["CAGR"] != pytest.approx(base.stats["cagr"])  # really cut, not the full run
@@ -105,6 +106,40 @@ def test_common_window_metrics_are_engine_metrics_on_the_slice(runs: dict[str, P
     assert f"cut to it from longer runs: {base_label}" in text
     assert any("measured on its" in note and base_label in note for note in comparison.notes)
     assert any("turnover per year" in note for note in comparison.notes)
+
+
+def test_compare_window_not_annualized_with_the_full_runs_periods(runs: dict[str, Path]) -> None:
+    """Volatility and Sharpe of a cut run scale by the bars per calendar year of the part
+    compared (textbook, in the test), not by the full run's stats.json figure."""
+    base, short = load_run(runs["base"]), load_run(runs["short"])
+    comparison = compare_runs([base, short])
+    start, end = comparison.window
+    sliced = base.returns.loc[start:end]
+    index = pd.DatetimeIndex(sliced.index)
+    years = (index[-1] - index[0] + (index[1] - index[0])).days / 365.25
+    bars_a_year = len(sliced) / years
+    excess = sliced["strategy"] - sliced["cash"]
+    shown = comparison.metrics[comparison.labels[0]]
+    want_vol = sliced["strategy"].std(ddof=1) * np.sqrt(bars_a_year)
+    assert shown["volatility"] == pytest.approx(want_vol, rel=1e-12)
+    want_sharpe = excess.mean() / excess.std(ddof=1) * np.sqrt(bars_a_year)
+    assert shown["Sharpe"] == pytest.approx(want_sharpe, rel=1e-12)
+    assert shown["CAGR"] == pytest.approx(np.prod(1 + sliced["strategy"]) ** (1 / years) - 1)
+
+
+def test_stats_periods_per_year_int_or_float_is_valid(runs: dict[str, Path], tmp_path) -> None:
+    """Run folders written before hold an int (252 or 365), newer ones a float: both load."""
+    stats = json.loads((runs["base"] / "stats.json").read_text())
+    assert isinstance(stats["periods_per_year"], float)
+    for n, good in [(252, True), (365.25, True), (0, False), ("252", False), (True, False)]:
+        folder = _copy(runs["base"], tmp_path, f"20260101-000000-60-40-{abs(hash(n)) % 10**8:08d}")
+        (folder / "stats.json").write_text(json.dumps({**stats, "periods_per_year": n}))
+        if good:
+            assert load_run(folder).stats["periods_per_year"] == n
+        else:
+            with pytest.raises(DataError, match="periods_per_year"):
+                load_run(folder)
+        shutil.rmtree(folder)
 
 
 def test_a_run_compared_with_itself_matches_its_stats(runs: dict[str, Path], tmp_path) -> None:

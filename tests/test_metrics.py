@@ -64,3 +64,92 @@ def test_summary_table_of_no_bars():
     for key, value in want.items():
         got = table.loc["a", key]
         assert (math.isnan(value) and math.isnan(got)) or got == value, key
+
+
+# --- annualization from the window's own bars (issue 14) ------------------------------
+
+WEEKDAYS = pd.bdate_range("2020-01-01", "2021-12-31")  # two years of weekday-only bars
+EVERY_DAY = pd.date_range("2022-01-01", "2023-12-31")  # then two years of 7-day bars
+
+
+def textbook(returns: pd.Series, cash: pd.Series) -> dict[str, float]:
+    """CAGR over calendar time, vol and Sharpe scaled by the bars per calendar year."""
+    index = pd.DatetimeIndex(returns.index)
+    days = (index[-1] - index[0] + (index[1] - index[0])).days  # from the first bar's open
+    years = days / 365.25
+    bars_a_year = len(returns) / years
+    excess = returns - cash
+    return {
+        "cagr": float(np.prod(1 + returns.to_numpy()) ** (1 / years) - 1),
+        "volatility": float(returns.std(ddof=1) * np.sqrt(bars_a_year)),
+        "sharpe": float(excess.mean() / excess.std(ddof=1) * np.sqrt(bars_a_year)),
+        "periods_per_year": bars_a_year,
+    }
+
+
+def test_periods_per_year_counts_the_windows_bars_per_calendar_year():
+    assert metrics.periods_per_year(EVERY_DAY) == pytest.approx(365.25, rel=1e-12)
+    # 2021 on an exchange calendar: weekdays less NYSE's 9 holidays that year (252 bars)
+    holidays = pd.DatetimeIndex(
+        [
+            *("2021-01-01", "2021-01-18", "2021-02-15", "2021-04-02", "2021-05-31"),
+            *("2021-07-05", "2021-09-06", "2021-11-25", "2021-12-24"),
+        ]
+    )
+    nyse = pd.bdate_range("2021-01-01", "2021-12-31").difference(holidays)
+    assert len(nyse) == 252
+    span = (nyse[-1] - nyse[0] + (nyse[1] - nyse[0])).days / 365.25
+    assert metrics.periods_per_year(nyse) == pytest.approx(252 / span, rel=1e-12)
+    mixed = metrics.periods_per_year(WEEKDAYS.append(EVERY_DAY))
+    assert 261 < mixed < 365  # in between: the window's true average spacing
+
+
+def test_periods_per_year_of_empty_or_one_bar_windows_is_nan():
+    assert math.isnan(metrics.periods_per_year(pd.DatetimeIndex([])))
+    assert math.isnan(metrics.periods_per_year(EVERY_DAY[:1]))
+    assert metrics.periods_per_year(EVERY_DAY[:2]) == pytest.approx(365.25)
+
+
+def test_mixed_calendar_not_annualized_as_365_periods():
+    """Weekday bars for two years, then 7-day bars: stats.json figures from calendar time."""
+    from engine.config import RunConfig
+    from engine.data.sources import FrameSource
+    from engine.run import run_backtest
+
+    rng = np.random.default_rng(14)
+    gold_days = pd.bdate_range("2020-01-01", "2023-12-31")
+    gold = pd.Series(100 * np.cumprod(1 + rng.normal(4e-4, 0.01, len(gold_days))), gold_days)
+    btc = pd.Series(100 * np.cumprod(1 + rng.normal(1e-3, 0.03, len(EVERY_DAY))), EVERY_DAY)
+    config = RunConfig.model_validate(
+        {
+            "strategy": "buy-and-hold",
+            "params": {"symbol": "GLD"},
+            "universe": ["GLD", "BTC-USD"],  # BTC's 7-day bars join the calendar in 2022
+            "start": "2020-01-01",
+            "benchmark": None,
+            "costs": {"cash_rate_pct": 2.0},
+        }
+    )
+    result = run_backtest(config, source=FrameSource({"GLD": gold, "BTC-USD": btc}))
+    returns, cash = result.returns, result.cash_returns
+    assert (returns.index[:300].day_of_week < 5).all() and len(returns) > 1200
+    want = textbook(returns, cash)
+    assert result.periods_per_year == pytest.approx(want["periods_per_year"], rel=1e-12)
+    assert result.stats["periods_per_year"] == pytest.approx(want["periods_per_year"], rel=1e-12)
+    for key in ("cagr", "volatility", "sharpe"):
+        assert result.stats[key] == pytest.approx(want[key], rel=1e-9), key
+    # the old rule (365 whenever a weekend bar exists) overstated volatility by ~8%
+    assert result.stats["volatility"] < returns.std(ddof=1) * np.sqrt(365) * 0.95
+
+
+def test_mixed_calendar_summary_table_agrees_with_textbook():
+    """The sweep's numba table, handed the window's periods, gives the textbook figures."""
+    rng = np.random.default_rng(7)
+    index = WEEKDAYS.append(EVERY_DAY)
+    returns = pd.DataFrame(rng.normal(5e-4, 0.01, (len(index), 3)), index=index)
+    cash = pd.Series(5e-5, index=index)
+    table = metrics.summary_table(returns, metrics.periods_per_year(index), cash)
+    for column in returns.columns:
+        want = textbook(returns[column], cash)
+        for key in ("cagr", "volatility", "sharpe"):
+            assert table.loc[column, key] == pytest.approx(want[key], rel=1e-12), key

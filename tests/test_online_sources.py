@@ -460,7 +460,8 @@ def test_source_contract_and_describe(cache):
             traded=("SPY", "BTC-USD"), macro=("WALCL",), benchmark="SPY", cash_series=("DTB3",)
         ),
     )
-    assert panel.periods_per_year() == 365 and panel.source["source"] == "yahoo+fred"
+    assert panel.periods_per_year() == pytest.approx(365.25)
+    assert panel.source["source"] == "yahoo+fred"
 
 
 def test_incremental_refresh_appends_only_new_rows(cache):

@@ -20,7 +20,7 @@ def test_regime_return_is_the_product_of_its_daily_returns():
     index = pd.date_range("2021-01-01", periods=10)
     returns = pd.Series(np.linspace(-0.02, 0.03, 10), index=index)
     regime = Regime(name="r", start=dt.date(2021, 1, 3), end=dt.date(2021, 1, 7))
-    row = regime_table(returns, returns * 2, (regime,), 365).iloc[0]
+    row = regime_table(returns, returns * 2, (regime,)).iloc[0]
     inside = returns.loc["2021-01-04":"2021-01-07"]  # after the start close, up to the end
     assert row["return"] == pytest.approx(np.prod(1 + inside) - 1, abs=1e-15)
     assert row["benchmark_return"] == pytest.approx(np.prod(1 + 2 * inside) - 1, abs=1e-15)
@@ -36,10 +36,28 @@ def test_regimes_outside_the_run_are_marked_not_zero():
     returns = pd.Series(0.01, index=index)
     outside = Regime(name="later", start=dt.date(2022, 1, 1), end=dt.date(2022, 2, 1))
     partial = Regime(name="half", start=dt.date(2020, 12, 1), end=dt.date(2021, 1, 5))
-    table = regime_table(returns, None, (outside, partial), 365).set_index("regime")
+    table = regime_table(returns, None, (outside, partial)).set_index("regime")
     assert table.loc["later", "coverage"] == "none" and np.isnan(table.loc["later", "return"])
     assert table.loc["half", "coverage"] == "partial"
     assert table.loc["half", "return"] == pytest.approx(1.01**5 - 1)
+
+
+def test_weekday_regime_of_a_mixed_run_not_annualized_as_365():
+    """A regime before BTC's 7-day bars joined the calendar has ~252-261 bars a year."""
+    index = pd.bdate_range("2012-01-02", "2013-12-31").append(
+        pd.date_range("2014-01-01", "2015-12-31")
+    )
+    returns = pd.Series(np.random.default_rng(5).normal(0, 0.01, len(index)), index=index)
+    early = Regime(name="early", start=dt.date(2012, 3, 1), end=dt.date(2013, 6, 28))
+    late = Regime(name="late", start=dt.date(2014, 3, 1), end=dt.date(2015, 6, 30))
+    table = regime_table(returns, None, (early, late)).set_index("regime")
+    for name, first, last in (("early", "2012-03-02", "2013-06-28"), ("late", "2014-03-02", "")):
+        inside = returns.loc[first : last or "2015-06-30"]
+        gap = inside.index[1] - inside.index[0]
+        years = (inside.index[-1] - inside.index[0] + gap).days / 365.25
+        want = inside.std(ddof=1) * np.sqrt(len(inside) / years)
+        assert table.loc[name, "volatility"] == pytest.approx(want, rel=1e-12), name
+    assert table.loc["early", "volatility"] < table.loc["late", "volatility"] * 0.9
 
 
 def test_config_regimes_extend_and_override_the_catalog():

@@ -89,10 +89,11 @@ class Panel:
         valid = self.prices[symbol].first_valid_index()
         return None if valid is None else pd.Timestamp(valid)
 
-    def periods_per_year(self, start: pd.Timestamp | None = None) -> int:
-        """365 when the window has weekend bars (crypto's calendar), else 252."""
-        index = self.index if start is None else self.index[self.index >= start]
-        return 365 if bool((index.day_of_week >= 5).any()) else 252
+    def periods_per_year(self, start: pd.Timestamp | None = None) -> float:
+        """Bars per calendar year of the window from `start` (`engine.metrics.periods_per_year`)."""
+        from engine.metrics import periods_per_year
+
+        return periods_per_year(self.index if start is None else self.index[self.index >= start])
 
     def truncated(self, last: pd.Timestamp) -> Panel:
         """The panel as it would have been built with data up to `last` (for look-ahead tests)."""

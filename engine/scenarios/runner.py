@@ -37,7 +37,7 @@ class ScenarioOutcome:
     benchmark_wealth: pd.DataFrame | None
     per_path: pd.DataFrame  # one row per path: outcome numbers and exposure per phase
     regimes: tuple[Regime, ...]
-    periods_per_year: int
+    periods_per_year: float  # bars per calendar year of the window (engine.metrics)
     median_path: int
     median_returns: pd.Series
     median_benchmark: pd.Series | None
@@ -63,7 +63,7 @@ def run_paths(
     wealth, bench, rows = [], [], []
     regimes: tuple[Regime, ...] = ()
     kept: dict[int, tuple[pd.Series, pd.Series | None, pd.Series]] = {}
-    ppy = 365
+    ppy = float("nan")  # set from the first chunk's window (the paths share a calendar)
     for first in range(0, len(markets), chunk_paths):
         chunk = range(first, min(first + chunk_paths, len(markets)))
         panels, plans = [], []
@@ -75,9 +75,9 @@ def run_paths(
                 plans.append(build_schedule(strategy, panel, config.leverage_cap).targets)
             panels.append(panel)
         start = window_start(config, panels[0])
-        ppy = panels[0].periods_per_year(start)
         regimes = panels[0].regimes
         sim = simulate(panels, plans, costs, start=start, names=[str(i) for i in chunk])
+        ppy = metrics.periods_per_year(pd.DatetimeIndex(sim.returns.index))
         for column, i in enumerate(chunk):
             returns = sim.returns.iloc[:, column]
             cash = cash_returns(panels[column], returns.index)
@@ -118,7 +118,7 @@ def _path_row(
     cash: pd.Series,
     weights: pd.DataFrame,
     regimes: tuple[Regime, ...],
-    ppy: int,
+    ppy: float,
 ) -> dict[str, float]:
     row: dict[str, float] = {"path": path}
     for key, value in metrics.summary(returns, ppy, cash).items():

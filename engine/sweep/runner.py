@@ -152,7 +152,9 @@ def _simulate_group(
         for part, bars in (("is", slice(0, cut)), ("oos", slice(cut, len(sim.index)))):
             index = sim.index[bars]
             found = (
-                metrics.summary_arrays(rows[:, bars], cash[bars], metrics.years(index), ppy)
+                metrics.summary_arrays(
+                    rows[:, bars], cash[bars], metrics.years(index), metrics.periods_per_year(index)
+                )
                 if len(index) > 2
                 else None
             )
@@ -175,7 +177,7 @@ class _PanelShare:
     panel: Panel
     memo: SignalMemo
     cash: np.ndarray  # what idle cash earned on each bar of the window
-    ppy: int
+    ppy: float  # the window's bars per calendar year (each split part uses its own)
     span: float  # years
 
 
@@ -195,7 +197,7 @@ def _shared(panel: Panel) -> _PanelShare:
             panel,
             SignalMemo(panel, MEMO_BUDGET_MB),
             cash_returns(panel, window).to_numpy(),
-            panel.periods_per_year(start),
+            metrics.periods_per_year(window),
             metrics.years(window),
         )
     return found
