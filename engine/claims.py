@@ -48,6 +48,14 @@ from pydantic import (
     model_validator,
 )
 
+from engine.claims_events import (
+    HorizonStats,
+    declustered,
+    divergence_days,
+    horizon_stats,
+    weaker_dollar,
+)
+from engine.data.releases import as_released, release_lag
 from engine.data.sources import symbol_filename
 from engine.errors import ConfigError, DataError
 
@@ -63,6 +71,8 @@ CorrMethod = Literal["daily_returns", "price_levels", "weekly_returns"]
 #: a series may start up to this many days after a window opens (or end this many days
 #: before it closes) and still count as covering it: weekends, holidays, a late print.
 COVER_GRACE = pd.Timedelta(days=7)
+#: a monthly macro value released about a month after the last stays current until the next.
+MACRO_GRACE = pd.Timedelta(days=40)
 #: label of a claim's own measurement when it has one (correlations use the method names).
 MAIN = "main measurement"
 #: fewest paired observations a correlation is computed from.
@@ -91,7 +101,20 @@ _FIELD_WORDS = {
 
 # Keys an alternative may not override: they describe the claim, not the measurement.
 _CLAIM_KEYS = frozenset(
-    {"id", "claim", "source", "kind", "expected", "tolerance", "unit", "note", "alternatives"}
+    {
+        "id",
+        "claim",
+        "source",
+        "seed",
+        "as_of",
+        "kind",
+        "expected",
+        "tolerance",
+        "unit",
+        "note",
+        "alternatives",
+        "later",
+    }
 )
 
 
@@ -109,6 +132,15 @@ class _ClaimBase(_Frozen):
     )
     claim: str = Field(min_length=1, description="the claim as quoted")
     source: str = Field(min_length=1, description="where the claim comes from")
+    seed: str = Field(
+        "",
+        pattern=r"^([0-9]{3}(/[0-9]{3})*)?$",
+        description="seed article file number(s) quoted, e.g. 002 or 000/001",
+    )
+    as_of: dt.date | None = Field(
+        None,
+        description="publication date: the measurement sees no data dated (or released) after it",
+    )
     expected: float | tuple[float, float] = Field(
         description="the quoted number, or a [low, high] range"
     )
@@ -119,6 +151,10 @@ class _ClaimBase(_Frozen):
         (),
         description="other measurements to compare: each a `label` plus parameter overrides",
     )
+    later: dict[str, Any] | None = Field(
+        None,
+        description="overrides measured on all the data, shown as 'since then' (not the verdict)",
+    )
 
     @field_validator("expected")
     @classmethod
@@ -126,6 +162,38 @@ class _ClaimBase(_Frozen):
         if isinstance(value, tuple) and value[0] > value[1]:
             raise ValueError(f"expected range [{value[0]}, {value[1]}] has low > high")
         return value
+
+    @model_validator(mode="after")
+    def _within_as_of(self) -> _ClaimBase:
+        last = self.last_day()
+        if self.as_of is not None and last is not None and last > self.as_of:
+            raise ValueError(
+                f"the window ends {last}, after as_of {self.as_of} (the publication date): "
+                "put later data under `later:`"
+            )
+        return self
+
+    def last_day(self) -> dt.date | None:
+        """The last date the measurement reads (None: to the end of the data)."""
+        return getattr(self, "end", None)
+
+    @model_validator(mode="after")
+    def _later_valid(self) -> _ClaimBase:
+        if self.later is not None:
+            fixed = sorted(set(self.later) & _CLAIM_KEYS)
+            if fixed:
+                raise ValueError(f"later: {', '.join(fixed)} cannot be overridden")
+            try:
+                self.since_then()
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                raise ValueError(f"later: {key}: {err['msg']}") from None
+        return self
+
+    def since_then(self) -> Any:
+        """The `later` measurement: this claim's parameters with `later` applied, no as_of."""
+        return self.variant({**(self.later or {}), "as_of": None})
 
     @model_validator(mode="after")
     def _alternatives_valid(self) -> _ClaimBase:
@@ -159,7 +227,7 @@ class _ClaimBase(_Frozen):
 
     def variant(self, overrides: dict[str, Any]) -> Any:
         """This claim's measurement with some parameters changed (an alternative)."""
-        base = self.model_dump(exclude={"alternatives"})
+        base = self.model_dump(exclude={"alternatives", "later"})
         base.update({k: v for k, v in overrides.items() if k != "label"})
         return type(self).model_validate(base)
 
@@ -230,6 +298,8 @@ class CorrelationClaim(_ClaimBase):
 class ReturnClaim(_ClaimBase):
     kind: Literal["return"]
     symbol: str = Field(description="symbol whose return is measured")
+    denominator: str | None = Field(None, description="measure symbol/denominator (optional)")
+    invert: bool = Field(False, description="measure 1/price: what one unit of money buys")
     field: PriceField = Field("price", description="price column")
     start: dt.date = Field(description="base date (last bar on or before it)")
     end: dt.date = Field(description="end date (last bar on or before it)")
@@ -244,6 +314,7 @@ class ReturnClaim(_ClaimBase):
 class DrawdownClaim(_ClaimBase):
     kind: Literal["drawdown"]
     symbol: str = Field(description="symbol")
+    denominator: str | None = Field(None, description="measure symbol/denominator (optional)")
     peak_start: dt.date = Field(description="first day searched for the peak")
     peak_end: dt.date = Field(description="last day searched for the peak")
     trough_end: dt.date | None = Field(
@@ -263,9 +334,53 @@ class DrawdownClaim(_ClaimBase):
             raise ValueError(f"trough_end {self.trough_end} is before peak_end {self.peak_end}")
         return self
 
+    def last_day(self) -> dt.date | None:
+        return self.trough_end or self.peak_end
+
+
+class EventStudyClaim(_ClaimBase):
+    """Forward outcomes after dated events against the same outcome after any day."""
+
+    kind: Literal["event_study"]
+    symbol: str = Field(description="outcome series: a symbol, or macro:<FRED id>")
+    field: PriceField = Field("price", description="price column of the outcome symbol")
+    outcome: Literal["return", "change"] = Field(
+        "return", description="percent return, or change in the series' units (spreads)"
+    )
+    events: Literal["fed_calendar", "divergence"] = Field(
+        description="fed_calendar (engine/reference/fed_events.csv) or divergence days"
+    )
+    event_kinds: tuple[str, ...] = Field((), description="fed calendar kinds that count")
+    weaker_dollar_days: int | None = Field(
+        None, gt=0, description="keep events where the dollar fell over these days before"
+    )
+    dollar: str = Field("DX-Y.NYB", description="dollar index symbol for weaker_dollar_days")
+    divergence_a: str | None = Field(None, description="divergence: the laggard (BTC)")
+    divergence_b: str | None = Field(None, description="divergence: the benchmark (Nasdaq)")
+    divergence_sessions: int = Field(60, gt=1, description="divergence look-back, sessions")
+    divergence_gap: float = Field(25.0, gt=0, description="a trails b by more points than this")
+    sample_start: dt.date = Field(description="first day an event (or a baseline day) counts")
+    horizons: tuple[int, ...] = Field((30, 90, 180), min_length=1, description="days ahead")
+    horizon: int = Field(90, gt=0, description="the horizon whose excess mean is the figure")
+    min_gap_days: int = Field(30, ge=0, description="events closer than this are one cluster")
+    min_events: int = Field(5, gt=0, description="fewer events: too few to tell")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventStudyClaim:
+        if self.horizon not in self.horizons:
+            raise ValueError(f"horizon {self.horizon} is not one of horizons {self.horizons}")
+        if self.events == "fed_calendar" and not self.event_kinds:
+            raise ValueError("events: fed_calendar needs event_kinds")
+        if self.events == "divergence" and not (self.divergence_a and self.divergence_b):
+            raise ValueError("events: divergence needs divergence_a and divergence_b")
+        return self
+
+    def last_day(self) -> dt.date | None:
+        return None
+
 
 Claim = Annotated[
-    RatioLevelClaim | CorrelationClaim | ReturnClaim | DrawdownClaim,
+    RatioLevelClaim | CorrelationClaim | ReturnClaim | DrawdownClaim | EventStudyClaim,
     Field(discriminator="kind"),
 ]
 _CLAIM_ADAPTER: TypeAdapter[Any] = TypeAdapter(Claim)
@@ -275,6 +390,7 @@ _KINDS: dict[str, type[_ClaimBase]] = {
     "correlation": CorrelationClaim,
     "return": ReturnClaim,
     "drawdown": DrawdownClaim,
+    "event_study": EventStudyClaim,
 }
 
 
@@ -292,6 +408,16 @@ class ClaimResult:
     closest_method: str | None
     note: str
     expected: str = ""
+    seed: str = ""
+    as_of: str = ""
+    since_then: str = ""
+    too_few: bool = False  # an event study with fewer events than it needs
+
+    @property
+    def verdict(self) -> str:
+        if self.too_few:
+            return "TOO FEW EVENTS TO TELL"
+        return _verdict(self.reproduced)
 
 
 # --------------------------------------------------------------------------- loading
@@ -430,23 +556,64 @@ class _Unavailable(Exception):
 
 
 class _Data:
-    """Price series by (symbol, field), loaded once per check."""
+    """Series by (symbol, field), loaded once per check; `cap` hides everything after a date.
 
-    def __init__(self, source: Source) -> None:
+    A symbol is a price file (`BTC-USD`), a FRED series as released (`macro:M2SL`: indexed
+    by release date, engine/data/releases.py, so a capped view never sees an unreleased
+    value), or `A|B`: A, continued by B after A's last day (gold: the LBMA fix to 2024,
+    then COMEX futures).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        cap: pd.Timestamp | None = None,
+        cache: dict[tuple[str, str], pd.Series | _Unavailable] | None = None,
+    ) -> None:
         self.source = source
-        self._cache: dict[tuple[str, str], pd.Series | _Unavailable] = {}
+        self.cap = cap
+        self._cache: dict[tuple[str, str], pd.Series | _Unavailable] = (
+            {} if cache is None else cache
+        )
+
+    def capped(self, as_of: dt.date | None) -> _Data:
+        """The same data as known at the close of `as_of` (None: everything)."""
+        return _Data(self.source, None if as_of is None else pd.Timestamp(as_of), self._cache)
 
     def series(self, symbol: str, field: str) -> pd.Series:
         key = (symbol, field)
         if key not in self._cache:
             try:
-                self._cache[key] = self._load(symbol, field)
+                self._cache[key] = self._load_any(symbol, field)
             except _Unavailable as exc:
                 self._cache[key] = exc
         found = self._cache[key]
         if isinstance(found, _Unavailable):
             raise found
-        return found
+        if self.cap is None:
+            return found
+        known = found.loc[: self.cap]
+        if known.empty:
+            raise _Unavailable(f"{symbol} has no value on or before {_day(self.cap)}")
+        return known
+
+    def _load_any(self, symbol: str, field: str) -> pd.Series:
+        if "|" in symbol:
+            first, rest = symbol.split("|", 1)
+            head = _Data(self.source, None, self._cache).series(first, field)
+            tail = _Data(self.source, None, self._cache).series(rest, field)
+            return pd.concat([head, tail.loc[tail.index > head.index[-1]]])
+        if symbol.startswith("macro:"):
+            return self._macro(symbol.removeprefix("macro:"))
+        return self._load(symbol, field)
+
+    def _macro(self, series_id: str) -> pd.Series:
+        raw = self.source.macro(series_id)
+        if raw is None or raw.dropna().empty:
+            raise _Unavailable(f"no macro series {series_id} in this data")
+        raw = raw.dropna().astype("float64")
+        raw.index = pd.DatetimeIndex(raw.index).normalize()
+        return as_released(raw.sort_index(), release_lag(series_id))
 
     def _load(self, symbol: str, field: str) -> pd.Series:
         if field == "price":
@@ -507,16 +674,21 @@ def _span(series: pd.Series) -> str:
     return f"{_day(series.index[0])}..{_day(series.index[-1])}"
 
 
+def _grace(symbol: str) -> pd.Timedelta:
+    """How stale a value may be: a week for prices, a release cycle for monthly macro."""
+    return MACRO_GRACE if "macro:" in symbol else COVER_GRACE
+
+
 def _require_cover(
     series: pd.Series, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None
 ) -> None:
     """The series must reach into [start, end] at both ends (within COVER_GRACE)."""
     first, last = series.index[0], series.index[-1]
-    if start is not None and first > start + COVER_GRACE:
+    if start is not None and first > start + _grace(symbol):
         raise _Unavailable(
             f"{symbol} starts {_day(first)} in this data, after the window opens {_day(start)}"
         )
-    if end is not None and last < end - COVER_GRACE:
+    if end is not None and last < end - _grace(symbol):
         raise _Unavailable(
             f"{symbol} ends {_day(last)} in this data, before the window closes {_day(end)}"
         )
@@ -537,9 +709,15 @@ class _Measure:
     window: str
     method: str
     detail: str = ""
+    events_n: int | None = None  # event studies: events behind the figure
 
 
 def _symbol_text(symbol: str, field: str, scale: float = 1.0) -> str:
+    if symbol.startswith("macro:"):
+        return f"{symbol.removeprefix('macro:')} (FRED, by release date)"
+    if "|" in symbol:
+        first, rest = symbol.split("|", 1)
+        return f"{_symbol_text(first, field)}, then {_symbol_text(rest, field)}"
     desc = _DESCRIPTIONS.get(symbol)
     text = f"{symbol} ({desc})" if desc else symbol
     text = f"{text} {_FIELD_WORDS[field]}"
@@ -661,29 +839,54 @@ def _corr(obs: pd.DataFrame) -> float | None:
 
 def _asof(series: pd.Series, symbol: str, day: pd.Timestamp) -> tuple[float, pd.Timestamp]:
     upto = series.loc[:day]
-    if upto.empty or upto.index[-1] < day - COVER_GRACE:
-        raise _Unavailable(f"{symbol} has no bar within a week before {_day(day)}")
+    if upto.empty or upto.index[-1] < day - _grace(symbol):
+        raise _Unavailable(
+            f"{symbol} has no value within {_grace(symbol).days} days before {_day(day)}"
+        )
     return float(upto.iloc[-1]), pd.Timestamp(upto.index[-1])
 
 
+def _level_asof(c: ReturnClaim, data: _Data, day: pd.Timestamp) -> tuple[float, str]:
+    """The claim's level on `day` (each leg's last value on or before it) and its bars."""
+    value, d_num = _asof(data.series(c.symbol, c.field), c.symbol, day)
+    bars = _day(d_num)
+    if c.denominator is not None:
+        den, d_den = _asof(data.series(c.denominator, c.field), c.denominator, day)
+        value /= den
+        bars = f"{bars}/{_day(d_den)}" if d_den != d_num else bars
+    return (1.0 / value if c.invert else value), bars
+
+
 def _measure_return(c: ReturnClaim, data: _Data) -> list[_Measure]:
-    series = data.series(c.symbol, c.field)
     start, end = pd.Timestamp(c.start), pd.Timestamp(c.end)
-    p0, d0 = _asof(series, c.symbol, start)
-    p1, d1 = _asof(series, c.symbol, end)
+    p0, b0 = _level_asof(c, data, start)
+    p1, b1 = _level_asof(c, data, end)
     value = (p1 / p0 - 1.0) * 100.0
-    window = f"{_day(start)}..{_day(end)} (bars {_day(d0)} -> {_day(d1)})"
-    method = (
-        f"percent change of {_symbol_text(c.symbol, c.field)}, "
-        "last bar on or before each date (close to close)"
-    )
+    window = f"{_day(start)}..{_day(end)} (values of {b0} -> {b1})"
+    what = _symbol_text(c.symbol, c.field)
+    if c.denominator is not None:
+        what = f"the ratio {what} / {_symbol_text(c.denominator, c.field)}"
+    if c.invert:
+        what = f"1 / {what} (what one unit of money buys)"
+    method = f"percent change of {what}, last value on or before each date"
     detail = f"{_fmt(p0)} -> {_fmt(p1)}"
     return [_Measure(MAIN, value, window, method, detail)]
 
 
+def _ratio_series(data: _Data, num: str, den: str | None, field: str) -> pd.Series:
+    """num / den on the dates both have (num alone without a denominator)."""
+    series = data.series(num, field)
+    if den is None:
+        return series
+    frame = _aligned(series, data.series(den, field))
+    if frame.empty:
+        raise _Unavailable(f"{num} and {den} share no dates")
+    return frame["a"] / frame["b"]
+
+
 def _measure_drawdown(c: DrawdownClaim, data: _Data) -> list[_Measure]:
-    peak_series = data.series(c.symbol, c.peak_field)
-    trough_series = data.series(c.symbol, c.trough_field)
+    peak_series = _ratio_series(data, c.symbol, c.denominator, c.peak_field)
+    trough_series = _ratio_series(data, c.symbol, c.denominator, c.trough_field)
     p_start, p_end = pd.Timestamp(c.peak_start), pd.Timestamp(c.peak_end)
     _require_cover(peak_series, c.symbol, p_start, p_end)
     search = peak_series.loc[p_start:p_end]
@@ -699,10 +902,11 @@ def _measure_drawdown(c: DrawdownClaim, data: _Data) -> list[_Measure]:
     trough, trough_day = float(after.min()), pd.Timestamp(after.idxmin())
     fall = (trough / peak - 1.0) * 100.0
     value = {"peak": peak, "trough": trough, "drawdown": fall}[c.measure]
-    until = _day(t_end) + ("" if c.trough_end is not None else " (end of data)")
+    until = _day(t_end) + ("" if c.trough_end is not None else " (end of the data used)")
     window = f"peak searched {_day(p_start)}..{_day(p_end)}; low searched to {until}"
+    what = c.symbol if c.denominator is None else f"{c.symbol}/{c.denominator} (shared dates)"
     method = (
-        f"{c.measure} of {c.symbol}: peak = max {_FIELD_WORDS[c.peak_field]}, "
+        f"{c.measure} of {what}: peak = max {_FIELD_WORDS[c.peak_field]}, "
         f"low = min {_FIELD_WORDS[c.trough_field]} after the peak"
     )
     detail = (
@@ -712,11 +916,73 @@ def _measure_drawdown(c: DrawdownClaim, data: _Data) -> list[_Measure]:
     return [_Measure(MAIN, value, window, method, detail)]
 
 
+def _event_dates(c: EventStudyClaim, data: _Data, cutoff: pd.Timestamp) -> tuple[list, str]:
+    """The claim's event dates in [sample_start, cutoff] (before declustering) and their rule."""
+    start = pd.Timestamp(c.sample_start)
+    if c.events == "fed_calendar":
+        table = data.source.events()
+        table = table[table["kind"].isin(c.event_kinds)]
+        dates = [pd.Timestamp(d) for d in table["date"] if start <= pd.Timestamp(d) <= cutoff]
+        rule = f"Fed calendar kinds {', '.join(c.event_kinds)}"
+    else:
+        assert c.divergence_a is not None and c.divergence_b is not None
+        a = data.series(c.divergence_a, "price")
+        b = data.series(c.divergence_b, "price")
+        dates = [d for d in divergence_days(a, b, c.divergence_sessions, c.divergence_gap)]
+        dates = [d for d in dates if start <= d <= cutoff]
+        rule = (
+            f"days {c.divergence_a}'s {c.divergence_sessions}-session return trails "
+            f"{c.divergence_b}'s by more than {_fmt(c.divergence_gap)} points"
+        )
+    if c.weaker_dollar_days is not None:
+        dollar = data.series(c.dollar, "price")
+        dates = [d for d in dates if weaker_dollar(dollar, d, c.weaker_dollar_days)]
+        rule += f", with {c.dollar} lower than {c.weaker_dollar_days} days before"
+    return dates, rule
+
+
+def _horizon_text(h: HorizonStats, unit: str) -> str:
+    def num(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:+.1f}{unit}"
+
+    hits = "" if h.hit_rate is None else f", {h.hit_rate:.0%} up"
+    return (
+        f"{h.days}d: events n={h.n} mean {num(h.mean)} median {num(h.median)}{hits}; "
+        f"any day n={h.base_n} mean {num(h.base_mean)} median {num(h.base_median)}"
+    )
+
+
+def _measure_event_study(c: EventStudyClaim, data: _Data) -> list[_Measure]:
+    series = data.series(c.symbol, c.field)
+    cutoff = data.cap if data.cap is not None else series.index[-1]
+    start = max(pd.Timestamp(c.sample_start), series.index[0])
+    raw, rule = _event_dates(c, data, cutoff)
+    events = declustered(raw, c.min_gap_days)
+    unit = "%" if c.outcome == "return" else " pts"
+    stats = [horizon_stats(series, events, h, c.outcome, start, cutoff) for h in c.horizons]
+    main = next(h for h in stats if h.days == c.horizon)
+    shown = ", ".join(_day(e) for e in events) or "none"
+    window = (
+        f"events {_day(start)}..{_day(cutoff)}: {len(events)} after merging those within "
+        f"{c.min_gap_days} days ({len(raw)} raw): {shown}"
+    )
+    how = "percent return" if c.outcome == "return" else "change"
+    method = (
+        f"event study: forward {how} of {_symbol_text(c.symbol, c.field)} from the event day's "
+        f"close over {', '.join(str(h) for h in c.horizons)} calendar days after {rule}; "
+        f"figure = event mean minus the mean from any day of the sample at {c.horizon}d, "
+        "only windows that end by the as-of date"
+    )
+    detail = " | ".join(_horizon_text(h, unit) for h in stats)
+    return [_Measure(MAIN, main.excess, window, method, detail, events_n=main.n)]
+
+
 _MEASURES: dict[str, Any] = {
     "ratio_level": _measure_ratio,
     "correlation": _measure_correlation,
     "return": _measure_return,
     "drawdown": _measure_drawdown,
+    "event_study": _measure_event_study,
 }
 
 
@@ -729,6 +995,8 @@ def _default_unit(c: Any) -> str:
         return "correlation"
     if isinstance(c, DrawdownClaim) and c.measure != "drawdown":
         return "price"
+    if isinstance(c, EventStudyClaim):
+        return "% excess" if c.outcome == "return" else "pts excess"
     return "%"
 
 
@@ -748,8 +1016,9 @@ def check_claims(source: Source, claims: list[Claim]) -> list[ClaimResult]:
     return [_check_one(c, data) for c in claims]
 
 
-def _check_one(c: Any, data: _Data) -> ClaimResult:
+def _check_one(c: Any, all_data: _Data) -> ClaimResult:
     unit = _default_unit(c)
+    data = all_data.capped(c.as_of)  # the article's date: nothing published after it
     primary, problem = _measure_all(c, data)
     candidates: list[_Measure] = list(primary)
     skipped: dict[str, list[str]] = {}  # reason -> labels of alternatives it stopped
@@ -761,6 +1030,7 @@ def _check_one(c: Any, data: _Data) -> ClaimResult:
             label = alt["label"] if len(measures) == 1 else f"{alt['label']}, {m.label}"
             candidates.append(_Measure(label, m.value, m.window, m.method, m.detail))
     notes: list[str] = []
+    too_few = False
     if problem is not None:
         measured, reproduced = None, None
         window, method = _requested_window(c), f"{c.kind} (not computed)"
@@ -772,6 +1042,13 @@ def _check_one(c: Any, data: _Data) -> ClaimResult:
         if measured is None:
             reproduced = None
             notes.append(f"not checkable on this data: {head.detail}")
+        elif head.events_n is not None and head.events_n < c.min_events:
+            reproduced = None
+            too_few = True
+            notes.append(
+                f"too few events to tell: n={head.events_n} at {c.horizon}d, fewer than "
+                f"{c.min_events}; {head.detail}"
+            )
         else:
             reproduced = c.distance(measured) <= c.tolerance + 1e-12
             if head.detail:
@@ -803,7 +1080,23 @@ def _check_one(c: Any, data: _Data) -> ClaimResult:
         closest_method=closest,
         note=". ".join(n.rstrip(".") for n in notes) + ("." if notes else ""),
         expected=c.expected_text(),
+        seed=c.seed,
+        as_of="" if c.as_of is None else _day(c.as_of),
+        since_then=_since_then(c, all_data, unit),
+        too_few=too_few,
     )
+
+
+def _since_then(c: Any, data: _Data, unit: str) -> str:
+    """The `later` measurement on all the data: context after the article, not its verdict."""
+    if c.later is None:
+        return ""
+    measures, problem = _measure_all(c.since_then(), data)
+    value = measures[0].value if measures else None
+    if problem is not None or value is None:
+        return f"n/a ({problem or 'no value'})"
+    m = measures[0]
+    return f"{_fmt(value)} {unit}: {m.window}" + (f"; {m.detail}" if m.detail else "")
 
 
 def _requested_window(c: Any) -> str:
@@ -811,6 +1104,8 @@ def _requested_window(c: Any) -> str:
         return f"{c.start}..{c.end}"
     if isinstance(c, CorrelationClaim):
         return f"{_window_words(c)} ending {c.end}" + (f" from {c.start}" if c.start else "")
+    if isinstance(c, EventStudyClaim):
+        return f"events from {c.sample_start} to {c.as_of or 'the end of the data'}"
     return f"peak searched {c.peak_start}..{c.peak_end}"
 
 
@@ -818,20 +1113,23 @@ def _requested_window(c: Any) -> str:
 
 
 def format_claims(results: list[ClaimResult]) -> str:
-    """One block per claim (claim / measured / window / method / verdict / closest / note)."""
+    """A table (seed, as of, figure, verdict), then one block per claim with the details."""
     width = 100
     label_w = 10
-    blocks = []
+    blocks = [_table(results)]
     for r in results:
         measured = "n/a" if r.measured is None else f"{_fmt(r.measured)} {r.unit}"
         if r.expected:
             measured += f"   (expected {r.expected})"
         rows = [
+            ("seed", f"{r.seed or '-'}, measured as of {r.as_of or 'the end of the data'}"),
             ("measured", measured),
             ("window", r.window),
             ("method", r.method),
-            ("verdict", _verdict(r.reproduced)),
+            ("verdict", r.verdict),
         ]
+        if r.since_then:
+            rows.append(("since", f"then (not the verdict): {r.since_then}"))
         if r.closest_method:
             rows.append(("closest", r.closest_method))
         if r.note:
@@ -851,9 +1149,25 @@ def format_claims(results: list[ClaimResult]) -> str:
         blocks.append("\n".join(lines))
     yes = sum(r.reproduced is True for r in results)
     no = sum(r.reproduced is False for r in results)
-    na = sum(r.reproduced is None for r in results)
-    summary = f"{len(results)} claims: {yes} reproduced, {no} not reproduced, {na} not checkable"
+    few = sum(r.too_few for r in results)
+    na = sum(r.reproduced is None and not r.too_few for r in results)
+    summary = (
+        f"{len(results)} claims: {yes} reproduced, {no} not reproduced, "
+        f"{few} too few events to tell, {na} not checkable"
+    )
     return "\n\n".join([*blocks, summary]) + "\n"
+
+
+def _table(results: list[ClaimResult]) -> str:
+    """One line per claim: id, seed, as-of date, figure, expected, verdict."""
+    rows = [("claim", "seed", "as of", "figure", "expected", "verdict")]
+    for r in results:
+        figure = "n/a" if r.measured is None else f"{_fmt(r.measured)} {r.unit}"
+        verdict = r.verdict.split(" (")[0]
+        rows.append((r.id, r.seed or "-", r.as_of or "-", figure, r.expected, verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _verdict(reproduced: bool | None) -> str:

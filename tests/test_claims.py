@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,7 @@ def test_embedded_claims_on_a_partial_source_never_crash() -> None:
     assert by_id["btc-after-sept-2025-cut"].measured is not None  # uses the total-return price
     assert by_id["btc-peak-2025"].reproduced is None  # intraday high needs the CSV columns
     text = format_claims(results)
-    assert text.count("\n[") == len(results) - 1
+    assert text.count("\n[") == len(results)  # the table, then one block per claim
     assert "not checkable" in text.splitlines()[-1]
 
 
@@ -299,9 +300,15 @@ def test_directory_source_reads_raw_close(tmp_path: Path) -> None:
 def test_embedded_claims_load_and_are_unique() -> None:
     claims = load_claims()
     ids = [c.id for c in claims]
-    assert len(ids) == len(set(ids)) == 12
-    assert {c.kind for c in claims} == {"ratio_level", "correlation", "return", "drawdown"}
+    assert len(ids) == len(set(ids)) == 35
+    kinds = {"ratio_level", "correlation", "return", "drawdown", "event_study"}
+    assert {c.kind for c in claims} == kinds
     assert all(c.source and c.tolerance >= 0 for c in claims)
+    # every built-in claim names its article and is measured as of its publication date
+    dates = {"003": "2026-01-26", "002": "2025-12-11", "001": "2026-02-18", "000/001": "2026-02-18"}
+    for c in claims:
+        assert c.source.startswith(c.seed), c.id
+        assert str(c.as_of) == dates[c.seed], c.id
 
 
 USER_CLAIM = """\
@@ -379,35 +386,70 @@ def test_user_file_layout_errors(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- real snapshot
 
-# measured value, reproduced, closest method, on the shared snapshot (prices to 2026-08-21)
-REAL_ANSWERS: dict[str, tuple[float, bool, str | None]] = {
-    "spx-gold-2000-top": (5.4316, True, "max over calendar 2000: 5.545"),
-    "spx-gold-2011-floor": (0.59849, True, "mean of Aug-Sep 2011: 0.6689"),
-    "spx-gold-2026": (1.4347, True, "mean of February 2026: 1.388"),
-    "qqq-gold-2000-ceiling": (0.41410, True, "main measurement: 0.4141"),
-    "qqq-gold-resistance": (0.22526, False, "2001 rebound high: 0.2549"),
-    "btc-nvda-corr-3m": (0.28592, False, "weekly_returns: 0.4829"),
-    "btc-ndx-corr-30d": (0.53234, True, "daily_returns: 0.5323"),
-    "btc-after-sept-2025-cut": (-20.991, True, "two months (to 2025-11-17): -20.93"),
-    "nasdaq-after-sept-2025-cut": (6.2567, True, "main measurement: 6.257"),
-    "btc-peak-2025": (126198.07, True, "main measurement: 126,198"),
-    "btc-low-after-peak": (57747.77, True, "low by 2026-02-28: 60,074"),
-    "btc-drawdown-126k-60k": (-54.240, True, "low by 2026-02-28: -52.4"),
+# the Fed-calendar event studies move with engine/reference/fed_events.csv: their figures are
+# recomputed from the CSVs in test_event_study_recomputed_in_pandas instead
+FED_CALENDAR = float("nan")
+
+# measured value, verdict, closest method, on the shared snapshot (prices to 2026-08-21)
+REAL_ANSWERS: dict[str, tuple[float | None, str, str | None]] = {
+    "spx-gold-2000-top": (5.4316, "REPRODUCED", "max over calendar 2000: 5.545"),
+    "qqq-gold-2000-ceiling": (0.41410, "REPRODUCED", "main measurement: 0.4141"),
+    "spx-gold-fall-2000-2002": (-56.069, "NOT REPRODUCED", None),
+    "qqq-gold-fall-2000-2002": (-84.897, "REPRODUCED", None),
+    "spx-gold-2011-floor": (0.59849, "REPRODUCED", "mean of Aug-Sep 2011: 0.6689"),
+    "qqq-gold-trough": (0.026584, "NOT REPRODUCED", "LBMA gold fix: 0.02674"),
+    "spx-gold-2.5-resistance": (2.6721, "NOT REPRODUCED", "LBMA gold fix: 2.668"),
+    "qqq-gold-resistance": (0.22526, "NOT REPRODUCED", "main measurement: 0.2253"),
+    "gold-5000": (5079.7, "REPRODUCED", None),
+    "spx-gold-2026": (1.36824, "REPRODUCED", "main measurement: 1.368"),
+    "qqq-gold-2026": (0.12312, "REPRODUCED", "main measurement: 0.1231"),
+    "usd-vs-gold-since-1999": (
+        -94.26,
+        "NOT REPRODUCED",
+        "M2/gold (M2SL as released over gold): -70.95",
+    ),
+    "spx-vs-gold-since-1999": (-69.01, "REPRODUCED", None),
+    "qqq-vs-gold-since-1999": (-29.71, "REPRODUCED", "main measurement: -29.71"),
+    "m2-yoy": (3.845, "NOT REPRODUCED", "main measurement: 3.845"),
+    "btc-nvda-corr-3m": (0.28592, "NOT REPRODUCED", "weekly_returns: 0.4829"),
+    "btc-ndx-corr-30d": (0.53234, "REPRODUCED", "daily_returns: 0.5323"),
+    "btc-after-sept-2025-cut": (-20.991, "REPRODUCED", "to 2025-12-11 (publication): -20.57"),
+    "nasdaq-after-sept-2025-cut": (6.2567, "REPRODUCED", "to 2025-12-11 (publication): 5.986"),
+    "orcl-2025-12-11": (-10.83, "NOT REPRODUCED", "2025-12-10 close to the 2025-12-11 low: -14.41"),
+    "btc-below-90k-2025-12-11": (89335.0, "REPRODUCED", None),
+    "btc-back-above-92k-2025-12-11": (93554.0, "REPRODUCED", None),
+    "btc-peak-2025": (126198.07, "REPRODUCED", "main measurement: 126,198"),
+    "btc-low-after-peak": (60074.2, "REPRODUCED", "main measurement: 60,074"),
+    "btc-drawdown-126k-60k": (-52.40, "REPRODUCED", "main measurement: -52.4"),
+    "btc-since-oct-2025-high": (-46.75, "REPRODUCED", None),
+    "ndx-since-oct-2025-high": (-0.319, "REPRODUCED", "main measurement: -0.319"),
+    "gold-since-oct-2025-high": (26.29, "REPRODUCED", None),
+    "igv-vs-nasdaq": (-28.94, "REPRODUCED", "main measurement: -28.94"),
+    "xlp-xly-rising": (10.20, "REPRODUCED", "main measurement: 10.2"),
+    "axp-vs-igv": (47.75, "REPRODUCED", "main measurement: 47.75"),
+    "hype-150-is-5x": (None, "NOT CHECKABLE (the data do not cover it)", None),
+    "btc-after-fed-emergency-printing": (FED_CALENDAR, "TOO FEW EVENTS TO TELL", None),
+    "btc-nasdaq-divergence-before-credit": (-0.1872, "NOT REPRODUCED", None),
+    "btc-after-easing-weaker-dollar": (FED_CALENDAR, "TOO FEW EVENTS TO TELL", None),
 }
 
 
 @pytest.mark.realdata
-def test_claims_on_the_real_snapshot() -> None:
-    if not (SHARED_DATA / "prices").is_dir():
-        pytest.skip(f"real-data snapshot not found at {SHARED_DATA} (set PLAYBOOK_SHARED_DATA)")
-    results = check_claims(DirectorySource(SHARED_DATA), load_claims())
+def test_claims_on_the_real_snapshot(shared_data: Path) -> None:
+    results = check_claims(DirectorySource(shared_data), load_claims())
     by_id = {r.id: r for r in results}
     assert set(by_id) == set(REAL_ANSWERS)
-    for cid, (value, reproduced, closest) in REAL_ANSWERS.items():
+    for cid, (value, verdict, closest) in REAL_ANSWERS.items():
         r = by_id[cid]
-        assert r.measured == pytest.approx(value, rel=2e-4), cid
-        assert r.reproduced is reproduced, cid
-        assert r.closest_method == closest, cid
+        if value is None:
+            assert r.measured is None, cid
+        elif math.isnan(value):
+            assert r.measured is not None, cid
+        else:
+            assert r.measured == pytest.approx(value, rel=5e-4), cid
+        assert r.verdict == verdict, cid
+        if closest is not None:
+            assert r.closest_method == closest, cid
     # the methods say which data answered
     assert "XAUUSD_LBMA_AM" in by_id["spx-gold-2000-top"].method
     assert "GC=F" in by_id["spx-gold-2026"].method
@@ -416,7 +458,159 @@ def test_claims_on_the_real_snapshot() -> None:
     nvda = by_id["btc-nvda-corr-3m"]
     assert "price_levels -0.22" in nvda.note
     assert "65 shared days" in nvda.window
-    # the Feb 2026 low (intraday 60,074 on 2026-02-06) is the one the claim quotes
-    assert "low 57,748 on 2026-07-01" in by_id["btc-low-after-peak"].note
+    # the July 2026 low is shown as "since then", apart from the verdict
+    assert "low 57,748 on 2026-07-01" in by_id["btc-low-after-peak"].since_then
+    assert "low 60,074 on 2026-02-06" in by_id["btc-low-after-peak"].note
+    assert "n=2 at 90d" in by_id["btc-after-fed-emergency-printing"].note
     text = format_claims(results)
-    assert "12 claims: 10 reproduced, 2 not reproduced, 0 not checkable" in text
+    assert (
+        "35 claims: 23 reproduced, 9 not reproduced, 2 too few events to tell, 1 not checkable"
+        in text
+    )
+    header = text.splitlines()[0].split()
+    assert header == ["claim", "seed", "as", "of", "figure", "expected", "verdict"]
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+@pytest.mark.realdata
+def test_claims_60k_low_not_from_after_publication(shared_data: Path) -> None:
+    # 001: "要嘛比特幣從126,000美元跌到60,000美元已經完成全部下跌" (published 2026-02-18):
+    # the low Hayes quotes is the one before that day, not the July 2026 low in today's data.
+    results = check_claims(DirectorySource(shared_data), load_claims())
+    by_id = {r.id: r for r in results}
+    assert by_id["btc-low-after-peak"].measured == pytest.approx(60074.2, rel=1e-4)
+    assert by_id["btc-drawdown-126k-60k"].measured == pytest.approx(-52.40, abs=0.01)
+
+
+def test_claims_seed_002_not_labelled_hayes() -> None:
+    # 002: "與整個納斯達克的相關係數在12月10日的30天平均中為0.53" and "自9月17日聯準會開始放寬
+    # 利率以來,比特幣約下跌20%,而納斯達克則上漲6%" are seed 002's, not Hayes's (000/001).
+    by_id = {c.id: c for c in load_claims()}
+    for cid in ("btc-ndx-corr-30d", "btc-after-sept-2025-cut", "nasdaq-after-sept-2025-cut"):
+        assert by_id[cid].seed == "002", cid
+        assert "hayes" not in by_id[cid].source.lower(), cid
+
+
+# --------------------------------------------------------------------------- recomputed in pandas
+# Each test below re-derives a claim's figure from the CSVs with textbook pandas (no engine
+# code) and compares it with what `playbook claims` prints.
+
+
+def _px(root: Path, symbol: str, column: str = "close") -> pd.Series:
+    name = symbol.replace("^", "_").replace("=", "_")
+    frame = pd.read_csv(root / "prices" / f"{name}.csv", parse_dates=["date"], index_col="date")
+    return frame[column].dropna()
+
+
+def _result(root: Path, cid: str) -> ClaimResult:
+    (claim_,) = [c for c in load_claims() if c.id == cid]
+    (result,) = check_claims(DirectorySource(root), [claim_])
+    return result
+
+
+@pytest.mark.realdata
+def test_spx_gold_2_5_resistance_recomputed_in_pandas(shared_data: Path) -> None:
+    # 003: "SPX/黃金多次試圖重返2.5阻力位,均告失敗" (2012-2023): the ratio closed above 2.5.
+    ratio = (_px(shared_data, "^GSPC") / _px(shared_data, "GC=F")).dropna()
+    window = ratio.loc["2012-01-01":"2023-12-31"]
+    assert window.idxmax().strftime("%Y-%m") == "2021-12"
+    r = _result(shared_data, "spx-gold-2.5-resistance")
+    assert r.measured == pytest.approx(window.max(), rel=1e-9)
+    assert window.max() > 2.5 * 1.05 and r.reproduced is False
+
+
+@pytest.mark.realdata
+def test_gold_ratio_falls_2000_2002_recomputed_in_pandas(shared_data: Path) -> None:
+    # 003: "2000年高峰至2002年底,SPX與QQQ相對於黃金的購買力暴跌80%"
+    gold = _px(shared_data, "XAUUSD_LBMA_AM")
+    for symbol, cid in (("QQQ", "qqq-gold-fall-2000-2002"), ("^GSPC", "spx-gold-fall-2000-2002")):
+        ratio = (_px(shared_data, symbol) / gold).dropna()
+        peak_day = ratio.loc["2000-01-01":"2000-12-31"].idxmax()
+        fall = ratio.loc[peak_day:"2002-12-31"].min() / ratio.loc[peak_day] - 1
+        assert _result(shared_data, cid).measured == pytest.approx(fall * 100, rel=1e-9)
+    assert _result(shared_data, "qqq-gold-fall-2000-2002").reproduced is True  # about -85%
+    assert _result(shared_data, "spx-gold-fall-2000-2002").reproduced is False  # about -56%
+
+
+@pytest.mark.realdata
+def test_m2_yoy_as_released_recomputed_in_pandas(shared_data: Path) -> None:
+    # 003: "補充數據:美元過去一年M2年增率(YoY)為4.6%" (measured as of 2026-01-26)
+    m2 = pd.read_csv(shared_data / "macro" / "M2SL.csv", parse_dates=["date"], index_col="date")
+    m2 = m2["value"]
+    released = m2.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=28)  # H.6: ~4 weeks late
+    known = m2[released <= "2026-01-26"]
+    assert known.index[-1] == pd.Timestamp("2025-11-01")
+    yoy = (known.iloc[-1] / m2.loc["2024-11-01"] - 1) * 100
+    r = _result(shared_data, "m2-yoy")
+    assert r.measured == pytest.approx(yoy, rel=1e-9)
+    assert r.reproduced is False  # 3.8%; the 4.6% first shows in February 2026's figure
+    later = (m2.loc["2026-02-01"] / m2.loc["2025-02-01"] - 1) * 100
+    assert later == pytest.approx(4.69, abs=0.01)
+
+
+@pytest.mark.realdata
+def test_dollar_vs_gold_69_is_m2_over_gold_recomputed_in_pandas(shared_data: Path) -> None:
+    # 003: "該線持續下行,意味美元相對於黃金已貶值69%" (the line is "M2/黃金匯率")
+    lbma, comex = _px(shared_data, "XAUUSD_LBMA_AM"), _px(shared_data, "GC=F")
+    gold_1999 = lbma.loc[:"1999-03-10"].iloc[-1]
+    gold_now = comex.loc[:"2026-01-26"].iloc[-1]
+    dollar_in_gold = (1 / gold_now) / (1 / gold_1999) - 1
+    r = _result(shared_data, "usd-vs-gold-since-1999")
+    assert r.measured == pytest.approx(dollar_in_gold * 100, rel=1e-9)
+    m2 = pd.read_csv(shared_data / "macro" / "M2SL.csv", parse_dates=["date"], index_col="date")
+    m2 = m2["value"]
+    released = m2.index + pd.offsets.MonthEnd(0) + pd.Timedelta(days=28)
+    m2_then = m2[released <= "1999-03-10"].iloc[-1]
+    m2_now = m2[released <= "2026-01-26"].iloc[-1]
+    m2_in_gold = (m2_now / gold_now) / (m2_then / gold_1999) - 1
+    assert r.closest_method == f"M2/gold (M2SL as released over gold): {m2_in_gold * 100:.4g}"
+    assert abs(m2_in_gold * 100 - (-69)) < 3 < abs(dollar_in_gold * 100 - (-69))
+
+
+@pytest.mark.realdata
+def test_oracle_and_btc_correlation_recomputed_in_pandas(shared_data: Path) -> None:
+    # 002: "股價暴跌16%" (Oracle, 2025-12-11) and "與整個納斯達克的相關係數在12月10日的30天平均
+    # 中為0.53"
+    orcl = _px(shared_data, "ORCL")
+    move = orcl.loc["2025-12-11"] / orcl.loc["2025-12-10"] - 1
+    assert _result(shared_data, "orcl-2025-12-11").measured == pytest.approx(move * 100)
+    both = pd.concat(
+        [_px(shared_data, "BTC-USD", "adj_close"), _px(shared_data, "^NDX", "adj_close")],
+        axis=1,
+        join="inner",
+    ).loc[:"2025-12-10"]
+    returns = both.pct_change().loc["2025-11-11":]
+    corr = returns.iloc[:, 0].corr(returns.iloc[:, 1])
+    assert _result(shared_data, "btc-ndx-corr-30d").measured == pytest.approx(corr, rel=1e-9)
+
+
+@pytest.mark.realdata
+def test_event_study_recomputed_in_pandas(shared_data: Path) -> None:
+    # 001: "財政部長與當時的聯準會主席將宣布某項聯合計劃,實質上等同於印鈔。然後,就是「卡車倒退」
+    # 般大舉買進比特幣與山寨幣,就像2020年那樣" (as of 2026-02-18)
+    calendar = pd.read_csv(
+        Path(__file__).resolve().parents[1] / "engine" / "reference" / "fed_events.csv"
+    )
+    kinds = {"emergency_facility", "joint_program", "qe_start", "emergency_cut", "emergency_cut_qe"}
+    days = pd.to_datetime(calendar.loc[calendar["kind"].isin(kinds), "date"])
+    if "time" in calendar:  # Sunday-evening and after-close news acts the next day
+        late = calendar.loc[calendar["kind"].isin(kinds), "time"].isin(["sunday", "after_close"])
+        days = days + pd.to_timedelta(late.astype(int), unit="D")
+    days = sorted(d for d in days if pd.Timestamp("2014-09-17") <= d <= pd.Timestamp("2026-02-18"))
+    events: list[pd.Timestamp] = []
+    for d in days:  # announcements within 30 days of the last kept one are the same episode
+        if not events or (d - events[-1]).days >= 30:
+            events.append(d)
+    btc = _px(shared_data, "BTC-USD", "adj_close").loc[:"2026-02-18"]
+    h = pd.Timedelta(days=90)
+    after = [btc.loc[: e + h].iloc[-1] / btc.loc[:e].iloc[-1] - 1 for e in events]
+    starts = btc.loc[: pd.Timestamp("2026-02-18") - h]
+    any_day = btc.asof(starts.index + h).to_numpy() / starts.to_numpy() - 1
+    excess = (np.mean(after) - np.mean(any_day)) * 100
+    r = _result(shared_data, "btc-after-fed-emergency-printing")
+    assert len(events) == 2  # March 2020 and March 2023
+    assert r.measured == pytest.approx(excess, rel=1e-9)
+    assert r.verdict == "TOO FEW EVENTS TO TELL"
+    assert f"events n=2 mean {np.mean(after) * 100:+.1f}%" in r.note
