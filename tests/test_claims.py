@@ -206,6 +206,98 @@ def test_alternatives_report_the_closest_method() -> None:
     assert result.closest_method == "the max: 5"
 
 
+def test_as_of_hides_later_prices_and_later_shows_them_apart() -> None:
+    idx = pd.date_range("2024-01-01", periods=6, freq="D")
+    prices = pd.Series([100.0, 150.0, 120.0, 60.0, 90.0, 30.0], index=idx)
+    result = check_one(
+        FrameSource({"X": prices}),
+        kind="drawdown",
+        symbol="X",
+        peak_start="2024-01-01",
+        peak_end="2024-01-02",
+        measure="trough",
+        as_of="2024-01-05",
+        expected=60,
+        later={"trough_end": None},
+    )
+    assert result.measured == 60.0 and result.reproduced is True  # not the 30 of 2024-01-06
+    assert result.as_of == "2024-01-05"
+    assert result.since_then.startswith("30 price")
+    assert "since   : then (not the verdict): 30 price" in format_claims([result])
+
+
+def test_window_after_as_of_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="after as_of 2024-01-03"):
+        claim(
+            kind="return",
+            symbol="X",
+            start="2024-01-01",
+            end="2024-01-05",
+            as_of="2024-01-03",
+            expected=0,
+        )
+
+
+def test_macro_is_known_from_its_release_date() -> None:
+    # M2SL for January is released about four weeks after January ends (2024-02-28)
+    months = pd.date_range("2022-12-01", periods=15, freq="MS")
+    m2 = pd.Series(np.arange(100.0, 115.0), index=months)  # December 2022 = 100
+    days = pd.date_range("2023-01-01", "2024-03-31", freq="D")
+    source = FrameSource({"BTC": pd.Series(1.0, index=days)}, macro={"M2SL": m2})
+    common = {"kind": "return", "symbol": "macro:M2SL", "expected": 0}
+    before = check_one(source, **common, start="2023-02-27", end="2024-02-27", as_of="2024-02-27")
+    # known on 2024-02-27: December 2023 (112) against December 2022 (100)
+    assert before.measured == pytest.approx((112 / 100 - 1) * 100)
+    after = check_one(source, **common, start="2023-02-28", end="2024-02-28", as_of="2024-02-28")
+    assert after.measured == pytest.approx((113 / 101 - 1) * 100)  # January against January
+
+
+def test_spliced_ratio_and_inverse_returns() -> None:
+    idx = pd.bdate_range("2024-01-01", periods=4)
+    old_gold = pd.Series([100.0, 200.0], index=idx[:2])
+    new_gold = pd.Series([999.0, 300.0, 400.0], index=idx[1:])  # overlap: the old one wins
+    spx = pd.Series([500.0, 500.0, 600.0, 800.0], index=idx)
+    source = FrameSource({"OLD": old_gold, "NEW": new_gold, "SPX": spx})
+    common = {"kind": "return", "start": "2024-01-01", "end": "2024-01-04", "expected": 0}
+    ratio = check_one(source, **common, symbol="SPX", denominator="OLD|NEW")
+    assert ratio.measured == pytest.approx(((800 / 400) / (500 / 100) - 1) * 100)
+    dollar = check_one(source, **common, symbol="OLD|NEW", invert=True)
+    assert dollar.measured == pytest.approx((100 / 400 - 1) * 100)
+
+
+def test_event_study_counts_events_and_says_too_few() -> None:
+    days = pd.date_range("2020-01-01", periods=400, freq="D")
+    btc = pd.Series(100.0 * 1.001 ** np.arange(400), index=days)
+    btc.loc["2020-03-01":] *= 1.5  # a jump right after the event on 2020-02-29
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2020-02-29", "2020-03-05", "2020-08-01"]),
+            "kind": ["qe_start", "qe_start", "hike"],
+            "description": ["", "", ""],
+        }
+    )
+    source = FrameSource({"BTC": btc}, events=events)
+    common = {
+        "kind": "event_study",
+        "symbol": "BTC",
+        "events": "fed_calendar",
+        "event_kinds": ["qe_start"],
+        "sample_start": "2020-01-01",
+        "horizons": [30],
+        "horizon": 30,
+        "expected": [0, 1000],
+    }
+    few = check_one(source, **common, min_events=2)
+    assert "1 after merging those within 30 days (2 raw)" in few.window
+    assert few.verdict == "TOO FEW EVENTS TO TELL" and few.reproduced is None
+    enough = check_one(source, **common, min_events=1)
+    after = (btc.loc["2020-03-30"] / btc.loc["2020-02-29"] - 1) * 100
+    starts = btc.loc[: days[-1] - pd.Timedelta(days=30)]
+    any_day = (btc.asof(starts.index + pd.Timedelta(days=30)).to_numpy() / starts - 1).mean()
+    assert enough.measured == pytest.approx(after - any_day * 100)
+    assert enough.reproduced is True and "events n=1" in enough.note
+
+
 # --------------------------------------------------------------------------- no data, no crash
 
 
