@@ -44,7 +44,7 @@ class Simulation:
     value: pd.DataFrame  # window x runs: wealth, starting from 1.0 before the first fill
     returns: pd.DataFrame  # window x runs: simple returns per bar
     weights: list[pd.DataFrame]  # per run: window x instruments, end-of-bar weights
-    turnover: pd.Series  # per run: sum over fills of |traded notional| / wealth
+    turnover: pd.Series  # per run: sum over risky orders (never CASH) of |notional| / wealth
     fills: list[pd.DataFrame]  # per run: fill bar x universe targets
 
 
@@ -56,7 +56,7 @@ class SetResults:
     value: np.ndarray  # sets x bars: wealth, 1.0 before the first fill
     returns: np.ndarray  # sets x bars: simple returns per bar
     gross: np.ndarray  # sets x bars: sum of |weight| of everything but CASH, end of bar
-    turnover: np.ndarray  # sets: sum over orders of |traded notional| / wealth
+    turnover: np.ndarray  # sets: sum over risky orders (never CASH) of |notional| / wealth
     fills: np.ndarray  # sets: fills in each set's schedule
     weights: np.ndarray | None  # bars x sets x instruments (2m + 1), when asked for
     symbols: tuple[str, ...]
