@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -57,6 +58,19 @@ def table(folder: Path) -> pd.DataFrame:
     return pd.read_parquet(folder / "sweep.parquet").sort_values("id").reset_index(drop=True)
 
 
+def split_textbook(returns: pd.Series, cash: pd.Series) -> dict[str, tuple[float, float]]:
+    """Sharpe and CAGR of each side of the split: each side annualized with its own bars per
+    calendar year (from its first bar's open), never the whole window's."""
+    out = {}
+    cut = returns.index >= pd.Timestamp("2035-01-01")
+    for part, inside in (("is", ~cut), ("oos", cut)):
+        r, excess = returns[inside], (returns - cash)[inside]
+        years = (r.index[-1] - r.index[0] + (r.index[1] - r.index[0])).days / 365.25
+        sharpe = excess.mean() / excess.std(ddof=1) * np.sqrt(len(r) / years)
+        out[part] = (sharpe, np.prod(1 + r.to_numpy()) ** (1 / years) - 1)
+    return out
+
+
 def test_sweep_rows_equal_the_same_sets_run_one_by_one(spec_file, tmp_path):
     summary, folder = sweep_to_folder(spec_file, out_dir=tmp_path / "sweep")
     rows = table(folder)
@@ -70,6 +84,18 @@ def test_sweep_rows_equal_the_same_sets_run_one_by_one(spec_file, tmp_path):
     assert (folder / "heatmap.png").stat().st_size > 5000
     assert set(summary) >= {"deflated_sharpe", "pbo", "walk_forward", "best"}
     assert rows["sharpe_oos"].notna().all() and rows["sharpe_is"].notna().all()
+
+
+def test_sweep_split_not_annualized_with_252(spec_file, tmp_path):
+    """In- and out-of-sample Sharpe scale by each part's own bars per calendar year."""
+    _, folder = sweep_to_folder(spec_file, out_dir=tmp_path / "sweep")
+    row = table(folder).iloc[0]
+    _, base, _ = load_sweep(spec_file)
+    config = base.model_copy(update={"params": json.loads(row["params"])})
+    result = run_backtest(RunConfig.model_validate(config.model_dump()))
+    for part, (sharpe, cagr) in split_textbook(result.returns, result.cash_returns).items():
+        assert row[f"sharpe_{part}"] == pytest.approx(sharpe, rel=1e-9), part
+        assert row[f"cagr_{part}"] == pytest.approx(cagr, rel=1e-9), part
 
 
 def test_sharded_and_merged_equals_unsharded(spec_file, tmp_path):
