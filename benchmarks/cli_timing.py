@@ -92,7 +92,7 @@ def run_cli(ctx) -> list[Row]:
         (
             "import quantstats",
             "import quantstats",
-            "paid by the report process while the run loads data and simulates",
+            "paid by a run with a tearsheet, after the simulation (in the same process)",
         ),
     ):
         seconds = median_of([sys.executable, "-c", code], 3 if ctx.quick else 5)
@@ -149,7 +149,7 @@ def run_cli(ctx) -> list[Row]:
                     "< 5 s" if report else "",
                     (warm < 5.0) if report else None,
                     note=f"median of {repeats}, same NUMBA_CACHE_DIR as the cold run"
-                    + ("; tearsheet and PNG drawn by the report process" if report else ""),
+                    + ("; tearsheet and PNG drawn in-process" if report else ""),
                 )
             )
     return rows

@@ -1,41 +1,34 @@
-"""Run reports: a quantstats HTML tearsheet and one equity/drawdown PNG.
+"""Run reports: a quantstats HTML tearsheet and one equity/drawdown PNG, drawn in-process.
 
 quantstats is handed returns the engine already aligned: never a ticker (that downloads
 from Yahoo) and never a benchmark on other dates (quantstats would back-fill it onto the
 strategy's dates, booking a Monday move on Saturday). It runs with `match_dates=False`
 (its default drops every leading zero-return day, which shortens a run that starts in cash
-and changes CAGR and volatility) and with the run's `periods_per_year` (365 on a 7-day
-crypto calendar, 252 for equities), which quantstats uses for CAGR, volatility, Sharpe,
-Sortino, the de-annualized rf and its rolling windows.
+and changes CAGR and volatility) and with the run's `periods_per_year`, a float: bars per
+calendar year of the window (`engine.metrics.periods_per_year`), so quantstats' CAGR
+(bars / periods years) is the calendar CAGR of stats.json. quantstats rounds it itself where
+it needs a whole number of bars (its rolling windows).
 
-`write_run_reports` writes a run's tearsheet (with the per-regime table) and PNG. `serve` is
-the report process `engine.workflow.ReportProcess` starts at the beginning of `playbook run`:
-it imports quantstats and matplotlib while the parent loads data and simulates, and draws the
-pages when handed the returns, splitting the tearsheet's figures with a forked helper on a
-second core. Every path draws each figure with the same quantstats call and arguments, so the
-page is byte-identical whichever process drew what.
+quantstats takes the risk-free rate only as one constant, while the engine pays each bar's
+T-bill rate: it is called with rf=0 and `engine.tearsheet_fixes` replaces every row and
+figure that depends on rf, or that quantstats cannot get right, with our own.
+`write_run_reports` writes a run's tearsheet (with the per-regime table) and PNG.
 """
 
 from __future__ import annotations
 
-import functools
-import gc
 import html
 import inspect
 import io
 import numbers
-import os
 import re
-import signal
-import sys
-import threading
 import warnings
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import matplotlib
 import numpy as np
@@ -45,6 +38,8 @@ from matplotlib import style as mpl_style
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pandas.errors import Pandas4Warning
+
+from engine import tearsheet_fixes as fixes
 
 PREFERRED_FONT = "Liberation Sans"  # metric-compatible with Arial (Debian: fonts-liberation)
 FALLBACK_FONT = "DejaVu Sans"  # bundled with matplotlib, so it always exists
@@ -152,13 +147,9 @@ def _retarget_fontname_defaults(module: ModuleType, family: str) -> None:
 
 
 def _quantstats() -> ModuleType:
-    """Import quantstats lazily: it takes ~2 s and rewrites matplotlib's rcParams. Its
-    notebook display (IPython) and seaborn's notebook widgets (ipywidgets) are declined:
-    optional to both, unused here, ~0.7 s (`engine.optional_imports`)."""
-    from engine.optional_imports import declined
-
-    with declined("IPython", "ipywidgets"):
-        import quantstats
+    """Import quantstats lazily: it takes ~2 s and rewrites matplotlib's rcParams. (The CLI's
+    entry point declines its optional notebook imports; a library user gets it whole.)"""
+    import quantstats
 
     return quantstats
 
@@ -217,12 +208,13 @@ def _check_pair(returns: pd.Series, benchmark: pd.Series | None, min_rows: int) 
         )
 
 
-def _check_rates(periods_per_year: int, rf: float) -> None:
-    """quantstats needs a period count and a scalar annual rf (a Series breaks its header)."""
-    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, numbers.Integral):
-        raise TypeError(f"periods_per_year must be an int, got {periods_per_year!r}")
-    if periods_per_year <= 0:
-        raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
+def _check_rates(periods_per_year: float, rf: float) -> None:
+    """A positive, finite period count (a float: bars per calendar year of the window) and a
+    scalar annual rf (a Series breaks quantstats' header; per-bar rates go in `cash`)."""
+    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, numbers.Real):
+        raise TypeError(f"periods_per_year must be a number, got {periods_per_year!r}")
+    if not (np.isfinite(periods_per_year) and periods_per_year > 0):
+        raise ValueError(f"periods_per_year must be positive and finite, got {periods_per_year}")
     if isinstance(rf, bool) or not isinstance(rf, numbers.Real) or not np.isfinite(rf):
         raise TypeError(f"rf must be a finite annual rate as a float, got {rf!r}")
 
@@ -283,31 +275,14 @@ def _finish_html(text: str, title: str, benchmark_label: str | None) -> str:
     return re.sub(r"<dc:date>[^<]*</dc:date>", "", text)
 
 
-@contextmanager
-def _no_redraw_after_save() -> Iterator[None]:
-    """Skip the Agg render `pyplot.savefig` does after saving, for a window nobody has.
-
-    quantstats saves each figure through `pyplot.savefig`, which then calls
-    `canvas.draw_idle()` to refresh an interactive window; on Agg that is a complete raster
-    render of a figure that is closed on the next line (about a sixth of the tearsheet's
-    time). The SVG is written before it, so the page is the same byte for byte.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    own = "draw_idle" in vars(FigureCanvasAgg)
-    original = FigureCanvasAgg.draw_idle
-    FigureCanvasAgg.draw_idle = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        if own:
-            FigureCanvasAgg.draw_idle = original  # type: ignore[method-assign]
-        else:
-            del FigureCanvasAgg.draw_idle
-
-
 class _Tearsheet:
-    """One tearsheet's quantstats call, drawn whole or with a helper drawing some figures."""
+    """One tearsheet: quantstats' page, with the rows and figures it gets wrong made true.
+
+    quantstats takes rf only as one constant; the engine pays each bar's T-bill rate. So
+    quantstats is called with rf=0 and `engine.tearsheet_fixes` rewrites what depends on the
+    risk-free rate (Sharpe, Sortino, the rolling ratios) from excess returns over `cash`, and
+    the rows and charts quantstats cannot get right (time in market, streaks, EOY chart).
+    """
 
     def __init__(
         self,
@@ -315,8 +290,10 @@ class _Tearsheet:
         benchmark: pd.Series | None,
         *,
         title: str,
-        periods_per_year: int,
-        rf: float,
+        periods_per_year: float,
+        rf: float = 0.0,
+        cash: pd.Series | None = None,
+        exposure: pd.Series | None = None,
         benchmark_name: str | None,
     ) -> None:
         _check_pair(returns, benchmark, MIN_TEARSHEET_ROWS)
@@ -327,20 +304,19 @@ class _Tearsheet:
         label = None if benchmark is None else _benchmark_label(benchmark, benchmark_name)
         self.bench, self.parameters = _usable_benchmark(self.strategy, benchmark, label)
         self.label = None if self.bench is None else label
-        self.rf = float(rf)
-        self.periods_per_year = int(periods_per_year)
+        self.periods_per_year = float(periods_per_year)
+        self.truth = fixes.PageTruth.build(
+            self.strategy, self.bench, self.periods_per_year, rf=float(rf), cash=cash,
+            exposure=exposure,
+        )  # fmt: skip
 
     def draw(self, output: str) -> None:
-        """quantstats' page, written by quantstats to `output`."""
-        with (
-            _quiet_known_warnings(),
-            matplotlib.rc_context({"svg.hashsalt": "playbook"}),
-            _no_redraw_after_save(),
-        ):
+        """quantstats' page, written by quantstats to `output` (rf=0: see the class)."""
+        with _quiet_known_warnings(), matplotlib.rc_context({"svg.hashsalt": "playbook"}):
             _quantstats().reports.html(
                 self.strategy,
                 self.bench,
-                rf=self.rf,
+                rf=0.0,
                 title=escape_html_text(self.title),
                 output=output,
                 compounded=True,
@@ -352,30 +328,11 @@ class _Tearsheet:
                 parameters=self.parameters,
             )
 
-    def page(self, path: Path, helper: _FigureHelper | None = None) -> str:
-        """The finished page; quantstats writes its draft to `path`, the only file touched.
-
-        With a helper, the figures in `HELPER_FIGURES` are left as slots here and filled with
-        the helper's drawings of them; if the helper fails, they are drawn here after all.
-        """
-        if helper is not None:
-            with _route_figures(lambda name: name not in HELPER_FIGURES) as calls:
-                self.draw(str(path))
-            text = helper.fill(path.read_text(encoding="utf-8"), calls)
-            if text is not None:
-                return _finish_html(text, self.title, self.label)
+    def page(self, path: Path) -> str:
+        """The finished page; quantstats writes its draft to `path`, the only file touched."""
         self.draw(str(path))
-        return _finish_html(path.read_text(encoding="utf-8"), self.title, self.label)
-
-    def helper_figures(self) -> tuple[list[str], dict[int, bytes]]:
-        """The helper's half: the `HELPER_FIGURES` of the same call, and its call sequence."""
-        drawn: dict[int, bytes] = {}
-        with (
-            _route_figures(lambda name: name in HELPER_FIGURES, drawn) as calls,
-            _without_metrics_table(),
-        ):
-            self.draw(os.devnull)
-        return calls, drawn
+        text = _finish_html(path.read_text(encoding="utf-8"), self.title, self.label)
+        return fixes.make_true(text, self.truth)
 
 
 def tearsheet_page(
@@ -384,17 +341,25 @@ def tearsheet_page(
     path: Path,
     *,
     title: str,
-    periods_per_year: int,
-    rf: float,
+    periods_per_year: float,
+    rf: float = 0.0,
+    cash: pd.Series | None = None,
+    exposure: pd.Series | None = None,
     benchmark_name: str | None = None,
 ) -> str:
-    """The finished tearsheet HTML; quantstats' draft goes to `path` (nothing else is written)."""
+    """The finished tearsheet HTML; quantstats' draft goes to `path` (nothing else is written).
+
+    The risk-free rate is `cash` (each bar's cash return, as the engine paid it) when given,
+    else the constant annual `rf`; `exposure` (gross risky weight per bar) gives time in
+    market and which bars count as wins or losses."""
     sheet = _Tearsheet(
         returns,
         benchmark,
         title=title,
         periods_per_year=periods_per_year,
         rf=rf,
+        cash=cash,
+        exposure=exposure,
         benchmark_name=benchmark_name,
     )
     return sheet.page(Path(path))
@@ -406,13 +371,15 @@ def write_tearsheet(
     path: Path,
     *,
     title: str,
-    periods_per_year: int,
-    rf: float,
+    periods_per_year: float,
+    rf: float = 0.0,
+    cash: pd.Series | None = None,
+    exposure: pd.Series | None = None,
     benchmark_name: str | None = None,
 ) -> Path:
     """Write the quantstats HTML tearsheet to `path` (and nowhere else); return `path`.
 
-    `returns`/`benchmark` are simple returns on one tz-naive index; `rf` is annual.
+    `returns`/`benchmark` are simple returns on one tz-naive index; see `tearsheet_page`.
     """
     path = Path(path)
     page = tearsheet_page(
@@ -422,6 +389,8 @@ def write_tearsheet(
         title=title,
         periods_per_year=periods_per_year,
         rf=rf,
+        cash=cash,
+        exposure=exposure,
         benchmark_name=benchmark_name,
     )
     path.write_text(page, "utf-8")
@@ -545,14 +514,15 @@ def regime_table_html(table: pd.DataFrame, benchmark_name: str | None) -> str:
 
 
 def with_regime_section(page: str, table: pd.DataFrame, benchmark_name: str | None) -> str:
-    """The tearsheet HTML with the per-regime table at the top of its body."""
+    """The tearsheet HTML with the per-regime table inside its body, below the header.
+
+    Never before `<head>`: the charset declaration must come first for browsers to see it."""
     section = regime_table_html(table, benchmark_name)
-    marker = "<body>"
-    at = page.find(marker)
-    if at < 0:
-        return section + page
-    insert = page.find("</h4>", at)
-    position = insert + len("</h4>") if insert > 0 else at + len(marker)
+    match = re.search(r"<body[^>]*>", page)
+    if match is None:
+        raise ValueError("the tearsheet has no <body> to put the regime table in")
+    header = page.find("<hr>", match.end())
+    position = header + len("<hr>") if header > 0 else match.end()
     return page[:position] + section + page[position:]
 
 
@@ -571,294 +541,40 @@ def _percent(value: object, covered: bool) -> str:
     return "n/a" if np.isnan(number) else f"{number:+.1%}"
 
 
-# --- a run's reports, with a second process ------------------------------------------
-
-# The quantstats.plots functions `reports.html` calls, each drawing one figure of the page
-# into the BytesIO its `savefig` names.
-_PAGE_FIGURES = (
-    "returns",
-    "log_returns",
-    "yearly_returns",
-    "histogram",
-    "daily_returns",
-    "rolling_beta",
-    "rolling_volatility",
-    "rolling_sharpe",
-    "rolling_sortino",
-    "drawdowns_periods",
-    "drawdown",
-    "monthly_heatmap",
-    "distribution",
-)
-# The figures a helper draws: about half the drawing, measured per figure on the 60-40 run,
-# since the main process also computes quantstats' metrics table.
-HELPER_FIGURES = frozenset(
-    {"histogram", "monthly_heatmap", "rolling_beta", "distribution", "drawdowns_periods"}
-)
-HELPER_TIMEOUT_S = 600.0
-_SLOT = "<!--playbook-figure-"
+# --- a run's reports ------------------------------------------------------------------
 
 
-def _figure_slot(index: int) -> str:
-    return f"{_SLOT}{index}-->"
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything a run's reports are drawn from (a run in memory or a run folder's files)."""
+
+    returns: pd.Series
+    benchmark: pd.Series | None
+    cash: pd.Series  # what idle cash earned per bar: the risk-free rate
+    exposure: pd.Series  # gross risky weight per bar: time in market
+    title: str
+    periods_per_year: float  # bars per calendar year of the window, as in stats.json
+    benchmark_name: str | None
+    regimes: pd.DataFrame | None = None
 
 
-@contextmanager
-def _route_figures(
-    draw_here: Callable[[str], bool], drawn: dict[int, bytes] | None = None
-) -> Iterator[list[str]]:
-    """Within: the page's figure calls draw only where `draw_here(name)`, else leave a slot.
-
-    Yields the names of the page's figure calls in call order; each figure drawn is kept in
-    `drawn` by its call index, as the SVG bytes quantstats embeds.
-    """
-    plots = _quantstats().plots
-    calls: list[str] = []
-    originals = {
-        name: getattr(plots, name) for name in _PAGE_FIGURES if callable(getattr(plots, name, None))
-    }
-
-    def routed(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(func)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            savefig = kwargs.get("savefig")
-            target = savefig.get("fname") if isinstance(savefig, dict) else None
-            if not isinstance(target, io.BytesIO):  # not one of the page's figures
-                return func(*args, **kwargs)
-            index = len(calls)
-            calls.append(name)
-            if not draw_here(name):
-                target.write(_figure_slot(index).encode())
-                return None
-            result = func(*args, **kwargs)
-            if drawn is not None:
-                drawn[index] = target.getvalue()
-            return result
-
-        return call
-
-    for name, func in originals.items():
-        setattr(plots, name, routed(name, func))
-    try:
-        yield calls
-    finally:
-        for name, func in originals.items():
-            setattr(plots, name, func)
-
-
-@contextmanager
-def _without_metrics_table() -> Iterator[None]:
-    """The helper's quantstats call skips the metrics table: the main process computes it."""
-    reports = _quantstats().reports
-    original = reports.metrics
-    reports.metrics = lambda *args, **kwargs: pd.DataFrame({"": ["", "", ""]})
-    try:
-        yield
-    finally:
-        reports.metrics = original
-
-
-def _can_fork() -> bool:
-    """Forking is worth it and safe: POSIX, a second core, no other thread holding a lock."""
-    if not hasattr(os, "fork") or threading.active_count() != 1:
-        return False
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) >= 2
-
-
-class _FigureHelper:
-    """A forked copy of this process, drawing the `HELPER_FIGURES` and the PNG meanwhile.
-
-    It writes no file: its drawings come back through a pipe. It dies with this process
-    (PR_SET_PDEATHSIG on Linux) and is killed and reaped by `close`, so it never outlives
-    the run; if it fails, `fill` says so and the main process draws everything itself.
-    """
-
-    def __init__(self, pid: int, fd: int) -> None:
-        self.pid: int | None = pid
-        self.fd: int | None = fd
-        self._reply: dict[str, Any] | None = None
-        self._read = False
-
-    @classmethod
-    def fork(
-        cls, work: Callable[[], tuple[list[str], dict[int, bytes], bytes]]
-    ) -> _FigureHelper | None:
-        """Run `work` in a forked child; None where forking is unavailable or unsafe."""
-        if not _can_fork():
-            return None
-        parent = os.getpid()
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the helper: never returns
-            os.close(read)
-            _helper_main(parent, write, work)
-        os.close(write)
-        return cls(pid, read)
-
-    def reply(self) -> dict[str, Any] | None:
-        """The helper's drawings (waits for them), or None if it failed or timed out."""
-        if not self._read:
-            self._read = True
-            from engine.workflow import read_until_eof, reissue_warnings, unpack
-
-            assert self.fd is not None
-            data = read_until_eof(self.fd, HELPER_TIMEOUT_S)
-            self.close()
-            try:
-                meta, blobs = unpack(data) if data else ({}, {})
-            except ValueError:
-                meta, blobs = {}, {}
-            if "calls" in meta:
-                reissue_warnings(meta["warnings"])
-                figures = {int(i): blobs[f"figure-{i}"] for i in meta["figures"]}
-                self._reply = {"calls": meta["calls"], "figures": figures, "png": blobs.get("png")}
-        return self._reply
-
-    def fill(self, draft: str, calls: list[str]) -> str | None:
-        """`draft` with the helper's figures in their slots, or None if they do not fit.
-
-        They fit when the helper made the same figure calls, drew exactly the slots left
-        here, and neither side holds the `{{...}}` markers quantstats substitutes after
-        embedding a figure (so embedding later gives the same page).
-        """
-        reply = self.reply()
-        if reply is None or reply["calls"] != calls or "{{" in draft:
-            return None
-        figures: dict[int, bytes] = reply["figures"]
-        if set(figures) != {i for i, name in enumerate(calls) if name in HELPER_FIGURES}:
-            return None
-        for index, svg in sorted(figures.items()):
-            figure = svg.decode()
-            slot = _figure_slot(index)
-            if "{{" in figure or "}}" in figure or _SLOT in figure or draft.count(slot) != 1:
-                return None
-            draft = draft.replace(slot, figure.replace("white-space:pre;", ""))  # as quantstats
-        return draft
-
-    def png(self) -> bytes | None:
-        reply = self.reply()
-        image = None if reply is None else reply.get("png")
-        return image if isinstance(image, bytes) else None
-
-    def close(self) -> None:
-        """Kill the helper if it still runs, reap it, close the pipe."""
-        if self.pid is not None:
-            pid, self.pid = self.pid, None
-            try:
-                if os.waitpid(pid, os.WNOHANG) == (0, 0):
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)
-
-
-def _helper_main(
-    parent: int, fd: int, work: Callable[[], tuple[list[str], dict[int, bytes], bytes]]
-) -> None:
-    """The forked helper: do `work`, send the result, exit without running any cleanup."""
-    code = 1
-    try:
-        from engine.workflow import die_with_parent, pack, warning_record
-
-        die_with_parent(parent)
-        null = os.open(os.devnull, os.O_RDWR)
-        os.dup2(null, 0)
-        os.dup2(null, 1)  # the parent's reply pipe stays the parent's
-        with warnings.catch_warnings(record=True) as caught:
-            calls, figures, png = work()
-        blobs = {f"figure-{i}": svg for i, svg in figures.items()} | {"png": png}
-        meta = {
-            "calls": calls,
-            "figures": list(figures),
-            "warnings": [warning_record(w) for w in caught],
-        }
-        data = pack(meta, blobs)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        code = 0
-    finally:
-        os._exit(code)
-
-
-def write_run_reports(
-    folder: Path,
-    returns: pd.Series,
-    benchmark: pd.Series | None,
-    *,
-    title: str,
-    periods_per_year: int,
-    rf: float,
-    benchmark_name: str | None,
-    regimes: pd.DataFrame | None = None,
-    workers: int = 1,
-) -> None:
-    """A run's tearsheet.html (with the per-regime table) and equity.png, into `folder`.
-
-    With `workers=2` a forked helper (where forking is safe) draws `HELPER_FIGURES` and the
-    PNG while this process computes the metrics and draws the other figures: the same bytes
-    on two cores in about 60% of the time.
-    """
+def write_run_reports(folder: Path, inputs: ReportInputs) -> None:
+    """A run's tearsheet.html (with the per-regime table) and equity.png, into `folder`."""
     folder = Path(folder)
-    sheet = _Tearsheet(
-        returns,
-        benchmark,
-        title=title,
-        periods_per_year=periods_per_year,
-        rf=rf,
-        benchmark_name=benchmark_name,
+    page = tearsheet_page(
+        inputs.returns,
+        inputs.benchmark,
+        folder / "tearsheet.html",
+        title=inputs.title,
+        periods_per_year=inputs.periods_per_year,
+        cash=inputs.cash,
+        exposure=inputs.exposure,
+        benchmark_name=inputs.benchmark_name,
     )
-
-    def png() -> bytes:
-        return equity_drawdown_png(returns, benchmark, title=title, benchmark_name=benchmark_name)
-
-    def helper_work() -> tuple[list[str], dict[int, bytes], bytes]:
-        calls, figures = sheet.helper_figures()
-        return calls, figures, png()
-
-    helper = _FigureHelper.fork(helper_work) if workers > 1 else None
-    try:
-        page = sheet.page(folder / "tearsheet.html", helper)
-        if regimes is not None and not regimes.empty:
-            page = with_regime_section(page, regimes, benchmark_name)
-        (folder / "tearsheet.html").write_text(page, "utf-8")
-        image = None if helper is None else helper.png()
-        (folder / "equity.png").write_bytes(image if image is not None else png())
-    finally:
-        if helper is not None:
-            helper.close()
-
-
-def serve() -> None:
-    """Main of the report process `engine.workflow.ReportProcess` starts; never returns.
-
-    Imports quantstats and matplotlib at once, then waits on stdin for one job (the keyword
-    arguments of `write_run_reports`, `engine.workflow.encode_job`), writes the pages into
-    the job's folder and answers on stdout with one message (`engine.workflow.pack`): ok or
-    the error, and the warnings raised. It prints nothing and exits without cleanup
-    (nothing of its own is left open).
-    """
-    from engine.workflow import decode_job, describe_error, pack, read_until_eof, warning_record
-
-    configure_plotting()
-    import matplotlib.backends.backend_svg  # noqa: F401  (first used by the first figure)
-    import pyarrow.parquet  # noqa: F401  (the job's series come as parquet)
-
-    gc.freeze()  # the imports are here to stay: later collections (and the fork) skip them
-    data = read_until_eof(sys.stdin.fileno(), None)
-    if not data:  # the parent gave up before the pages (it failed, or was interrupted)
-        os._exit(0)
-    with warnings.catch_warnings(record=True) as caught:
-        try:
-            write_run_reports(**decode_job(data), workers=2)
-            reply: dict[str, Any] = {"ok": True}
-        except BaseException as exc:
-            reply = {"ok": False, "error": describe_error(exc)}
-    reply["warnings"] = [warning_record(w) for w in caught]
-    out = sys.stdout.buffer
-    out.write(pack(reply))
-    out.flush()
-    os._exit(0)
+    if inputs.regimes is not None and not inputs.regimes.empty:
+        page = with_regime_section(page, inputs.regimes, inputs.benchmark_name)
+    (folder / "tearsheet.html").write_text(page, "utf-8")
+    png = equity_drawdown_png(
+        inputs.returns, inputs.benchmark, title=inputs.title, benchmark_name=inputs.benchmark_name
+    )
+    (folder / "equity.png").write_bytes(png)

@@ -10,6 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine import numba_cache_dir
+
+# as `playbook` (engine.cli.main) does, before any engine module imports numba
+os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
+
 from engine.data.panel import Panel, PanelRequest, build_panel
 from engine.data.sources import FrameSource
 

@@ -124,16 +124,6 @@ def test_help_does_not_import_heavy_modules():
     assert out.stdout.strip() == "False False"
 
 
-def test_the_report_process_starts_before_anything_heavy_is_imported():
-    """`playbook run` starts its report process first: engine.workflow imports no pandas."""
-    code = (
-        "import sys; from engine.workflow import ReportProcess; "
-        "print(sorted({'pandas', 'numpy', 'vectorbt', 'quantstats'} & set(sys.modules)))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def bad_csv(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     (data / "prices").mkdir(parents=True)
@@ -250,52 +240,6 @@ def test_yahoo_run_without_a_network_says_so_in_one_line(tmp_path, monkeypatch):
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 
-# --- the report process: drawn elsewhere, same pages, never left behind -------------------
-
-
-@pytest.fixture
-def report_processes(monkeypatch):
-    """Every ReportProcess the CLI starts in this test."""
-    from engine.workflow import ReportProcess
-
-    started = []
-    start = ReportProcess.start.__func__
-
-    def recording_start(cls):
-        process = start(cls)
-        started.append(process)
-        return process
-
-    monkeypatch.setattr(ReportProcess, "start", classmethod(recording_start))
-    return started
-
-
-def gone(pid: int) -> bool:
-    """No process `pid`, or only its zombie waiting for a reaper that is not us."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-@pytest.mark.slow
-def test_run_draws_its_reports_in_a_child_the_same_as_in_process(tmp_path, report_processes):
-    from engine.config import find_config, load_run_config_with_lines
-    from engine.workflow import run_to_folder
-
-    result = invoke("run", "60-40", "--results-dir", str(tmp_path / "cli"))
-    assert result.exit_code == 0, result.output
-    (process,) = report_processes
-    assert process is not None and process.proc.returncode == 0 and gone(process.pid)
-    path = find_config("60-40")
-    config, lines = load_run_config_with_lines(path)
-    here, _ = run_to_folder(config, path, lines, results_dir=tmp_path / "here")
-    there = only_folder(tmp_path / "cli")
-    for name in ("tearsheet.html", "equity.png", "stats.json", "regimes.csv"):
-        assert (there / name).read_bytes() == (here / name).read_bytes(), name
-
-
 def test_the_parent_does_not_import_quantstats_and_numbers_are_unchanged(tmp_path):
     """vectorbt's optional quantstats, ipywidgets and IPython are declined in a run (and
     matplotlib never needed); they import as usual afterwards."""
@@ -317,27 +261,6 @@ def test_the_parent_does_not_import_quantstats_and_numbers_are_unchanged(tmp_pat
     )
 
 
-def _dead_on_arrival(monkeypatch):
-    """The report process is killed just before it is handed the run."""
-    import os
-    import signal
-
-    from engine.workflow import ReportProcess
-
-    start_pages = ReportProcess.start_pages
-
-    def kill_first(self, result, folder):
-        os.kill(self.pid, signal.SIGKILL)
-        self.proc.wait()
-        return start_pages(self, result, folder)
-
-    monkeypatch.setattr(ReportProcess, "start_pages", kill_first)
-
-
-def _too_slow(monkeypatch):
-    monkeypatch.setattr("engine.workflow.REPORT_TIMEOUT_S", 0.05)
-
-
 def _interrupted_while_drawing(monkeypatch):
     def interrupt(*_args, **_kwargs):
         raise KeyboardInterrupt
@@ -351,14 +274,10 @@ def _interrupted_while_drawing(monkeypatch):
         (["--start", "2050-01-01"], None, 3, "error: no data in the window"),
         (["--regime", "boom", "--start", "2030-01-01"], None, 2, "error: give either"),
         ([], _interrupted_while_drawing, 130, "interrupted: nothing was written"),
-        ([], _dead_on_arrival, 1, "the report process stopped (exit code -9)"),
-        ([], _too_slow, 1, "the report process did not finish within 0.05 s"),
     ],
-    ids=["data-error", "usage-error", "ctrl-c-while-drawing", "child-killed", "child-timeout"],
+    ids=["data-error", "usage-error", "ctrl-c-while-drawing"],
 )
-def test_a_failed_run_leaves_no_report_process_and_nothing_written(
-    tmp_path, monkeypatch, report_processes, args, fault, code, message
-):
+def test_a_failed_run_leaves_nothing_written(tmp_path, monkeypatch, args, fault, code, message):
     if fault is not None:
         fault(monkeypatch)
     results = tmp_path / "results"
@@ -369,69 +288,10 @@ def test_a_failed_run_leaves_no_report_process_and_nothing_written(
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "Traceback" not in result.output
     assert not results.exists() or not list(results.iterdir())  # no folder, no .tmp-*
-    (process,) = report_processes
-    assert process.proc.returncode is not None and gone(process.pid)
-
-
-def test_a_report_job_crosses_processes_as_data_bit_for_bit():
-    from engine import workflow
-
-    index = pd.date_range("2030-01-01", periods=5, freq="B", name="date", unit="us")
-    returns = pd.Series([0.0, 0.1, -0.2, 1e-300, 0.3], index=index, name="60-40")
-    table = pd.DataFrame({"regime": ["a", "b"], "return": [0.1, float("nan")], "bars": [1, 2]})
-    job = {
-        "folder": Path("/tmp/x"), "returns": returns, "benchmark": returns.rename("SPY") * 2,
-        "title": "SYNTHETIC {x}", "periods_per_year": 252, "rf": 0.1 + 0.2,
-        "benchmark_name": "SPY", "regimes": table,
-    }  # fmt: skip
-    back = workflow.decode_job(workflow.encode_job(job))
-    assert set(back) == set(job) and back["folder"] == job["folder"]
-    assert back["rf"] == job["rf"] and back["periods_per_year"] == 252
-    for key in ("returns", "benchmark"):
-        pd.testing.assert_series_equal(back[key], job[key], check_freq=False)
-        assert back[key].to_numpy().tobytes() == job[key].to_numpy().tobytes()
-    pd.testing.assert_frame_equal(back["regimes"], table)
-    without = workflow.decode_job(workflow.encode_job({**job, "benchmark": None, "regimes": None}))
-    assert without["benchmark"] is None and without["regimes"] is None
-    message = workflow.pack({"ok": True}, {"png": b"\x89PNG"})
-    assert workflow.unpack(message) == ({"ok": True}, {"png": b"\x89PNG"})
-    for broken in (message[:-1], message + b"x", b"", b"\x00" * 4):
-        with pytest.raises(ValueError):
-            workflow.unpack(broken)
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [
-        OSError(28, "No space left on device", "/r/tearsheet.html"),
-        PermissionError(13, "Permission denied"),
-        ValueError("returns has a non-finite return on 2030-01-02"),
-        KeyError("x"),
-    ],
-)
-def test_an_error_in_the_report_process_is_raised_here_as_the_same_error(exc):
-    from engine import workflow
-    from engine.errors import OutputError
-
-    described = json.loads(json.dumps(workflow.describe_error(exc)))  # as data, over a pipe
-    again = workflow.rebuild_error(described)
-    assert type(again) is type(exc) and str(again) == str(exc)
-    output = workflow.rebuild_error(workflow.describe_error(OutputError("full", "free space")))
-    assert isinstance(output, OutputError) and output.one_line() == "full (fix: free space)"
-    odd = workflow.rebuild_error(workflow.describe_error(json.JSONDecodeError("bad", "", 0)))
-    assert isinstance(odd, RuntimeError) and str(odd).startswith("JSONDecodeError: bad")
-
-
-def test_no_report_starts_no_report_process(tmp_path, report_processes):
-    assert invoke("run", "60-40", "--no-report", "--results-dir", str(tmp_path)).exit_code == 0
-    assert report_processes == []
 
 
 @pytest.mark.slow
-def test_without_a_report_process_the_reports_are_drawn_in_process(tmp_path, monkeypatch):
-    from engine.workflow import ReportProcess
-
-    monkeypatch.setattr(ReportProcess, "start", classmethod(lambda cls: None))
+def test_run_draws_its_reports_in_process(tmp_path):
     result = invoke("run", "60-40", "--results-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert {p.name for p in only_folder(tmp_path).iterdir()} == RUN_FILES

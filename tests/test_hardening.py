@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,22 +335,22 @@ WITH_REPORT = ("run", "buy-and-hold-spy", "--data-dir", DATA, "--results-dir", "
 
 
 def report_fault(name: str, code: int, message: str, patch, fix: bool = True) -> Case:
-    """A good run with its tearsheet (drawn by the report process), a fault injected."""
+    """A good run with its tearsheet (drawn after the simulation), a fault injected."""
     return Case(name, WITH_REPORT, code, message, lambda tmp: write_data(tmp / "data"),
                 fault=patch, fix=fix)  # fmt: skip
 
 
 def tearsheet_path_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """tearsheet.html is a folder: the report process cannot write it (EISDIR)."""
-    from engine.workflow import ReportProcess
+    """tearsheet.html is a folder: the run cannot write it (EISDIR)."""
+    from engine import workflow
 
-    start_pages = ReportProcess.start_pages
+    write_reports = workflow.write_reports
 
-    def taken(self, result, folder):
+    def taken(result, folder):
         (folder / "tearsheet.html").mkdir()
-        return start_pages(self, result, folder)
+        return write_reports(result, folder)
 
-    monkeypatch.setattr(ReportProcess, "start_pages", taken)
+    monkeypatch.setattr(workflow, "write_reports", taken)
 
 
 def compare(name: str, code: int, message: str, *refs: str, **kwargs) -> Case:
@@ -625,38 +624,6 @@ def test_bad_input_fails_in_one_line_with_nothing_half_written(
             from engine.data.cache import DataCache
 
             assert all(entry.problem is None for entry in DataCache(cache).entries())
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_the_report_process_dies_with_its_parent():
-    """A parent killed outright (no cleanup runs) takes its report process with it."""
-    code = (
-        "import time; from engine.workflow import ReportProcess; "
-        "p = ReportProcess.start(); print(p.pid, flush=True); time.sleep(120)"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert parent.stdout is not None
-        child = int(parent.stdout.readline())
-        assert not _gone(child)
-    finally:
-        parent.kill()
-        parent.wait()
-        if parent.stdout is not None:
-            parent.stdout.close()
-    for _ in range(100):
-        if _gone(child):
-            break
-        time.sleep(0.1)
-    assert _gone(child)
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie is dead
-    except FileNotFoundError:
-        return True
 
 
 def test_the_catalog_is_large_and_covers_every_exit_code():

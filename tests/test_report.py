@@ -161,7 +161,7 @@ def test_tearsheet_numbers_match_hand_computation(tearsheet_365, series):
         cagr = (1.0 + total) ** (365 / len(r)) - 1.0  # 1095 days on a 7-day calendar = 3 y
         vol = float(r.std(ddof=1)) * np.sqrt(365)
         _assert_shown(_metric(page, "Cumulative Return")[column], total * 100)
-        _assert_shown(_metric(page, "CAGR﹪")[column], cagr * 100)
+        _assert_shown(_metric(page, "CAGR")[column], cagr * 100)
         _assert_shown(_metric(page, "Volatility (ann.)")[column], vol * 100)
 
 
@@ -234,7 +234,14 @@ def test_bad_inputs_are_rejected(tmp_path, mutate, error):
 
 @pytest.mark.parametrize(
     ("periods_per_year", "rf", "error"),
-    [(365.0, 0.0, TypeError), (0, 0.0, ValueError), (365, pd.Series([0.02]), TypeError)],
+    [
+        ("365", 0.0, TypeError),
+        (True, 0.0, TypeError),
+        (0, 0.0, ValueError),
+        (-252.5, 0.0, ValueError),
+        (float("inf"), 0.0, ValueError),
+        (365, pd.Series([0.02]), TypeError),
+    ],
 )
 def test_bad_rates_are_rejected(tmp_path, periods_per_year, rf, error):
     strategy, benchmark = _synthetic(days=30)
@@ -349,7 +356,7 @@ def test_png_without_benchmark_and_dollar_title(tmp_path, series):
     assert out.read_bytes().startswith(PNG_SIGNATURE)
 
 
-# --- a run's reports, whole or split over two processes ----------------------------------
+# --- a run's reports ---------------------------------------------------------------------
 
 
 def _regimes() -> pd.DataFrame:
@@ -365,109 +372,28 @@ def _regimes() -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _run_reports(folder: Path, series, workers: int) -> dict[str, bytes]:
-    strategy, benchmark = series
-    folder.mkdir()
-    report.write_run_reports(
-        folder,
-        strategy,
-        benchmark,
-        title=TITLE,
-        periods_per_year=365,
-        rf=0.02,
-        benchmark_name=BENCH,
-        regimes=_regimes(),
-        workers=workers,
-    )
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
-@pytest.fixture(scope="module")
-def reports_here(tmp_path_factory, series) -> dict[str, bytes]:
-    return _run_reports(tmp_path_factory.mktemp("whole") / "run", series, workers=1)
-
-
-def test_run_reports_are_the_tearsheet_regime_table_and_png(tmp_path, series, reports_here):
+def test_run_reports_are_the_tearsheet_regime_table_and_png(tmp_path, series):
     """write_run_reports = write_tearsheet + add_regime_section + write_equity_drawdown_png."""
     strategy, benchmark = series
+    cash = pd.Series(0.0001, index=strategy.index)
+    exposure = pd.Series(1.0, index=strategy.index)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    inputs = report.ReportInputs(
+        returns=strategy, benchmark=benchmark, cash=cash, exposure=exposure, title=TITLE,
+        periods_per_year=365.0, benchmark_name=BENCH, regimes=_regimes(),
+    )  # fmt: skip
+    report.write_run_reports(folder, inputs)
     sheet = report.write_tearsheet(
         strategy, benchmark, tmp_path / "tearsheet.html", title=TITLE, periods_per_year=365,
-        rf=0.02, benchmark_name=BENCH,
+        cash=cash, exposure=exposure, benchmark_name=BENCH,
     )  # fmt: skip
     report.add_regime_section(sheet, _regimes(), BENCH)
     png = report.write_equity_drawdown_png(
         strategy, benchmark, tmp_path / "equity.png", title=TITLE, benchmark_name=BENCH
     )
-    assert set(reports_here) == {"tearsheet.html", "equity.png"}
-    assert reports_here["tearsheet.html"] == sheet.read_bytes()
-    assert reports_here["equity.png"] == png.read_bytes()
-    assert b'id="regimes"' in reports_here["tearsheet.html"]
-
-
-def test_split_over_two_processes_gives_the_same_bytes(tmp_path, series, reports_here, monkeypatch):
-    if not report._can_fork():
-        pytest.skip("this process cannot fork a helper (no fork, one core, or threads)")
-    filled = []
-    fill = report._FigureHelper.fill
-
-    def recording_fill(self, draft, calls):
-        filled.append(fill(self, draft, calls))
-        return filled[-1]
-
-    monkeypatch.setattr(report._FigureHelper, "fill", recording_fill)
-    split = _run_reports(tmp_path / "run", series, workers=2)
-    assert len(filled) == 1 and filled[0] is not None  # the helper's figures were used
-    assert split == reports_here
-
-
-def test_a_failing_helper_is_reaped_and_its_figures_drawn_here(
-    tmp_path, series, reports_here, monkeypatch
-):
-    if not report._can_fork():
-        pytest.skip("this process cannot fork a helper (no fork, one core, or threads)")
-    helpers = []
-    fork = report._FigureHelper.fork.__func__
-
-    def recording_fork(cls, work):
-        helpers.append(fork(cls, work))
-        return helpers[-1]
-
-    def broken(self):
-        raise RuntimeError("helper broke")
-
-    monkeypatch.setattr(report._FigureHelper, "fork", classmethod(recording_fork))
-    monkeypatch.setattr(report._Tearsheet, "helper_figures", broken)
-    assert _run_reports(tmp_path / "run", series, workers=2) == reports_here
-    (helper,) = helpers
-    assert helper.pid is None and helper.fd is None  # reaped, pipe closed
-    assert helper.reply() is None
-
-
-def test_figures_that_would_be_substituted_are_not_merged(series):
-    """A helper figure holding quantstats' `{{...}}` markers is refused (drawn here instead)."""
-    helper = report._FigureHelper.__new__(report._FigureHelper)
-    helper._read = True
-    calls = ["returns", "histogram"]
-    draft = f"<p>{report._figure_slot(1)}</p>"
-    helper._reply = {"calls": calls, "figures": {1: b"<svg>ok white-space:pre;</svg>"}}
-    assert helper.fill(draft, calls) == "<p><svg>ok </svg></p>"
-    assert helper.fill(draft, ["returns", "returns"]) is None  # another call sequence
-    helper._reply = {"calls": calls, "figures": {1: b"<svg>{{metrics}}</svg>"}}
-    assert helper.fill(draft, calls) is None
-    helper._reply = {"calls": calls, "figures": {}}
-    assert helper.fill(draft, calls) is None  # a slot left unfilled
-
-
-def test_skipping_the_redraw_after_save_keeps_the_page(tmp_path, series, monkeypatch):
-    """pyplot.savefig's Agg redraw (skipped for speed) has no effect on the page."""
-    from contextlib import nullcontext
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    strategy, benchmark = series
-    kwargs = {"title": TITLE, "periods_per_year": 365, "rf": 0.02, "benchmark_name": BENCH}
-    before = FigureCanvasAgg.draw_idle
-    fast = report.tearsheet_page(strategy, benchmark, tmp_path / "fast.html", **kwargs)
-    assert FigureCanvasAgg.draw_idle is before  # restored after the call
-    monkeypatch.setattr(report, "_no_redraw_after_save", nullcontext)
-    assert report.tearsheet_page(strategy, benchmark, tmp_path / "slow.html", **kwargs) == fast
+    written = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert set(written) == {"tearsheet.html", "equity.png"}
+    assert written["tearsheet.html"] == sheet.read_bytes()
+    assert written["equity.png"] == png.read_bytes()
+    assert b'id="regimes"' in written["tearsheet.html"]
