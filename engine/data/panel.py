@@ -152,8 +152,17 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
     others = [s for s in others if s not in traded]
     raw = {symbol: source.prices(symbol)["price"] for symbol in [*traded, *others]}
 
-    calendar_owners = [*traded, *([request.benchmark] if request.benchmark else [])]
-    calendar = _calendar(raw, traded, request.calendar)
+    # a symbol with no rows yet (data cut before its listing) is untradable, not an error
+    listed = {symbol: series for symbol, series in raw.items() if not series.empty}
+    calendar_owners = [
+        s for s in [*traded, *([request.benchmark] if request.benchmark else [])] if s in listed
+    ]
+    if not any(s in listed for s in traded):
+        raise DataError(
+            f"no price data for {', '.join(traded)}",
+            "choose another date range or symbols with data in it",
+        )
+    calendar = _calendar(listed, [s for s in traded if s in listed], request.calendar)
     last_common = min(raw[s].index[-1] for s in _unique(calendar_owners))
     end = last_common if request.end is None else min(pd.Timestamp(request.end), last_common)
     calendar = calendar[calendar <= end]
@@ -163,9 +172,14 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
             "choose another date range or symbols with data in it",
         )
 
-    notes = check_prices(raw, traded, calendar[0], end, request.validation)
+    notes = check_prices(listed, traded, calendar[0], end, request.validation)
     prices, traded_mask = {}, {}
     for symbol, series in raw.items():
+        if series.empty:
+            prices[symbol] = pd.Series(np.nan, index=calendar, dtype="float64")
+            traded_mask[symbol] = pd.Series(False, index=calendar)
+            notes.append(f"{symbol} has no data up to {end.date()}; it is untradable there")
+            continue
         on_calendar = series.reindex(calendar.union(series.index)).ffill().reindex(calendar)
         on_calendar[calendar < series.index[0]] = np.nan
         prices[symbol] = on_calendar
