@@ -191,3 +191,18 @@ def test_a_gap_in_a_daily_series_is_missing_inside_it_and_current_again_after():
         "macro series BAMLH0A0HYM2 had no release for over 14 days (daily series) on 21 bars, "
         "first on 2021-02-16; it counts as missing there, not carried"
     ]
+
+
+def test_a_symbol_with_no_rows_yet_is_untradable_not_an_error():
+    """Files cut before BTC's listing (the real-snapshot look-ahead test) still build a panel,
+    the same on every bar as the full files' panel before BTC's first bar."""
+    bdays = pd.bdate_range("2021-01-04", "2021-02-26")
+    source = FrameSource(
+        {"GLD": pd.Series(1.0, index=bdays), "BTC-USD": pd.Series([], dtype="float64")}
+    )
+    panel = build_panel(source, PanelRequest(traded=("GLD", "BTC-USD"), cash_series=()))
+    assert panel.prices["BTC-USD"].isna().all() and not panel.traded["BTC-USD"].any()
+    assert panel.first_bar("BTC-USD") is None and panel.index.equals(bdays.rename("date"))
+    assert "BTC-USD has no data up to 2021-02-26; it is untradable there" in panel.notes
+    with pytest.raises(DataError, match="no price data for BTC-USD"):
+        build_panel(source, PanelRequest(traded=("BTC-USD",), cash_series=()))
