@@ -56,8 +56,9 @@ from engine.claims_events import (
     weaker_dollar,
 )
 from engine.data.releases import as_released, release_lag
-from engine.data.sources import symbol_filename
+from engine.data.sources import price_path
 from engine.errors import ConfigError, DataError
+from engine.safe_yaml import YamlDocument, parse_yaml, read_yaml_file
 
 if TYPE_CHECKING:
     from engine.data.sources import Source
@@ -432,11 +433,8 @@ def load_claims(extra: Path | None = None) -> list[Claim]:
         path = Path(extra)
         if not path.is_file():
             raise ConfigError(f"claims file {path} not found", "check the path")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not a text file", "give a YAML claims file") from exc
-        for claim in _parse_claims(text, str(path)):
+        document = read_yaml_file(path, "YAML claims file")
+        for claim in _claims_from(document, str(path)):
             if claim.id in origin:
                 raise ConfigError(
                     f"{path}: claim {claim.id!r}: id already used in {origin[claim.id]}",
@@ -448,14 +446,12 @@ def load_claims(extra: Path | None = None) -> list[Claim]:
 
 
 def _parse_claims(text: str, where: str) -> list[Claim]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}{at}: YAML syntax error: {problem}", "fix the YAML") from exc
+    return _claims_from(parse_yaml(text, where), where)
+
+
+def _claims_from(document: YamlDocument, where: str) -> list[Claim]:
+    """The claims of a parsed file (read by the bounded reader, engine.safe_yaml)."""
+    node, data = document.node, document.data
     example = "see engine/reference/claims.yaml for the layout"
     if not isinstance(data, dict) or set(data) != {"claims"}:
         got = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
@@ -637,7 +633,7 @@ class _Data:
                 f"the {kind!r} source gives only total-return prices; the {field!r} column of "
                 f"{symbol} needs a CSV directory (--data-dir)"
             )
-        path = Path(root) / "prices" / f"{symbol_filename(symbol)}.csv"
+        path = price_path(Path(root), symbol)  # a plain name inside the data folder
         if not path.is_file():
             raise _Unavailable(f"no data for {symbol}: {path} does not exist")
         return read_price_column(path, field)

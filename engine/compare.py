@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from engine import metrics
 from engine.errors import ConfigError, DataError, OutputError
 from engine.report import PNG_STYLE, escape_html_text, font_family, growth_of_one
+from engine.safe_yaml import parse_yaml
 
 RUN_FILE = "run.json"
 TEARSHEET = "tearsheet.html"
@@ -126,11 +127,17 @@ def load_run(folder: Path) -> RunRecord:
         folder=folder,
         run=_read_mapping(folder / RUN_FILE, _parse_json),
         stats=_read_stats(folder / "stats.json"),
-        config=_read_mapping(folder / "config.yaml", yaml.safe_load),
+        config=_read_mapping(folder / "config.yaml", _parse_config_yaml(folder)),
         fingerprint=_read_mapping(folder / "fingerprint.json", _parse_json),
         returns=_read_returns(folder / "returns.parquet"),
         regimes=_read_regimes(folder / "regimes.csv"),
     )
+
+
+def _parse_config_yaml(folder: Path) -> Callable[[str], Any]:
+    """A run's config.yaml through the bounded YAML reader (an alias bomb is refused)."""
+    where = str(folder / "config.yaml")
+    return lambda text: parse_yaml(text, where, DataError).data
 
 
 def _parse_json(text: str) -> Any:

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,12 +27,12 @@ from pydantic import (
 )
 
 from engine.errors import ConfigError
+from engine.names import is_name, name_path
 from engine.regimes import Regime
+from engine.safe_yaml import read_yaml_file
 
 CONFIG_DIR_NAME = "configs"
-# libyaml's safe loader when PyYAML was built with it (the wheels are): same documents, ~10x
-# faster than the pure-Python one (configs and scenario files are read on every run)
-YamlSafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+ABSURD_JUMP = math.log(100)  # a price 100x (or 1/100) the bar before: never a real move
 
 
 class Frozen(BaseModel):
@@ -81,6 +82,13 @@ class ValidationConfig(Frozen):
     )
     jump_overrides: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=dict, description="per-symbol |log return| limits, e.g. {^VIX: 1.0}"
+    )
+    max_jump_absurd: float = Field(
+        ABSURD_JUMP,
+        gt=0,
+        le=100,
+        description="|daily log return| beyond which a price series is refused, whatever "
+        "on_issue says (default log(100): a 100x move is a bad print or wrong units)",
     )
     max_stale_bars: int = Field(
         10,
@@ -219,9 +227,11 @@ def find_config(name_or_path: str, search: list[Path] | None = None) -> Path | N
         if candidate.parent.name != CONFIG_DIR_NAME:
             return None
         name_or_path = candidate.stem  # configs/x.yaml from another folder: the project's
+    if not is_name(name_or_path):  # `../x`, `/etc/x`: a path, not a config name
+        return None
     for folder in search if search is not None else config_dirs():
         for suffix in (".yaml", ".yml"):
-            found = folder / f"{name_or_path}{suffix}"
+            found = name_path(folder, "", name_or_path, suffix, "config name")
             if found.is_file():
                 return found
     return None
@@ -233,30 +243,11 @@ def config_dirs() -> list[Path]:
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    """Safe-load a YAML mapping and index the line of every key (1-based)."""
+    """Safe-load a YAML mapping (bounded: engine.safe_yaml) and the line of every key."""
     if not path.is_file():
         raise ConfigError(f"config file {path} not found", "check the path; see `playbook configs`")
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=YamlSafeLoader)
-        data = yaml.load(text, Loader=YamlSafeLoader)
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not a text file", "give a YAML config") from exc
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to read", "flatten the YAML") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if "nesting depth" in str(problem):  # PyYAML >= 6.0.4 stops before Python recurses
-            raise ConfigError(f"{path}: nested too deeply to read", "flatten the YAML") from None
-        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}", "fix the YAML") from exc
-    except ValueError as exc:  # e.g. `start: 2021-02-30` (a timestamp that is not a date)
-        line = _bad_timestamp_line(node)
-        where = f":{line}" if line else ""
-        raise ConfigError(
-            f"{path}{where}: not a valid date ({exc})", "use a real date, YYYY-MM-DD"
-        ) from None
+    document = read_yaml_file(path, "YAML config")
+    data, node = document.data, document.node
     if data is None:
         raise ConfigError(f"{path}: the file is empty", "see configs/60-40.yaml for an example")
     if not isinstance(data, dict):
@@ -265,31 +256,8 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
             "see configs/60-40.yaml for an example",
         )
     lines: dict[tuple[Any, ...], int] = {}
-    try:
-        _index_lines(node, (), lines, path, set())
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to read", "flatten the YAML") from None
+    _index_lines(node, (), lines, path, set())
     return data, lines
-
-
-def _bad_timestamp_line(root: Any) -> int | None:
-    """The line of the first YAML date/timestamp scalar that is not a real date."""
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            stack += [part for pair in node.value for part in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            stack += node.value
-        elif node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                yaml.SafeLoader("").construct_yaml_timestamp(node)
-            except ValueError:
-                return int(node.start_mark.line) + 1
-    return None
 
 
 def validate(

@@ -409,7 +409,7 @@ CATALOG = [
     bad_config("yaml-nested-too-deeply", "nested too deeply", YAML_BOMB),
     bad_config("yaml-impossible-date", "config.yaml:2: not a valid date",
                "strategy: 60-40\nstart: 2021-02-30\n"),
-    bad_config("yaml-recursive-alias", "params refer to themselves",
+    bad_config("yaml-recursive-alias", "config.yaml:2: alias *p refers to a value that contains it",
                "strategy: 60-40\nparams: &p {stock: SPY, again: *p}\n"),
     # config files: keys, types, values
     bad_config("unknown-top-level-key",
@@ -929,3 +929,142 @@ def test_help_and_version_work_without_tracebacks():
             [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=REPO
         )
         assert result.returncode == 0 and "Traceback" not in result.stderr
+
+
+# --- hostile files: YAML bombs, names that are paths, numbers that are not ---------------
+# (issue 15) Every case runs the CLI in a child process with its address space capped and a
+# timeout, so a regression fails here instead of eating the machine's memory.
+
+MEMORY_CAP = 1536 * 2**20  # RLIMIT_AS of the child: numba and vectorbt start well below it
+BOMB_TIMEOUT = 120
+
+
+def laughs(key: str = "params", levels: int = 9) -> str:
+    """The billion laughs under `key`: each anchor a list of 10 aliases of the one before."""
+    lines = [f"{key}:", "  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        lines.append(f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def merge_bomb(levels: int = 20) -> str:
+    """Merge keys and aliases doubling a mapping at each level, under params."""
+    lines = ["params:", "  m0: &m0 {x: lol, y: lol}"]
+    for i in range(1, levels):
+        lines.append(f"  m{i}: &m{i} {{<<: *m{i - 1}, l: *m{i - 1}, r: *m{i - 1}}}")
+    return "\n".join(lines) + "\n"
+
+
+def long_text_bomb() -> str:
+    """One 100 kB string referenced 200 times: few values, 20 MB of text once expanded."""
+    return f"s: &s {'x' * 100_000}\nparams: {{stock: [" + ", ".join(["*s"] * 200) + "]}\n"
+
+
+def run_bounded(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m engine.cli ARGS` with memory capped (RLIMIT_AS) and a timeout."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env, capture_output=True,
+        text=True, timeout=BOMB_TIMEOUT, preexec_fn=cap,
+    )  # fmt: skip
+
+
+def sweep_on(tmp: Path, body: str) -> Path:
+    (tmp / "base.yaml").write_text(GOOD)
+    (tmp / "sweep.yaml").write_text("base: base.yaml\n" + body)
+    return tmp / "sweep.yaml"
+
+
+def claims_file(tmp: Path, body: str) -> Path:
+    (tmp / "claims.yaml").write_text(body)
+    return tmp / "claims.yaml"
+
+
+def bomb_config(body: str) -> Callable[[Path], list[str]]:
+    def make(tmp: Path) -> list[str]:
+        (tmp / "config.yaml").write_text("strategy: 60-40\n" + body)
+        return ["run", str(tmp / "config.yaml"), "--no-report", "--results-dir", str(tmp / "r")]
+
+    return make
+
+
+def bomb_sweep(tmp: Path) -> list[str]:
+    return ["sweep", str(sweep_on(tmp, laughs(key="grid"))), "--out", str(tmp / "out")]
+
+
+def bomb_claims(tmp: Path) -> list[str]:
+    write_data(tmp / "data")
+    bomb = laughs("    note").replace("\n  ", "\n      ")
+    body = "claims:\n  - id: mine\n    kind: return\n" + bomb
+    return ["claims", "--data-dir", str(tmp / "data"), "--claims-file", str(claims_file(tmp, body))]
+
+
+def bomb_scenario(tmp: Path) -> list[str]:
+    (tmp / "bomb-scenario.yaml").write_text(laughs(key="phases"))
+    return bomb_config(f"data: {{scenario: {tmp / 'bomb-scenario.yaml'}}}\n")(tmp)
+
+
+def bomb_run_folder(tmp: Path, finished: Path) -> list[str]:
+    results = tmp / "results"
+    folder = Path(shutil.copytree(finished, results / finished.name))
+    (folder / "config.yaml").write_text("strategy: 60-40\n" + laughs())
+    return ["compare", folder.name, "--results-dir", str(results), "--out", str(tmp / "c.html")]
+
+
+EXPANDS = "expands to more than 100,000 values"
+MANY_ALIASES = "x: &x 1\nparams: {y: [" + ", ".join(["*x"] * 1001) + "]}\n"
+BOMBS = {
+    "config-billion-laughs": (bomb_config(laughs()), USAGE, f"config.yaml:7: {EXPANDS}"),
+    "config-merge-key-bomb": (bomb_config(merge_bomb()), USAGE, EXPANDS),
+    "config-long-text-bomb": (bomb_config(long_text_bomb()), USAGE, "characters of text"),
+    "config-recursive-alias": (bomb_config("params: &p {stock: SPY, again: *p}\n"), USAGE,
+                               "config.yaml:2: alias *p refers to a value that contains it"),
+    "config-deep-nesting": (bomb_config("params: " + "[" * 3000 + "]" * 3000 + "\n"), USAGE,
+                            "config.yaml:2: nested too deeply (more than 50 levels)"),
+    "config-too-many-aliases": (bomb_config(MANY_ALIASES), USAGE, "more than 1,000 alias uses"),
+    "config-over-a-megabyte": (bomb_config("# " + "x" * 1_000_001 + "\n"), USAGE,
+                               "more than the 1,000,000 a YAML file may have"),
+    "sweep-billion-laughs": (bomb_sweep, USAGE, "sweep.yaml:7: expands to more than 100,000"),
+    "claims-billion-laughs": (bomb_claims, USAGE, "claims.yaml:9: expands to more than 100,000"),
+    "scenario-billion-laughs": (bomb_scenario, USAGE, "bomb-scenario.yaml:6: expands to more"),
+    "compare-config-billion-laughs": (bomb_run_folder, DATA_ERR, "config.yaml:7: expands to more"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(BOMBS))
+def test_yaml_bombs_are_refused_before_they_expand(name, tmp_path, finished_run):
+    make, code, message = BOMBS[name]
+    args = make(tmp_path, finished_run) if make is bomb_run_folder else make(tmp_path)
+    result = run_bounded(args, REPO)
+    lines = result.stderr.splitlines()
+    assert result.returncode == code, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
+    assert message in lines[0] and re.search(r" \(fix: .+\)$", lines[0]), lines[0]
+
+
+def test_the_yaml_limits_allow_every_shipped_file():
+    from engine.safe_yaml import read_yaml_file
+
+    shipped = [*REPO.glob("configs/**/*.yaml"), REPO / "engine/reference/claims.yaml"]
+    assert len(shipped) > 10
+    for path in shipped:
+        read_yaml_file(path)
+
+
+def test_anchors_and_merge_keys_within_the_limits_still_work(tmp_path):
+    from engine.config import load_run_config
+
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "base: &base {stock: SPY, bond: TLT}\nstrategy: 60-40\n"
+        "params: {<<: *base, stock_weight: 0.7}\ncosts: &c {fees_bps: 2}\n"
+    )
+    with pytest.raises(ConfigError, match="base: unknown key"):  # the anchor's own key
+        load_run_config(path)
+    path.write_text("strategy: 60-40\nparams: &p {<<: {stock: SPY}, stock_weight: 0.7}\n")
+    assert load_run_config(path).params == {"stock": "SPY", "stock_weight": 0.7}

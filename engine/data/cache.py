@@ -28,6 +28,7 @@ import pandas as pd
 
 from engine.data.sources import symbol_filename
 from engine.errors import DataError, OutputError
+from engine.names import check_name, name_path
 
 CACHE_ENV = "PLAYBOOK_CACHE"
 SIDECAR_VERSION = 1
@@ -101,7 +102,11 @@ class DataCache:
         return f"DataCache({str(self.root)!r})"
 
     def path_for(self, source: str, symbol: str) -> Path:
-        return self.root / _check_source(source) / f"{safe_name(symbol)}.parquet"
+        """The entry's parquet file; the key is a plain name and stays inside the root."""
+        check_name(symbol, "cache key")
+        return name_path(
+            self.root, _check_source(source), safe_name(symbol), ".parquet", "cache key"
+        )
 
     def sidecar_for(self, source: str, symbol: str) -> Path:
         return self.path_for(source, symbol).with_suffix(".json")

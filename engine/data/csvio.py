@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import DataError
+from engine.names import shown
 
 FIRST_DATE, LAST_DATE = pd.Timestamp("1800-01-01"), pd.Timestamp("2199-12-31")  # sane dates
+# A number as written by Yahoo, FRED or pandas: '.' decimal point, no thousands separators
+# or currency signs, optional exponent; inf is a number (refused later as not finite).
+NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)"
+MISSING = frozenset({"", "null", "nan", "na", "n/a"})  # cells that say "no value" (any case)
+NUMBER_FIX = "write numbers with '.' as the decimal point and no thousands separators"
 
 
 def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
@@ -28,9 +34,9 @@ def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
             f"{path}: no 'adj_close' or 'close' column for {symbol}",
             "use the layout date,open,high,low,close,adj_close,volume",
         )
-    price = pd.to_numeric(frame[price_col], errors="coerce")
+    price = numbers(frame, price_col, path)
     if "close" in frame and price_col == "adj_close":
-        price = price.fillna(pd.to_numeric(frame["close"], errors="coerce"))
+        price = price.fillna(numbers(frame, "close", path))
     out = pd.DataFrame({"price": price.to_numpy()}, index=_parse_dates(frame, path))
     out = out.dropna()
     if out.empty:
@@ -50,10 +56,29 @@ def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
     return out
 
 
+def refuse_absurd_jumps(
+    symbol: str, days: pd.DatetimeIndex, log_moves: np.ndarray, bound: float
+) -> None:
+    """A DataError for a move beyond `bound` (data.validation.max_jump_absurd), never a note.
+
+    A 1,000x price between two bars is a bad print or a file in other units; a note would
+    let the run go on and report its returns, so this holds whatever `on_issue` says.
+    """
+    over = np.flatnonzero(np.abs(log_moves) > bound)
+    if len(over):
+        at = int(over[0])
+        ratio = float(np.exp(log_moves[at]))
+        raise DataError(
+            f"{symbol} moves {ratio:.4g}x in one bar on {days[at + 1].date()}, beyond "
+            f"|log return| {bound:.4g} (a bad print or a price in other units)",
+            "fix the data; data.validation.max_jump_absurd sets the bound",
+        )
+
+
 def read_macro_csv(path: Path, series_id: str) -> pd.Series:
     """A macro series indexed by its observation (reference) date; missing values dropped."""
     frame = _read_csv(path, required=("date", "value"))
-    values = pd.to_numeric(frame["value"].replace(".", None), errors="coerce")
+    values = numbers(frame, "value", path, MISSING | {"."})  # "." is FRED's missing value
     series = pd.Series(values.to_numpy(), index=_parse_dates(frame, path), name=series_id)
     series = series.dropna()
     if series.empty:
@@ -67,6 +92,36 @@ def read_macro_csv(path: Path, series_id: str) -> pd.Series:
     return series
 
 
+def numbers(
+    frame: pd.DataFrame, column: str, path: Path, missing: frozenset[str] = MISSING
+) -> pd.Series:
+    """A column as floats; a cell that is neither a number nor a missing marker is refused.
+
+    `pd.to_numeric(errors="coerce")` would turn "1,5", "1.234,5" or "12.5x" into a gap, so a
+    wrong file would be read as a shorter right one: the first such cell is named instead.
+    """
+    raw = frame[column].fillna("").astype(str).str.strip()
+    absent = raw.str.lower().isin(missing)
+    bad = ~absent & ~raw.str.fullmatch(NUMBER, case=False)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = shown(raw.iloc[row])
+        raise DataError(
+            f"{path}:{_line_of(path, row)}: {column} {value} is not a number", NUMBER_FIX
+        )
+    return pd.to_numeric(raw.where(~absent), errors="coerce")
+
+
+def _line_of(path: Path, row: int) -> str:
+    """The file line of data row `row` (pandas skips blank lines), or '?' if unclear."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "?"
+    filled = [number for number, line in enumerate(lines, 1) if line.strip()]
+    return str(filled[row + 1]) if row + 1 < len(filled) else "?"
+
+
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
@@ -75,6 +130,12 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable CSV ({reason})", "re-export the file") from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the extra first field an index
+        raise DataError(
+            f"{path}:{_line_of(path, 0)}: more fields than the header has (a comma used as the "
+            "decimal point?)",
+            NUMBER_FIX,
+        )
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:

@@ -23,6 +23,7 @@ from engine.data.online import FRED, YAHOO
 from engine.data.sources import symbol_filename
 from engine.data.yahoo import PRICE_COLUMNS
 from engine.errors import DataError, OutputError
+from engine.names import is_name, name_path, shown
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,18 @@ def _write_all(cache: DataCache, entries: list, temp: Path, out_dir: Path) -> Ex
         if entry.problem:
             result.skipped.append(f"{entry.source}:{entry.symbol}: {entry.problem}")
             continue
+        if not is_name(entry.symbol):  # a sidecar naming a path: never a file name here
+            result.skipped.append(f"{entry.source}:{shown(entry.symbol)}: not a valid name")
+            continue
         frame = cache.read(entry.source, entry.symbol)
         if frame is None:  # removed meanwhile
             continue
+        folder = "prices" if entry.source == YAHOO else "macro"
+        path = name_path(temp, folder, symbol_filename(entry.symbol), ".csv", "cached symbol")
         if entry.source == YAHOO:
-            path = temp / "prices" / f"{symbol_filename(entry.symbol)}.csv"
             _price_csv(frame).to_csv(path, index=False)
             result.prices.append(entry.symbol)
         else:
-            path = temp / "macro" / f"{symbol_filename(entry.symbol)}.csv"
             _macro_csv(frame).to_csv(path, index=False)
             result.macro.append(entry.symbol)
         manifest.append(

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import ValidationConfig
+from engine.data.csvio import refuse_absurd_jumps
 from engine.data.releases import ReleaseLag, as_released, release_lag
 from engine.data.sources import Source
 from engine.errors import DataError
@@ -274,6 +275,7 @@ def check_prices(
             notes += _gap_notes(symbol, days, seven_day, rules.max_gap_bars)
         limit = rules.jump_limit(symbol, seven_day)
         moves = np.log(window.to_numpy(dtype="float64"))
+        refuse_absurd_jumps(symbol, days, np.diff(moves), rules.max_jump_absurd)
         notes += _jump_notes(symbol, days, np.diff(moves), limit)
         notes += _stale_notes(symbol, days, window.to_numpy(), rules.max_stale_bars)
     if notes and rules.on_issue == "error":

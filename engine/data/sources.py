@@ -18,6 +18,7 @@ import pandas as pd
 
 from engine.data.csvio import read_macro_csv, read_price_csv
 from engine.errors import DataError
+from engine.names import check_name, name_path
 from engine.regimes import Regime, embedded_regimes
 
 if TYPE_CHECKING:
@@ -59,6 +60,12 @@ def symbol_filename(symbol: str) -> str:
 ACTS_NEXT_DAY = ("after_close", "sunday")  # announcement times no close that day can act on
 
 
+def price_path(root: Path, symbol: str) -> Path:
+    """`root/prices/<SYMBOL>.csv`; a symbol that is not a plain name is refused (engine.names)."""
+    check_name(symbol, "symbol")
+    return name_path(root, "prices", symbol_filename(symbol), ".csv", "symbol")
+
+
 def embedded_fed_events() -> pd.DataFrame:
     """The dated Fed/crisis calendar shipped with playbook (from shared/reference).
 
@@ -98,7 +105,7 @@ class DirectorySource:
         self.root = root.resolve()
 
     def prices(self, symbol: str) -> pd.DataFrame:
-        path = self.root / "prices" / f"{symbol_filename(symbol)}.csv"
+        path = price_path(self.root, symbol)
         if not path.is_file():
             raise DataError(
                 f"unknown symbol {symbol!r}: no {path}",
@@ -107,7 +114,7 @@ class DirectorySource:
         return read_price_csv(path, symbol)
 
     def macro(self, series_id: str) -> pd.Series | None:
-        path = self.root / "macro" / f"{series_id}.csv"
+        path = name_path(self.root, "macro", series_id, ".csv", "FRED id")
         return read_macro_csv(path, series_id) if path.is_file() else None
 
     def events(self) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 import engine
 from engine.config import did_you_mean, read_yaml, validate
 from engine.errors import ConfigError
+from engine.names import check_name, name_path
 
 SCENARIO_DIR = Path("configs") / "scenarios"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # the Regime name pattern: phases become regimes
@@ -510,9 +511,10 @@ def find_scenario(name_or_path: str) -> Path | None:
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml"):
         return candidate if candidate.is_file() else None
+    check_name(name_or_path, "scenario name")  # a name, never a way out of its folder
     for folder in scenario_dirs():
         for suffix in (".yaml", ".yml"):
-            found = folder / f"{name_or_path}{suffix}"
+            found = name_path(folder, "", name_or_path, suffix, "scenario name")
             if found.is_file():
                 return found
     return None
