@@ -3,7 +3,9 @@
 - long-only weights summing to at most 1 never make wealth negative, whatever the prices;
 - right after each fill (zero costs) the realized weights are the targets;
 - higher fees never leave more money;
-- a zero-cost round trip at an unchanged price leaves wealth at exactly 1.
+- a zero-cost round trip at an unchanged price leaves wealth at exactly 1;
+- turnover is the risky assets' traded notional over wealth, recomputed here from the
+  weights, prices and wealth (CASH's side of each trade is not counted).
 """
 
 from __future__ import annotations
@@ -140,3 +142,19 @@ def test_a_zero_cost_round_trip_at_an_unchanged_price_leaves_wealth_at_one(marke
     assert list(sim.fills[0].index) == list(market.index[[buy, sell]])
     assert sim.value.iloc[sell, 0] == pytest.approx(1.0, abs=1e-12)
     assert sim.value.iloc[-1, 0] == pytest.approx(1.0, abs=1e-12)  # all cash after the sale
+
+
+@SETTINGS
+@given(scheduled_markets(), st.floats(0, 100), st.floats(0, 100))
+def test_turnover_is_risky_traded_notional_over_wealth(schedule, fees_bps, slippage_bps):
+    market, targets = schedule
+    sim = run(market, targets, Costs(fees_bps=fees_bps, slippage_bps=slippage_bps))
+    wealth = sim.value.iloc[:, 0].to_numpy()
+    expected = 0.0
+    for symbol in market.columns:  # never CASH
+        price = market[symbol].to_numpy()
+        units = sim.weights[0][symbol].to_numpy() * wealth / price
+        change = np.diff(units, prepend=0.0)  # all cash before the first bar
+        fill_price = price * (1 + slippage_bps / 1e4 * np.sign(change))
+        expected += (np.abs(change) * fill_price / wealth).sum()
+    assert sim.turnover.iloc[0] == pytest.approx(expected, rel=1e-9, abs=1e-12)
