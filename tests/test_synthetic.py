@@ -29,7 +29,7 @@ from engine.scenarios import generate_paths, load_scenario
 
 CRYPTO = ["BTC-USD", "ETH-USD", "ZEC-USD", "HYPE-USD"]
 WEEKDAY = ["SPY", "QQQ", "TLT", "GLD", "IGV", "XLP", "XLY", "KRE", "AXP", "NVDA", "BIL"]
-TRACKED = ["^NDX", "GC=F"]
+TRACKED = ["^NDX", "GC=F", "^GSPC"]
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
 START, END = pd.Timestamp("2030-01-01"), pd.Timestamp("2035-12-31")
 FACILITY = pd.Timestamp("2032-06-27")  # the scenario's Sunday emergency facility

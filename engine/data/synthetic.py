@@ -9,8 +9,9 @@ with full OHLCV bars, so `playbook run` and `playbook scenario run` see the same
 run on the default data is one draw of the scenario report's distribution. `data.scenario`
 picks another named scenario (or a YAML path) for the same role.
 
-Two index trackers are added for configs that use them as proxies: ^NDX tracks QQQ and GC=F
-tracks GLD, each at a fixed ratio with a little seeded tracking noise.
+Three index trackers are added for configs that use them as proxies: ^NDX tracks QQQ, GC=F
+tracks GLD and ^GSPC tracks SPY (for hard-assets' SPX/gold levels), each at a fixed ratio
+with a little seeded tracking noise.
 
 There are no dividends in this world: `adj_close` equals `close`, and both are total-return
 prices.
@@ -53,6 +54,7 @@ class Tracker:
 TRACKERS: tuple[Tracker, ...] = (
     Tracker("^NDX", "QQQ", 41.3, 0.0003, 0.1),
     Tracker("GC=F", "GLD", 10.85, 0.0015, 0.02),
+    Tracker("^GSPC", "SPY", 10.02, 0.0003, 0.05),  # last: the earlier trackers keep their draws
 )
 
 
