@@ -561,6 +561,81 @@ CATALOG = [
 ]  # fmt: skip
 
 
+# hostile files (issue 15): names that are paths, numbers that are not, absurd jumps
+NOT_A_NAME = "is not a valid name (fix: use at most 100 ASCII letters"
+ON_SYMBOL = "strategy: buy-and-hold\nparams: {{symbol: {symbol}}}\ndata: {{source: directory, path: {{data}}}}\n"  # noqa: E501
+
+
+def outside_and(body: str) -> Callable[[Path], None]:
+    """A good data directory, a valid SPY CSV *outside* it ({tmp}/outside.csv), a config."""
+
+    def make(tmp: Path) -> None:
+        (tmp / "outside.csv").write_text(text(price_lines("SPY")))
+        (tmp / "outside_macro.csv").write_text(text(macro_lines("DTB3")))
+        config_file(body, data=True)(tmp)
+
+    return make
+
+
+def on_symbol(name: str, symbol: str, message: str = NOT_A_NAME) -> Case:
+    return Case(name, run_args(CONFIG), USAGE, message,
+                outside_and(ON_SYMBOL.format(symbol=symbol)))  # fmt: skip
+
+
+def linked_out(tmp: Path) -> None:
+    """prices/SPY.csv is a symbolic link to a file outside the data directory."""
+    write_data(tmp / "data")
+    (tmp / "outside.csv").write_text(text(price_lines("SPY")))
+    (tmp / "data" / "prices" / "SPY.csv").unlink()
+    (tmp / "data" / "prices" / "SPY.csv").symlink_to(tmp / "outside.csv")
+
+
+def cells(value: str, rows: range = range(3, 4)) -> Callable[[list[str]], list[str]]:
+    """SPY rows with close and adj_close written as `value` (raw CSV text)."""
+
+    def edit(lines: list[str]) -> list[str]:
+        for row in rows:
+            lines = set_close(lines, row, value)
+        return lines
+
+    return edit
+
+
+HOSTILE = [
+    on_symbol("symbol-is-an-absolute-path", "{tmp}/outside"),
+    on_symbol("symbol-climbs-out-with-dotdot", "../../outside"),
+    on_symbol("symbol-with-a-nul", '"SP\\0Y"'),
+    on_symbol("symbol-very-long", "S" * 300),
+    on_symbol("symbol-unicode", "ÜBER"),
+    on_symbol("symbol-backslash", '"..\\\\outside"'),
+    Case("benchmark-is-an-absolute-path", run_args(CONFIG), USAGE, NOT_A_NAME,
+         outside_and(ON_DATA + "benchmark: {tmp}/outside\n")),
+    Case("fred-id-climbs-out", run_args(CONFIG), USAGE, "FRED id '../../outside_macro' is not",
+         outside_and(ON_DATA + "costs: {cash_yield: [../../outside_macro]}\n")),
+    Case("scenario-name-climbs-out", run_args(CONFIG), USAGE, "scenario name '../../../etc/passwd'",
+         config_file(GOOD + "data: {scenario: ../../../etc/passwd}\n")),
+    usage("config-name-climbs-out", "config file ../configs/60-40 not found",
+          *run_args("../configs/60-40")),
+    Case("symlink-out-of-the-data-dir", ON_SPY, USAGE, "symbol 'SPY.csv' leads outside",
+         linked_out),
+    bad_spy("csv-comma-decimal", "SPY.csv:4: adj_close '101,5' is not a number",
+            cells('"101,5"')),
+    bad_spy("csv-thousands-separator", "SPY.csv:4: adj_close '1.234,5' is not a number",
+            cells('"1.234,5"')),
+    bad_spy("csv-text-in-a-number", "SPY.csv:4: adj_close '101.5x' is not a number",
+            cells("101.5x")),
+    bad_spy("csv-currency-sign", "adj_close '$101.5' is not a number", cells("$101.5")),
+    bad_spy("csv-comma-decimals-unquoted", "SPY.csv:2: more fields than the header has",
+            cells("101,5", range(1, len(BDAYS) + 1))),
+    bad_file("macro-comma-decimal", "DTB3.csv:3: value '0,05' is not a number",
+             macro={"DTB3": "date,value\n2021-01-04,0.05\n2021-01-05,\"0,05\"\n"}),
+    bad_spy("absurd-jump-even-when-issues-only-warn",
+            "SPY moves 1000x in one bar on 2021-02-26, beyond |log return| 4.605",
+            lambda lines: set_close(lines, 40, f"{float(lines[39].split(',')[5]) * 1000:.6f}")),
+]  # fmt: skip
+CATALOG += HOSTILE
+
+
 def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
     """Every file under `folder` with its size and bytes (to prove nothing changed)."""
     if not folder.exists() or folder.is_file():
