@@ -9,8 +9,11 @@ here, from the run's own series:
   its own idea of exposure) are removed rather than shown wrong;
 - time in market is the share of bars with risky weight; win/loss streaks count only bars in
   the market;
-- the end-of-year bars and the rolling Sharpe/Sortino are our own figures (the rolling ratios
-  on excess returns, blank where the strategy sat in cash and there is no risk to divide by);
+- the end-of-year bars and the rolling Sharpe are our own figures (the rolling Sharpe on
+  excess returns, blank where the strategy sat in cash and there is no risk to divide by);
+  the rolling Sortino is not shown: over a window mostly in cash its downside is a few tiny
+  days and the ratio runs to hundreds, true arithmetic that reads as a false signal;
+- win days are the share of bars in the market that gained;
 - the header says what rf is.
 """
 
@@ -29,7 +32,7 @@ from matplotlib.ticker import PercentFormatter
 from engine import metrics
 
 IN_MARKET = 1e-9  # gross risky weight above which a bar counts as in the market (engine.run)
-FLAT = 1e-12  # a rolling std (or downside) below this is a window spent in cash: no ratio
+FLAT = 1e-12  # a rolling std below this is a window spent in cash: no ratio
 # quantstats rows computed with a constant rf or its own exposure, which cannot be made true
 # by handing it a number: removed from the page (Sharpe and Sortino are replaced instead).
 DROPPED_ROWS = (
@@ -96,6 +99,14 @@ def longest_streak(flags: np.ndarray) -> int:
     return best
 
 
+def win_share(returns: pd.Series, exposure: pd.Series | None) -> float:
+    """Share of the bars in the market that gained (a T-bill day is no win)."""
+    values = returns.to_numpy(dtype=float)
+    held = np.ones(len(values), bool) if exposure is None else exposure.to_numpy() > IN_MARKET
+    traded = values[held & (values != 0)]
+    return float((traded > 0).mean()) if len(traded) else float("nan")
+
+
 def streaks(returns: pd.Series, exposure: pd.Series | None) -> tuple[int, int]:
     """Longest runs of winning and of losing bars in the market (a bar in cash ends a run)."""
     values = returns.to_numpy(dtype=float)
@@ -103,19 +114,13 @@ def streaks(returns: pd.Series, exposure: pd.Series | None) -> tuple[int, int]:
     return longest_streak(held & (values > 0)), longest_streak(held & (values < 0))
 
 
-def rolling_ratios(
-    returns: pd.Series, rf: pd.Series, periods_per_year: float
-) -> tuple[pd.Series, pd.Series]:
-    """Rolling half-year Sharpe and Sortino of excess returns; NaN over windows in cash."""
+def rolling_sharpe(returns: pd.Series, rf: pd.Series, periods_per_year: float) -> pd.Series:
+    """Rolling half-year Sharpe of excess returns (window: round(ppy / 2) bars); NaN over a
+    window spent in cash, where there is no risk to divide by."""
     window = max(2, round(periods_per_year / 2))
     excess = returns - rf
-    mean = excess.rolling(window).mean()
     std = excess.rolling(window).std(ddof=1)
-    downside = np.sqrt((np.minimum(excess, 0.0) ** 2).rolling(window).mean())
-    scale = np.sqrt(periods_per_year)
-    sharpe = (mean / std * scale).where(std > FLAT)
-    sortino = (mean / downside * scale).where(downside > FLAT)
-    return sharpe, sortino
+    return (excess.rolling(window).mean() / std * np.sqrt(periods_per_year)).where(std > FLAT)
 
 
 def yearly_returns(returns: pd.Series) -> pd.Series:
@@ -155,6 +160,8 @@ def fix_rows(page: str, truth: PageTruth) -> str:
             "100.0%" if e is None else f"{float((e > IN_MARKET).mean()):.1%}" for _, e in columns
         ]
         page = _set_row(page, "Time in Market", in_market)
+    wins = [win_share(r, e) for r, e in columns]
+    page = _set_row(page, "Win Days", ["-" if np.isnan(w) else f"{w:.2%}" for w in wins])
     runs = [streaks(r, e) for r, e in columns]
     page = _set_row(page, "Max Consecutive Wins", [str(w) for w, _ in runs])
     page = _set_row(page, "Max Consecutive Losses", [str(n) for _, n in runs])
@@ -163,7 +170,7 @@ def fix_rows(page: str, truth: PageTruth) -> str:
     note = (
         '<p class="playbook-note">Sharpe and Sortino use excess returns over the run\'s cash '
         "(T-bill) return of each bar, as stats.json does; time in market is the share of bars "
-        "holding risky assets; win and loss streaks count only those bars.</p>"
+        "holding risky assets; win days and win and loss streaks count only those bars.</p>"
     )
     return page.replace(
         "<h3>Key Performance Metrics</h3>", "<h3>Key Performance Metrics</h3>" + note, 1
@@ -211,14 +218,13 @@ def eoy_figure(strategy: pd.Series, benchmark: pd.Series | None) -> str:
     return _svg(fig)
 
 
-def rolling_figure(truth: PageTruth, which: str) -> str:
-    """Rolling half-year Sharpe or Sortino on excess returns, strategy over benchmark."""
-    fig, ax = _figure(f"Rolling {which} (6 months, excess over cash)")
+def rolling_figure(truth: PageTruth) -> str:
+    """Rolling half-year Sharpe on excess returns, strategy over benchmark."""
+    fig, ax = _figure("Rolling Sharpe (6 months, excess over cash)")
     pairs = [] if truth.benchmark is None else [(truth.benchmark, _BENCHMARK_COLOR)]
     pairs.append((truth.strategy, _STRATEGY_COLOR))
     for returns, color in pairs:
-        sharpe, sortino = rolling_ratios(returns, truth.rf, truth.periods_per_year)
-        line = sharpe if which == "Sharpe" else sortino
+        line = rolling_sharpe(returns, truth.rf, truth.periods_per_year)
         ax.plot(line.index, line.to_numpy(), color=color, linewidth=1.0, label=str(returns.name))
     ax.axhline(0.0, color="black", linewidth=0.6)
     ax.legend(loc="upper left", frameon=False)
@@ -244,5 +250,5 @@ def make_true(page: str, truth: PageTruth) -> str:
     page = page.replace("<td>CAGR﹪</td>", "<td>CAGR</td>", 1)
     page = fix_rows(page, truth)
     page = _set_div(page, "eoy_returns", eoy_figure(truth.strategy, truth.benchmark))
-    page = _set_div(page, "rolling_sharpe", rolling_figure(truth, "Sharpe"))
-    return _set_div(page, "rolling_sortino", rolling_figure(truth, "Sortino"))
+    page = _set_div(page, "rolling_sharpe", rolling_figure(truth))
+    return re.sub(r'<div id="rolling_sortino">.*?</div>', "", page, count=1, flags=re.S)
