@@ -11,8 +11,13 @@ from engine.data.panel import Panel
 from engine.schedule import Schedule
 
 
-def format_decisions(schedule: Schedule, since: pd.Timestamp | None = None) -> str:
-    """One line per decision: date, event, new targets, flags that were on, other signals."""
+def format_decisions(
+    schedule: Schedule, since: pd.Timestamp | None = None, strategy: object | None = None
+) -> str:
+    """One line per decision: date, event, new targets, flags that were on, other signals;
+    and, for a strategy that records them (`decision_rule(time)`, after its walk), the rule
+    behind the decision with the source sentence it encodes."""
+    rule_of = getattr(strategy, "decision_rule", None)
     log = schedule.log[schedule.log["decided"]]
     if since is not None:
         log = log[log["time"] >= since]
@@ -30,6 +35,9 @@ def format_decisions(schedule: Schedule, since: pd.Timestamp | None = None) -> s
         lines.append(f"{row.time.date()}  {row.kind:<28} -> {held}")
         if flags or values:
             lines.append(f"            on: {', '.join(on) or 'none'}   {numbers}".rstrip())
+        why = rule_of(row.time) if callable(rule_of) else None
+        if why:
+            lines.append(f"            why: {why}")
     return "\n".join(lines)
 
 

@@ -101,13 +101,20 @@ RULES: dict[str, str] = {
     "back up the truck on BTC and alts, like 2020)",
     "not_discount": "问题在于,贴现窗口假设问题仅是「期限错配」与流动性不足。 (the discount window "
     "assumes only a maturity mismatch and illiquidity: it cannot fix insolvency)",
-    "fresh": "法币信用创造的激增,会将比特币从低点强力推升 (the surge of fiat credit lifts BTC hard "
-    "from its low): the hold after a pivot ignores the crash's alarm, not a new one",
+    "fresh": "近期比特币与纳斯达克100指数之间的走势背离,"
+    "正敲响一场大规模信用毁灭事件即将到来的警钟。 "
+    "(BTC's divergence from the Nasdaq-100 rings the warning bell): a fresh alarm after a "
+    "pivot buy exits again; the article names no hold that would silence it",
     "cases": "要嘛比特币从126,000美元跌到60,000美元已经完成全部下跌,接下来股票补跌;要嘛比特币还会"
     "继续下跌,因为股市正在走向崩溃。 (either BTC's 126k -> 60k fall was the whole drop and "
     "stocks catch down, or BTC keeps falling as stocks collapse)",
     "data": "variant, not in the article: USD liquidity turning up in the data (configs opt in)",
     "wait": "variant, not in the article: the wait for the pivot is capped (max_wait_days)",
+}
+
+CASES = {
+    1: "BTC holds above its 90-day low as the Nasdaq falls (its drop was the whole drop)",
+    2: "BTC at its 90-day low (still falling with stocks)",
 }
 
 CRISIS_PIVOT_KINDS = ("emergency_facility", "joint_program", "emergency_cut_qe", "qe_start")
@@ -183,6 +190,7 @@ class HayesPivot(Strategy):
         self.armed = True  # False after a pivot buy: the crash's alarm, ignored until it clears
         self.off_since: pd.Timestamp | None = None
         self.why: dict[pd.Timestamp, str] = {}
+        self.case: dict[pd.Timestamp, int] = {}
 
     def basket(self) -> dict[str, float]:
         weights = {
@@ -235,12 +243,24 @@ class HayesPivot(Strategy):
 
         return decide_many(strategies, panel, signals, leverage_cap)
 
-    def rule_for(self, time: pd.Timestamp) -> str | None:
-        """The rule behind the decision taken at `time` (key of `RULES`), for `signals`."""
-        return self.why.get(time)
+    def decision_rule(self, time: pd.Timestamp) -> str | None:
+        """The rule behind the decision taken at `time` and the sentence it encodes (what
+        `playbook signals` prints under each decision)."""
+        key = self.why.get(time)
+        if key is None:
+            return None
+        case = self.case.get(time, 0)
+        shown = case and key in ("alarm", "fresh", "pivot", "delever")
+        seen = f" | BTC case {case}: {CASES[case]}" if shown else ""
+        return f"[{key}] {SEED}: {RULES[key]}{seen}"
 
-    def decide(self, event: Event, weights: dict[str, float], rule: str) -> dict[str, float]:
+    def decide(
+        self, event: Event, ctx: Context, weights: dict[str, float], rule: str
+    ) -> dict[str, float]:
+        """`weights`, with the rule and the BTC case seen recorded for `decision_rule`."""
         self.why[event.time] = rule
+        case = ctx.signal("btc_case")
+        self.case[event.time] = int(case) if case in (1.0, 2.0) else 0
         return weights
 
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
@@ -249,8 +269,8 @@ class HayesPivot(Strategy):
             self.waiting = alarm_on
             self.waiting_since = event.time if alarm_on else None
             if alarm_on:
-                return self.decide(event, {}, "delever")
-            return self.decide(event, self.invested(ctx), "stance")
+                return self.decide(event, ctx, {}, "delever")
+            return self.decide(event, ctx, self.invested(ctx), "stance")
         if event.kind == "signal:alarm:off":
             self.off_since = event.time
             return None
@@ -262,12 +282,12 @@ class HayesPivot(Strategy):
         standing = event.kind == "rebalance" and alarm_on and self.armed
         if (fresh or standing) and not self.holding_after_pivot(event.time):
             self.waiting, self.waiting_since = True, event.time
-            return self.decide(event, {}, "alarm" if self.last_pivot is None else "fresh")
+            return self.decide(event, ctx, {}, "alarm" if self.last_pivot is None else "fresh")
         if event.kind in ("rebalance", "listing"):
             target = self.invested(ctx)
             if target == dict(ctx.weights):
                 return None
-            return self.decide(event, target, "pivot" if self.last_pivot else "stance")
+            return self.decide(event, ctx, target, "pivot" if self.last_pivot else "stance")
         return None
 
     def while_waiting(self, event: Event, ctx: Context, alarm_on: bool) -> Weights | None:
@@ -287,7 +307,7 @@ class HayesPivot(Strategy):
         self.armed = False  # the crash's alarm is not a fresh one
         self.off_since = None if alarm_on else event.time
         self.waiting, self.waiting_since = False, None
-        return self.decide(event, self.invested(ctx), rule)
+        return self.decide(event, ctx, self.invested(ctx), rule)
 
     def rearm(self, now: pd.Timestamp) -> None:
         """A fresh alarm after a pivot buy: one after the crash's alarm stayed off

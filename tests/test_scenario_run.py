@@ -24,9 +24,12 @@ def crunch_outcome():
 def test_hayes_delevers_in_the_crunch_and_reenters_after_the_pivot_on_most_paths(crunch_outcome):
     per_path = crunch_outcome.per_path
     delevered = per_path["exposure.ai-credit-crunch"] < 0.3
-    reentered = per_path["exposure.liquidity-rally"] > 0.7
+    # back in at the Sunday facility (the pivot); a fresh alarm in the rally that follows
+    # exits again (issue 16: a pivot buy does not silence a fresh alarm), so exposure over
+    # the whole liquidity-rally phase is not pinned here
+    reentered = per_path["exposure.fed-pivot"] > 0.7
     assert delevered.mean() >= 0.8, per_path["exposure.ai-credit-crunch"].describe()
-    assert reentered.mean() >= 0.8, per_path["exposure.liquidity-rally"].describe()
+    assert reentered.mean() >= 0.8, per_path["exposure.fed-pivot"].describe()
     assert (delevered & reentered).mean() >= 0.75
 
 
