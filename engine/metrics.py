@@ -22,11 +22,17 @@ def total_return(returns: pd.Series) -> float:
 
 
 def years(returns: pd.Series | pd.DatetimeIndex) -> float:
-    """Calendar span in years, counted from the day before the first bar (its open)."""
+    """Calendar span in years, counted from the first bar's open: one bar spacing before it.
+
+    The spacing is the calendar's shortest gap between bars (a day on any daily calendar), not
+    the first gap: a window that opens on a Friday before a weekend would otherwise count the
+    weekend before its first bar too.
+    """
     index = pd.DatetimeIndex(returns if isinstance(returns, pd.DatetimeIndex) else returns.index)
     if len(index) == 0:
         return 0.0
-    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(days=1)
+    step = pd.Timedelta(np.diff(index.asi8).min(), unit=index.unit) if len(index) > 1 else None
+    step = pd.Timedelta(days=1) if step is None else step
     return float((index[-1] - index[0] + step).days / 365.25)
 
 

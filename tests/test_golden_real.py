@@ -196,21 +196,9 @@ def _close(a: float | None, b: float, rel: float) -> bool:
 
 
 def independent_check(folder: Path, engine: dict[str, float], hand: dict[str, float]) -> None:
-    """Engine == textbook, figure by figure.
-
-    Known disagreement, reported: `engine.metrics.years` counts the window from one first
-    gap before the first bar (3 days when the window starts on a Friday) where the definition
-    counts from the day before; such windows xfail until that is settled, strictly (a fix
-    makes this fail, so the exception is removed)."""
-    index = pd.read_parquet(folder / "returns.parquet").index
-    first_gap = (index[1] - index[0]).days
-    try:
-        _agree(engine, hand)
-    except AssertionError as error:
-        if first_gap != 1:
-            pytest.xfail(f"window starts before a {first_gap}-day gap: {error}")
-        raise
-    assert first_gap == 1, "years agree after a multi-day first gap: drop the xfail above"
+    """Engine == textbook, figure by figure (the years count from the day before the first bar,
+    also when the window opens on a Friday: see test_metrics's regression test)."""
+    _agree(engine, hand)
 
 
 def _agree(engine: dict[str, float], hand: dict[str, float]) -> None:

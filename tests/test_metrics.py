@@ -153,3 +153,11 @@ def test_mixed_calendar_summary_table_agrees_with_textbook():
         want = textbook(returns[column], cash)
         for key in ("cagr", "volatility", "sharpe"):
             assert table.loc[column, key] == pytest.approx(want[key], rel=1e-12), key
+
+
+def test_years_not_counted_from_the_weekend_before_a_friday_start() -> None:
+    """A window opening on a Friday spans from Thursday's close, not from the Tuesday before."""
+    friday_start = pd.DatetimeIndex(["2024-01-05", "2024-01-08", "2024-01-09"])
+    days = (friday_start[-1] - friday_start[0]).days + 1  # from the day before the first bar
+    assert metrics.years(friday_start) == pytest.approx(days / 365.25)
+    assert metrics.periods_per_year(friday_start) == pytest.approx(3 / (days / 365.25))
