@@ -127,6 +127,20 @@ EXTRA_WINDOWS: tuple[Window, ...] = (
         "Gold doubles on central-bank buying and fiscal worries while rates stay high",
     ),
     Window(
+        "btc-crash-2021",
+        dt.date(2021, 5, 7),
+        dt.date(2021, 7, 20),
+        "A false alarm: BTC halves (57k to 30k, China's mining ban, Tesla's exit) while the "
+        "Nasdaq rises; no credit event follows and BTC makes a record by November",
+    ),
+    Window(
+        "fire-alarm-2025",
+        dt.date(2025, 10, 6),
+        dt.date(2026, 2, 5),
+        "Hayes's fire alarm (seed 001): BTC 125k to 63k while the Nasdaq-100 holds, software "
+        "(IGV) falls a third, gold rises a fifth",
+    ),
+    Window(
         "expansion-2014",
         dt.date(2014, 9, 17),
         dt.date(2019, 12, 31),

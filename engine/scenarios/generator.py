@@ -59,7 +59,7 @@ from engine.scenarios.model import MACRO_SERIES, MacroKnot, Scenario
 
 UNIT, DATES = "us", "datetime64[us]"  # the resolution of every other frame in playbook
 CHUNK_PATHS = 50  # paths generated together: bounds the working memory
-PATH_KEY, STORY_KEY = 0, 1  # spawn keys of the per-path and the per-draw (story) streams
+PATH_KEY, STORY_KEY, BRANCH_KEY = 0, 1, 2  # spawn keys: per path, per draw (story), branches
 TWO_YEARS = 730
 DAYS_A_YEAR = 365.25
 PRICE_COLUMNS = pd.Index(["open", "high", "low", "close", "adj_close", "volume"])
@@ -186,15 +186,20 @@ class _Plan:
     symbols: list[str]
     n_phases: int
     phase_of_day: np.ndarray  # (D,)
-    drift: np.ndarray  # (D, A) drift of each day's return (0 where the asset has no return)
-    factor_weights: np.ndarray  # (D, A, F) daily vol x factor loadings (0 likewise)
-    idio_weights: np.ndarray  # (D, A) daily vol x idiosyncratic weight (0 likewise)
+    weekend: np.ndarray  # (D,) 1 on Saturdays and Sundays
     bars: np.ndarray  # (D, A) the asset has a bar that day
     moves: np.ndarray  # (D, A) a bar with a return (bars minus each first bar)
     log_start: np.ndarray  # (A,)
     asset_index: list[pd.DatetimeIndex]  # each asset's bar dates
     bdays: pd.DatetimeIndex
     calendar: pd.DatetimeIndex  # every day, as a plain index (DFF's)
+    # The phases' own course (every phase's own numbers); `course` gives any other.
+    drift: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D, A) 0 without a return
+    factor_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D, A, F) vol x load
+    idio_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D, A) vol x idio
+    courses: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
     macro: list[_MacroPlan] = field(default_factory=list)
     policy: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D,) before noise
     bills: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) DTB3 before noise
@@ -203,6 +208,20 @@ class _Plan:
     month_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     months: pd.DatetimeIndex = field(default_factory=lambda: pd.DatetimeIndex([]))
     bill_day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+
+    def course(self, courses: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Daily drift (D, A), factor weights (D, A, F) and idiosyncratic weights (D, A) with
+        each phase on its course (`path_courses`), zero where an asset has no return."""
+        if courses not in self.courses:
+            mu, sigma, loadings = _phase_tables(self.scenario, courses)
+            idio = np.sqrt(np.clip(1.0 - (loadings**2).sum(axis=3), 0.0, None))
+            phase, weekend, moves = self.phase_of_day, self.weekend, self.moves
+            self.courses[courses] = (
+                mu[phase, weekend] * moves,
+                (sigma[..., None] * loadings)[phase, weekend] * moves[..., None],
+                (sigma * idio)[phase, weekend] * moves,
+            )
+        return self.courses[courses]
 
 
 def _plan(scenario: Scenario, seed: int, symbols: Sequence[str] | None) -> _Plan:
@@ -215,30 +234,6 @@ def _plan(scenario: Scenario, seed: int, symbols: Sequence[str] | None) -> _Plan
     crypto = np.array([a.kind == "crypto" for a in assets])
 
     n_phases = len(scenario.phases)
-    mu = np.zeros((n_phases, 2, n_assets))
-    sigma = np.zeros((n_phases, 2, n_assets))
-    loadings = np.zeros((n_phases, 2, n_assets, len(scenario.factors)))
-    weekend_vol = scenario.crypto_weekend_vol
-    weekday_scale = np.sqrt(7.0 / (5.0 + 2.0 * weekend_vol**2))
-    crypto_factor = scenario.factors.index("crypto") if "crypto" in scenario.factors else None
-    for p, phase in enumerate(scenario.phases):
-        drift = np.array(
-            [phase.assets[s].drift if s in phase.assets else 0.0 for s in scenario.assets]
-        )
-        vol = np.array([phase.assets[s].vol if s in phase.assets else 0.0 for s in scenario.assets])
-        mu[p, :, :] = drift / np.where(crypto, DAYS_A_YEAR, DAYS_A_YEAR * 5.0 / 7.0)
-        daily = vol / np.sqrt(np.where(crypto, 365.0, 252.0))
-        sigma[p, 0] = np.where(crypto, daily * weekday_scale, daily)
-        sigma[p, 1] = np.where(crypto, daily * weekday_scale * weekend_vol, daily)
-        weekday_loads = scenario.loading_matrix(phase)
-        loadings[p, 0] = weekday_loads
-        weekend_loads = weekday_loads.copy()
-        if crypto_factor is not None:
-            total = np.sqrt((weekday_loads**2).sum(axis=1))
-            weekend_loads[crypto] = 0.0
-            weekend_loads[crypto, crypto_factor] = total[crypto]
-        loadings[p, 1] = weekend_loads
-    idio = np.sqrt(np.clip(1.0 - (loadings**2).sum(axis=3), 0.0, None))
     weekend = (~weekday).astype(int)
 
     first_day = np.array(
@@ -256,9 +251,7 @@ def _plan(scenario: Scenario, seed: int, symbols: Sequence[str] | None) -> _Plan
         symbols=_chosen_symbols(scenario, symbols),
         n_phases=n_phases,
         phase_of_day=phase_of_day,
-        drift=mu[phase_of_day, weekend] * moves,
-        factor_weights=(sigma[..., None] * loadings)[phase_of_day, weekend] * moves[..., None],
-        idio_weights=(sigma * idio)[phase_of_day, weekend] * moves,
+        weekend=weekend,
         bars=bars,
         moves=moves,
         log_start=np.log([a.start_price for a in assets]),
@@ -266,9 +259,60 @@ def _plan(scenario: Scenario, seed: int, symbols: Sequence[str] | None) -> _Plan
         bdays=_plain(days[weekday]),
         calendar=_plain(days),
     )
+    plan.drift, plan.factor_weights, plan.idio_weights = plan.course((0,) * n_phases)
     plan.macro = [_macro_plan(plan, series_id) for series_id in scenario.macro]
     _rate_plan(plan)
     return plan
+
+
+def _phase_tables(
+    scenario: Scenario, courses: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per phase and weekday/weekend: daily drift and vol (phases, 2, A) and loadings
+    (phases, 2, A, F), each phase on its course (0: its own numbers, i: its i-th branch)."""
+    n_assets, n_phases = len(scenario.assets), len(scenario.phases)
+    crypto = np.array([a.kind == "crypto" for a in scenario.assets.values()])
+    mu = np.zeros((n_phases, 2, n_assets))
+    sigma = np.zeros((n_phases, 2, n_assets))
+    loadings = np.zeros((n_phases, 2, n_assets, len(scenario.factors)))
+    weekend_vol = scenario.crypto_weekend_vol
+    weekday_scale = np.sqrt(7.0 / (5.0 + 2.0 * weekend_vol**2))
+    crypto_factor = scenario.factors.index("crypto") if "crypto" in scenario.factors else None
+    for p, (phase, course) in enumerate(zip(scenario.phases, courses, strict=True)):
+        specs = phase.course(course)
+        drift = np.array([specs[s].drift if s in specs else 0.0 for s in scenario.assets])
+        vol = np.array([specs[s].vol if s in specs else 0.0 for s in scenario.assets])
+        mu[p, :, :] = drift / np.where(crypto, DAYS_A_YEAR, DAYS_A_YEAR * 5.0 / 7.0)
+        daily = vol / np.sqrt(np.where(crypto, 365.0, 252.0))
+        sigma[p, 0] = np.where(crypto, daily * weekday_scale, daily)
+        sigma[p, 1] = np.where(crypto, daily * weekday_scale * weekend_vol, daily)
+        weekday_loads = scenario.loading_matrix(phase, course)
+        loadings[p, 0] = weekday_loads
+        weekend_loads = weekday_loads.copy()
+        if crypto_factor is not None:
+            total = np.sqrt((weekday_loads**2).sum(axis=1))
+            weekend_loads[crypto] = 0.0
+            weekend_loads[crypto, crypto_factor] = total[crypto]
+        loadings[p, 1] = weekend_loads
+    return mu, sigma, loadings
+
+
+def path_courses(scenario: Scenario, seed: int, paths: Sequence[int]) -> np.ndarray:
+    """The course each path takes in each phase, (paths, phases): 0 the phase's own numbers,
+    i its i-th branch, with the branch's probability. Drawn from the path's own branch stream
+    (`SeedSequence(seed, spawn_key=(2, path))`), so branches leave every other draw as it was
+    and a scenario without branches gets the same bits as before they existed."""
+    out = np.zeros((len(paths), len(scenario.phases)), dtype=int)
+    if not any(p.branches for p in scenario.phases):
+        return out
+    for j, path in enumerate(paths):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(BRANCH_KEY, path)))
+        draws = rng.random(len(scenario.phases))
+        for p, phase in enumerate(scenario.phases):
+            edges = np.cumsum([b.probability for b in phase.branches])
+            taken = int(np.searchsorted(edges, draws[p], side="right"))
+            out[j, p] = taken + 1 if taken < len(phase.branches) else 0
+    return out
 
 
 def _chosen_symbols(scenario: Scenario, symbols: Sequence[str] | None) -> list[str]:
@@ -465,7 +509,8 @@ def _build_chunk(plan: _Plan, paths: range, seed: int, ohlcv: bool) -> list[Synt
     draws = _draw(plan, paths, seed, ohlcv)
     drift_scale = np.exp(scenario.jitter.drift * draws.drift_jitter)  # (P, phases)
     vol_scale = np.exp(scenario.jitter.vol * draws.vol_jitter)
-    log_prices = _log_prices(plan, draws, drift_scale, vol_scale)  # (P, D, A)
+    courses = path_courses(scenario, seed, paths)  # (P, phases)
+    log_prices = _log_prices(plan, draws, drift_scale, vol_scale, courses)  # (P, D, A)
     names = list(scenario.assets)
     closes: dict[str, np.ndarray] = {}
     for a, symbol in enumerate(names):
@@ -486,28 +531,40 @@ def _build_chunk(plan: _Plan, paths: range, seed: int, ohlcv: bool) -> list[Synt
             },
             events=tale.events.copy(deep=False),
             regimes=regimes.copy(deep=False),
-            description=_description(plan, seed, path),
+            description=_description(plan, seed, path, courses[j]),
         )
         for j, path in enumerate(paths)
     ]
 
 
 def _log_prices(
-    plan: _Plan, draws: _Draws, drift_scale: np.ndarray, vol_scale: np.ndarray
+    plan: _Plan,
+    draws: _Draws,
+    drift_scale: np.ndarray,
+    vol_scale: np.ndarray,
+    courses: np.ndarray,
 ) -> np.ndarray:
-    """Cumulated log prices of every asset on every calendar day, (P, D, A)."""
+    """Cumulated log prices of every asset on every calendar day, (P, D, A); the paths on
+    one course of the phases together."""
     n_factors = len(plan.scenario.factors)
-    factors, idio = draws.shocks[:, :, :n_factors], draws.shocks[:, :, n_factors:]
-    returns = np.einsum("pdf,daf->pda", factors, plan.factor_weights)
-    returns += plan.idio_weights[None] * idio
-    jitter = plan.scenario.jitter
-    phase = plan.phase_of_day
-    if jitter.vol:
-        returns *= vol_scale[:, phase][:, :, None]
-    if jitter.drift:
-        returns += plan.drift[None] * drift_scale[:, phase][:, :, None]
-    else:
-        returns += plan.drift[None]
+    n_paths, n_days, _ = draws.shocks.shape
+    returns = np.empty((n_paths, n_days, len(plan.scenario.assets)))
+    for combo in dict.fromkeys(map(tuple, courses.tolist())):
+        rows = np.flatnonzero((courses == np.array(combo)).all(axis=1))
+        drift, factor_weights, idio_weights = plan.course(combo)
+        shocks = draws.shocks[rows]
+        factors, idio = shocks[:, :, :n_factors], shocks[:, :, n_factors:]
+        part = np.einsum("pdf,daf->pda", factors, factor_weights)
+        part += idio_weights[None] * idio
+        jitter = plan.scenario.jitter
+        phase = plan.phase_of_day
+        if jitter.vol:
+            part *= vol_scale[rows][:, phase][:, :, None]
+        if jitter.drift:
+            part += drift[None] * drift_scale[rows][:, phase][:, :, None]
+        else:
+            part += drift[None]
+        returns[rows] = part
     np.cumsum(returns, axis=1, out=returns)
     returns += plan.log_start[None, None, :]
     return returns
@@ -701,11 +758,12 @@ def _decaying_sum(x: np.ndarray, decay: float) -> np.ndarray:
     return out
 
 
-def _description(plan: _Plan, seed: int, path: int) -> str:
+def _description(plan: _Plan, seed: int, path: int, courses: np.ndarray) -> str:
     scenario, tale = plan.scenario, plan.story
     phases = "; ".join(
         f"{p.name} {s.date()} to {e.date()}"
-        for p, s, e in zip(scenario.phases, tale.starts, tale.ends, strict=True)
+        + (f" (branch {p.course_names()[c]})" if p.branches else "")
+        for p, s, e, c in zip(scenario.phases, tale.starts, tale.ends, courses, strict=True)
     )
     return (
         f"Scenario {scenario.name}, seed {seed}, path {path}: a fictional market from "

@@ -39,9 +39,14 @@ FACTORS: tuple[str, ...] = ("tech", "crypto", "gold", "duration", "credit")
 # The kinds of engine/reference/fed_events.csv (strategies match on them).
 EventKind = Literal[
     "emergency_cut",
+    "emergency_cut_qe",
     "emergency_facility",
+    "joint_program",
     "first_cut",
     "cut",
+    "discount_rate_cut",
+    "qt_end",
+    "reserve_purchases",
     "first_hike",
     "last_hike",
     "qe_start",
@@ -52,7 +57,9 @@ EventKind = Literal[
     "tightening_signal",
     "crisis",
 ]
-RATE_KINDS = frozenset({"emergency_cut", "first_cut", "cut", "first_hike", "last_hike"})
+RATE_KINDS = frozenset(
+    {"emergency_cut", "emergency_cut_qe", "first_cut", "cut", "first_hike", "last_hike"}
+)
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,20 @@ class MacroKnot(Frozen):
     )
 
 
+class Branch(Frozen):
+    """An alternative course of one phase, taken by a share of the paths: the story holds
+    two readings the article leaves open (e.g. BTC's two cases in the crunch)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="branch id, e.g. stocks-catch-down")
+    probability: float = Field(
+        gt=0, lt=1, description="share of paths that take it (drawn per path, own stream)"
+    )
+    description: str = Field("", description="what differs, and why this probability")
+    assets: dict[str, PhaseAsset] = Field(
+        description="drift, vol and loadings replacing the phase's for these assets"
+    )
+
+
 class Phase(Frozen):
     name: str = Field(pattern=NAME_PATTERN, description="regime id, e.g. ai-credit-crunch")
     end: dt.date = Field(description="last day of the phase; the next phase starts the day after")
@@ -139,6 +160,23 @@ class Phase(Frozen):
         description="macro levels at the phase end (or {open, end}); a series not listed "
         "holds its level",
     )
+    branches: tuple[Branch, ...] = Field(
+        (),
+        description="alternative courses of the phase; a path takes none of them (the "
+        "phase's own numbers) with the probability left over",
+    )
+    base_branch: str = Field(
+        "base", pattern=NAME_PATTERN, description="name of the phase's own course"
+    )
+
+    def course(self, branch: int) -> dict[str, PhaseAsset]:
+        """The assets' numbers on a course: 0 the phase's own, i the i-th branch's."""
+        if branch == 0:
+            return dict(self.assets)
+        return {**self.assets, **self.branches[branch - 1].assets}
+
+    def course_names(self) -> list[str]:
+        return [self.base_branch, *(b.name for b in self.branches)]
 
 
 class MacroSpec(Frozen):
@@ -287,11 +325,13 @@ class Scenario(Frozen):
             ids.append("WM2NS")
         return ids
 
-    def loading_matrix(self, phase: Phase) -> np.ndarray:
-        """Weekday loadings of the phase, assets x factors (zeros before an asset lists)."""
+    def loading_matrix(self, phase: Phase, branch: int = 0) -> np.ndarray:
+        """Weekday loadings of the phase (on a course: 0 its own, i its i-th branch), assets x
+        factors (zeros before an asset lists)."""
+        course = phase.course(branch)
         rows = []
         for symbol in self.assets:
-            spec = phase.assets.get(symbol)
+            spec = course.get(symbol)
             loads = spec.loadings if spec is not None else {}
             rows.append([loads.get(f, 0.0) for f in self.factors])
         return np.array(rows, dtype=float).reshape(len(self.assets), len(self.factors))
@@ -412,6 +452,23 @@ def scenario_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str, str]]:
                     f"unknown window {spec.window!r}",
                     _hint(spec.window, known_windows),
                 )
+        if sum(b.probability for b in phase.branches) >= 1.0:
+            add(
+                ("phases", i, "branches"),
+                f"phase {phase.name}: branch probabilities sum to 1 or more",
+                "leave the phase's own course some probability",
+            )
+        if len(set(phase.course_names())) != len(phase.branches) + 1:
+            add(("phases", i, "branches"), f"phase {phase.name}: branch names repeat", "rename")
+        for b, branch in enumerate(phase.branches):
+            for symbol, spec in branch.assets.items():
+                at: tuple[Any, ...] = ("phases", i, "branches", b, "assets", symbol)
+                if symbol not in phase.assets:
+                    add(at, f"branch {branch.name}: {symbol} is not in phase {phase.name}")
+                elif sum(v * v for v in spec.loadings.values()) > 1.0 + 1e-9:
+                    add((*at, "loadings"), f"branch {branch.name}: {symbol}'s loadings > 1")
+                if any(f not in s.factors for f in spec.loadings):
+                    add((*at, "loadings"), f"branch {branch.name}: {symbol}: unknown factor")
         for series_id, knot in phase.macro.items():
             loc = ("phases", i, "macro", series_id)
             if series_id not in s.macro:
