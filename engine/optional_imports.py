@@ -4,7 +4,9 @@ vectorbt imports quantstats for its `.qs` accessor and, through plotly, ipywidge
 `FigureWidget`; quantstats imports IPython for notebook display and seaborn imports
 ipywidgets for notebook widgets. Each sits behind `try/except ImportError`, and together
 they are ~1.5 s of every `playbook run`. The engine calls none of them: it simulates with
-vectorbt's numba functions and draws tearsheets into files.
+vectorbt's numba functions and draws tearsheets into files. The `playbook` command declines
+IPython and ipywidgets for its whole run (`engine.cli.main`); importing `engine` in a
+notebook declines nothing there.
 """
 
 from __future__ import annotations
