@@ -1,18 +1,27 @@
-"""Fuzzing the two readers of user files: random and mutated YAML configs and CSV files.
+"""Fuzzing the readers of user files and the places where names become paths.
 
 The only exceptions allowed out of `load_run_config`, `read_price_csv` and `read_macro_csv`
 are `PlaybookError`s with a non-empty one-line message (what the CLI prints after `error:`);
-anything else would reach the user as `internal error` and is a bug. Bounded and derandomized,
-so CI sees the same examples every time (`PLAYBOOK_FUZZ_EXAMPLES=5000` digs deeper locally).
+anything else would reach the user as `internal error` and is a bug. YAML is also generated
+with anchors, aliases and merge keys (alias bombs among them), read with this process's
+memory capped (RLIMIT_AS) and a time limit, so a reader that expands them fails here instead
+of eating the machine; path-like strings (absolute, `..`, NUL, very long, unicode) go into
+every name field and every name-to-path join, which must refuse them or stay inside its
+folder. Bounded and derandomized, so CI sees the same examples every time
+(`PLAYBOOK_FUZZ_EXAMPLES=5000` digs deeper locally).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
+import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engine.config import load_run_config
@@ -71,7 +80,8 @@ YAML_TOKENS = [
     "!!python/object/apply:os.system", "!!binary", "null", "~", "true", "1e999", "-1",
     "0x1F", "2020-02-30", "2021-01-01", "strategy", "params", "data", "costs", "start",
     "end", "leverage_cap", "regimes", "60-40", "hayes-pivot", "\t", "\x00", "é", "---",
-    "...", "?", "|", ">", "%YAML 1.1", "<<: *a",
+    "...", "?", "|", ">", "%YAML 1.1", "<<: *a", "&b [*a, *a, *a, *a]", "*b", "<<: [*a, *b]",
+    "&a {x: *a}", "{<<: *a, y: 1}",
 ]  # fmt: skip
 
 CSV_TOKENS = [
@@ -182,4 +192,171 @@ def test_config_values_of_any_shape_fail_only_with_playbook_errors(value, key):
         text = yaml.safe_dump(document, allow_unicode=True)
     except yaml.YAMLError:
         return
+    assert_clean_failure(load_run_config, text.encode("utf-8", "surrogatepass"), ".yaml")
+
+
+# --- anchors, aliases and merge keys; path-like names ------------------------------------
+
+EXTRA_MEMORY = 1024 * 2**20  # what one example may add to this process's address space
+SECONDS = 30  # what one example may take
+
+
+@contextlib.contextmanager
+def bounded() -> Iterator[None]:
+    """Cap this process's address space (soft RLIMIT_AS) and time for one example."""
+    pages = int(Path("/proc/self/statm").read_text().split()[0])
+    size = pages * os.sysconf("SC_PAGE_SIZE")
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = size + EXTRA_MEMORY if hard == resource.RLIM_INFINITY else min(hard, size + EXTRA_MEMORY)
+
+    def timeout(signum, frame):
+        raise TimeoutError(f"one example took over {SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    signal.alarm(SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        signal.signal(signal.SIGALRM, previous)
+
+
+NAME_FIELDS = ["params", "universe", "benchmark", "costs", "data", "regimes", "name"]
+
+
+@st.composite
+def aliased_yaml(draw: st.DrawFn) -> bytes:
+    """A config whose values are built from anchors: lists or mappings of aliases of the
+    anchors just before them (widths up to 12, so many are bombs), merge keys, and a
+    recursive alias now and then, placed in a name field."""
+    lines = ["strategy: 60-40"]
+    count = draw(st.sampled_from([9, 16, 12, 6, 3, 1]))
+    for i in range(count):
+        width = draw(st.sampled_from([12, 10, 5, 3, 2]))  # the simplest draw is a bomb
+        if i:
+            refs = [f"*x{draw(st.integers(max(0, i - 2), i - 1))}" for _ in range(width)]
+        else:
+            refs = ["lol"] * width
+        shape = draw(st.sampled_from(["list"] * 5 + ["map"] * 2 + ["merge"] * 2 + ["recursive"]))
+        if shape == "recursive" and i < count - 1:
+            shape = "list"  # only the last value contains itself: the chain stays a bomb
+        if shape == "list" or not i:
+            value = "[" + ", ".join(refs) + "]"
+        elif shape == "map":
+            value = "{" + ", ".join(f"k{j}: {ref}" for j, ref in enumerate(refs)) + "}"
+        elif shape == "merge":
+            value = f"{{<<: [{', '.join(refs[:3])}], own: {refs[-1]}}}"
+        else:
+            value = f"{{me: *x{i}}}"
+        lines.append(f"x{i}_key: &x{i} {value}")
+    field = draw(st.sampled_from(NAME_FIELDS))
+    if draw(st.booleans()):  # the anchors under `params` (unknown params) instead of on top
+        lines = [lines[0], "params:", *(f"  {line}" for line in lines[1:])]
+        field = "universe" if field == "params" else field
+    lines.append(f"{field}: *x{count - 1}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+LAUGHS = "strategy: 60-40\nparams:\n  x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+LAUGHS += "".join(f"  x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]\n" for i in range(1, 9))
+MERGES = "strategy: 60-40\nparams:\n  m0: &m0 {a: lol, b: lol}\n"
+MERGES += "".join(f"  m{i}: &m{i} {{<<: *m{i - 1}, l: *m{i - 1}}}\n" for i in range(1, 40))
+
+
+@FUZZ
+@given(st.one_of(aliased_yaml(), mutated_yaml()))
+@example(LAUGHS.encode())
+@example(MERGES.encode())
+def test_aliases_anchors_and_merge_keys_fail_only_with_playbook_errors(payload):
+    with bounded():
+        assert_clean_failure(load_run_config, payload, ".yaml")
+
+
+PATHLIKE = st.one_of(
+    st.sampled_from([
+        "/etc/passwd", "../secret", "../../secret", "a/../../secret", "..", ".", "", "~",
+        "~/secret", "prices/../../secret", "SPY\x00", "\x00", "a\\..\\secret", "C:\\secret",
+        "S" * 5000, "ÜBER", "\u202esecret", "%2e%2e%2fsecret", "SPY/", " SPY", "-rf", ".hidden",
+        "^GSPC", "GC=F", "BTC-USD", "DX-Y.NYB", "SPY",
+    ]),
+    st.text(max_size=40),
+    st.text(alphabet="./\\\x00a", max_size=12),
+)  # fmt: skip
+
+
+def assert_inside_or_refused(join, name: str, root: Path) -> None:
+    """`join(name)` is a path inside `root`, None, or a one-line PlaybookError."""
+    try:
+        path = join(name)
+    except PlaybookError as exc:
+        assert "\n" not in exc.one_line() and exc.one_line().strip()
+        return
+    if path is not None:
+        assert Path(path).resolve().is_relative_to(root.resolve()), (name, path)
+
+
+@FUZZ
+@given(PATHLIKE)
+def test_every_name_to_path_join_refuses_names_that_leave_their_folder(name):
+    from engine.config import find_config
+    from engine.data.cache import DataCache
+    from engine.data.sources import DirectorySource, price_path
+    from engine.scenarios.model import find_scenario
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        data = root / "data"
+        (data / "prices").mkdir(parents=True)
+        (data / "macro").mkdir()
+        (root / "secret.csv").write_text(GOOD_PRICES)  # what an escaping name would read
+        (data / "prices" / "SPY.csv").write_text(GOOD_PRICES)
+        (root / "configs").mkdir()
+        source = DirectorySource(data)
+        cache = DataCache(root / "cache")
+        joins = [
+            (lambda n: price_path(data, n), data / "prices"),
+            (lambda n: cache.path_for("yahoo", n), root / "cache" / "yahoo"),
+            (lambda n: cache.path_for("fred", n), root / "cache" / "fred"),
+            (lambda n: find_config(n, [root / "configs"]), root / "configs"),
+        ]
+        for join, inside in joins:
+            assert_inside_or_refused(join, name, inside)
+        for read in (source.prices, source.macro):
+            try:
+                read(name)
+            except PlaybookError as exc:
+                assert "\n" not in exc.one_line()
+            else:  # only a plain name reaches a file, and only one inside the folder
+                assert name in ("SPY",) or read == source.macro, name
+        if name.endswith((".yaml", ".yml")):
+            return  # a scenario given as a file path is read as the user's own file
+        try:
+            found = find_scenario(name)
+        except PlaybookError:
+            found = None
+        assert found is None or found.resolve().parent.name == "scenarios", (name, found)
+
+
+@FUZZ
+@given(PATHLIKE, st.sampled_from(["params.symbol", "universe", "benchmark", "cash_yield",
+                                  "scenario", "proxies", "name"]))  # fmt: skip
+def test_path_like_strings_in_name_fields_fail_only_with_playbook_errors(name, field):
+    import yaml
+
+    document = {"strategy": "buy-and-hold", "params": {"symbol": "SPY"}}
+    if field == "params.symbol":
+        document["params"]["symbol"] = name
+    elif field == "universe":
+        document["universe"] = ["SPY", name]
+    elif field == "cash_yield":
+        document["costs"] = {"cash_yield": [name]}
+    elif field == "scenario":
+        document["data"] = {"scenario": name}
+    elif field == "proxies":
+        document["data"] = {"proxies": {name: "SPY"}}
+    else:
+        document[field] = name
+    text = yaml.safe_dump(document, allow_unicode=True)
     assert_clean_failure(load_run_config, text.encode("utf-8", "surrogatepass"), ".yaml")
