@@ -10,15 +10,18 @@ importing `engine` in a notebook leaves every library as it was.
 
 from __future__ import annotations
 
+import errno
 import gc
+import math
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from engine.errors import ConfigError, ExitCode, PlaybookError
+from engine.errors import ConfigError, DataError, ExitCode, PlaybookError, from_os_error
 
 
 class PlaybookGroup(click.Group):
@@ -43,8 +46,15 @@ class PlaybookGroup(click.Group):
             click.echo(f"error: {exc.one_line()}", err=True)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written", err=True)
+            click.echo("interrupted: nothing half-written was left", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except OSError as exc:  # unreadable, full, too long, closed pipe: one place for all
+            if debug:
+                raise
+            if exc.errno == errno.EPIPE:
+                _silence_stdout()
+            click.echo(f"error: {from_os_error(exc).one_line()}", err=True)
+            ctx.exit(int(ExitCode.OUTPUT))
         except Exception as exc:
             if debug:
                 raise
@@ -65,9 +75,48 @@ def cli(debug: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 bad or missing data,
-    4 network, 5 cannot write results, 6 impossible strategy order, 7 gate failed,
+    4 network, 5 cannot read or write a file, 6 impossible strategy order, 7 gate failed,
     130 interrupted.
     """
+    _interruptible()
+
+
+def _interruptible() -> None:
+    """Ctrl-C (SIGINT) always interrupts, ending in exit 130 and nothing half-written.
+
+    A shell starts background jobs (`playbook sweep ... &`) with SIGINT ignored, so a
+    `kill -INT` used to be lost and the command ran on to exit 0.
+    """
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so exiting does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (e.g. under CliRunner)
+        pass
+
+
+class FiniteFloat(click.ParamType):
+    """A float that is a number: nan and inf would make every comparison pass or fail."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float) and math.isfinite(value):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 @cli.command()
@@ -181,7 +230,7 @@ def signals(
         schedule = build_schedule(strategy, panel, config.leverage_cap)
     label = "SYNTHETIC data: " if panel.synthetic else ""
     click.echo(f"{label}{strategy.name}: {strategy.thesis}")
-    click.echo(format_decisions(schedule, panel.window_start, strategy))
+    click.echo(format_decisions(schedule, panel.window_start))
     click.echo(latest_signals(schedule))
     if plot_path is not None:
         title = f"{label}{config.name or strategy.name}"
@@ -231,7 +280,9 @@ def regimes() -> None:
 
 @cli.command()
 @click.argument("runs", nargs=-1)
-@click.option("--latest", type=int, default=None, help="Also compare the N newest runs.")
+@click.option(
+    "--latest", type=click.IntRange(1, 10_000), default=None, help="Also compare the N newest runs."
+)
 @click.option(
     "--results-dir",
     type=click.Path(path_type=Path),
@@ -452,13 +503,13 @@ def sweep() -> None:
 @click.option("--scheduler", default=None, help="dask.distributed scheduler address.")
 @click.option(
     "--fail-below-dsr",
-    type=float,
+    type=FiniteFloat(),
     default=None,
     help="Exit 7 when the best set's deflated Sharpe ratio is below this.",
 )
 @click.option(
     "--rerun-best",
-    type=int,
+    type=click.IntRange(0, 1000),
     default=0,
     show_default=True,
     help="Re-run the N best sets as normal run folders with tearsheets.",
@@ -485,6 +536,7 @@ def sweep_run(
         scheduler=scheduler,
         rerun_best=rerun_best,
         progress=_progress(),
+        on_note=lambda note: click.echo(f"note: {note}", err=True),
     )
     _finish_sweep(summary, folder, fail_below_dsr)
 
@@ -500,7 +552,7 @@ def sweep_run(
 )
 @click.option(
     "--fail-below-dsr",
-    type=float,
+    type=FiniteFloat(),
     default=None,
     help="Exit 7 when the best set's deflated Sharpe ratio is below this.",
 )
@@ -778,8 +830,31 @@ def _in_regime(config: Any, name: str) -> tuple[Any, Any]:
     source = make_source(config)
     catalog = merge_regimes(tuple(source.regimes()), config.regimes)
     regime = find_regime(name, catalog)
+    _check_regime_has_data(config, source, regime, catalog)
     window = _override(config, data_dir=None, start=str(regime.start), end=str(regime.end))
     return window, source
+
+
+def _check_regime_has_data(config: Any, source: Any, regime: Any, catalog: tuple) -> None:
+    """Refuse a regime that starts before an asset's first bar: the run would silently
+    cover only part of it (or none), and its numbers would not be that regime's."""
+    from engine.run import make_strategy
+
+    symbols = [*make_strategy(config).universe(), *([config.benchmark] if config.benchmark else [])]
+    firsts = {s: source.prices(s).index[0].date() for s in dict.fromkeys(symbols)}
+    if not firsts:
+        return
+    symbol, first = max(firsts.items(), key=lambda item: item[1])
+    if regime.start >= first:
+        return
+    fits = [r.name for r in catalog if r.start >= first][:4]
+    others = f"a regime that starts later ({', '.join(fits)}) or " if fits else ""
+    end = f" --end {regime.end}" if regime.end > first else ""
+    raise DataError(
+        f"regime {regime.name} starts {regime.start} but {symbol}'s first bar is "
+        f"{first}: the run would not cover the regime",
+        f"choose {others}--start {first}{end} instead of --regime",
+    )
 
 
 def _regime_summary(result: Any) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.panel import Panel
+from engine.results import write_file_atomically
 from engine.schedule import Schedule
 
 
@@ -83,7 +84,8 @@ def plot_signals(
             ax.axvline(when, color="tab:red", alpha=0.25, linewidth=0.8)
     fig.suptitle(f"{title}: signals (red lines: decisions)")
     path = Path(path)
-    fig.savefig(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    write_file_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt))
     return path
 
 

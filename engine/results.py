@@ -7,7 +7,9 @@ removed; a hard kill can leave only a `.tmp-*` folder, which `playbook` ignores)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import math
 import os
@@ -23,14 +25,23 @@ import pandas as pd
 import yaml
 
 from engine import __version__
-from engine.errors import OutputError
+from engine.errors import ConfigError, OutputError
 from engine.run import RunResult
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[a-z0-9][a-z0-9.-]*-[0-9a-f]{8}(-\d+)?$")
 
 
 def default_results_dir() -> Path:
-    return Path(os.environ.get("PLAYBOOK_RESULTS", "results"))
+    """`$PLAYBOOK_RESULTS`, else ./results; set but empty is an error, not the current folder."""
+    value = os.environ.get("PLAYBOOK_RESULTS")
+    if value is None:
+        return Path("results")
+    if not value.strip():
+        raise ConfigError(
+            "$PLAYBOOK_RESULTS is set but empty (it would write into the current folder)",
+            "unset it, set it to a folder, or pass --results-dir",
+        )
+    return Path(value)
 
 
 def run_id(result: RunResult, now: dt.datetime | None = None) -> str:
@@ -62,11 +73,11 @@ def write_run(
     stops that process, so nothing writes into a folder being removed.
     """
 
-    def fill(folder: Path) -> None:
+    def fill(folder: Path, name: str) -> None:
         finish = start_reports(result, folder) if start_reports is not None else None
         done = False
         try:
-            _write_contents(result, folder, folder_name, command)
+            _write_contents(result, folder, name, command)
             if write_reports is not None:
                 write_reports(result, folder)
             done = True
@@ -74,8 +85,7 @@ def write_run(
             if finish is not None:
                 finish(done)
 
-    folder_name = run_id(result, now)
-    return write_folder_atomically(Path(results_dir), folder_name, fill, fixed_name=False)
+    return _write_named_folder(Path(results_dir), run_id(result, now), fill, fixed_name=False)
 
 
 def write_folder_atomically(
@@ -85,37 +95,81 @@ def write_folder_atomically(
 
     Without `fixed_name`, an existing folder of that name gets a -2, -3 ... suffix.
     """
+    return _write_named_folder(parent, name, lambda tmp, _name: fill(tmp), fixed_name=fixed_name)
+
+
+def _write_named_folder(
+    parent: Path, name: str, fill: Callable[[Path, str], None], *, fixed_name: bool
+) -> Path:
+    """`write_folder_atomically`, telling `fill` the final name (a run id is unique per run).
+
+    The final name is claimed first by creating it (`mkdir` is atomic: of runs started in
+    the same second, each gets its own -2, -3 ... name); the filled temporary folder then
+    replaces that empty one. On failure both are removed.
+    """
+    claimed = None
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        final = parent / name if fixed_name else _free_name(parent, name)
+        final = parent / name if fixed_name else _claim_name(parent, name)
+        claimed = None if fixed_name else final
         tmp = parent / f".tmp-{final.name}-{os.getpid()}"
         tmp.mkdir()
     except OSError as exc:
+        _remove_claim(claimed)
         raise OutputError(
             f"cannot write to {parent}: {exc.strerror or exc}",
             "choose a writable folder with --results-dir",
         ) from exc
     try:
-        fill(tmp)
+        fill(tmp, final.name)
         os.replace(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_claim(claimed)
         raise OutputError(
             f"could not write {final.name} in {parent}: {exc.strerror or exc}",
             "free disk space or fix permissions, then run again",
         ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_claim(claimed)
         raise
     return final
 
 
-def _free_name(results_dir: Path, base: str) -> Path:
-    candidate, n = results_dir / base, 1
-    while candidate.exists():
-        n += 1
-        candidate = results_dir / f"{base}-{n}"
-    return candidate
+def write_file_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` beside `path`, then rename it into place: a reader never sees half a
+    file, and a failure (full disk, Ctrl-C) leaves the old file or none. A folder at `path`
+    is refused (EISDIR, one line in the CLI) rather than written into or replaced."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _claim_name(parent: Path, base: str) -> Path:
+    """Create the first free folder of base, base-2, base-3 ...; creating is the claim."""
+    n = 1
+    while True:
+        candidate = parent / (base if n == 1 else f"{base}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+
+
+def _remove_claim(claimed: Path | None) -> None:
+    if claimed is not None:
+        with contextlib.suppress(OSError):  # only while still empty: never a finished run
+            claimed.rmdir()
 
 
 def _write_contents(result: RunResult, folder: Path, name: str, command: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from engine.data.panel import Panel
 
@@ -50,10 +50,23 @@ class SignalSource(Protocol):
         ...
 
 
-class StrategyParams(BaseModel):
-    """Base of every strategy's parameters: frozen, unknown names rejected."""
+MAX_WINDOW_DAYS = 36_525  # a century: any longer window is a typo, and dates overflow
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameters: frozen, unknown names rejected, numbers finite
+    and day windows at most a century (`liquidity_days: 10**12` overflowed the dates)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _windows_fit_dates(self) -> StrategyParams:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            too_long = isinstance(value, int | float) and abs(value) > MAX_WINDOW_DAYS
+            if name.endswith("_days") and too_long:
+                raise ValueError(f"{name} {value} is longer than {MAX_WINDOW_DAYS} days")
+        return self
 
 
 @dataclass(frozen=True)

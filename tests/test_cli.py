@@ -273,7 +273,7 @@ def _interrupted_while_drawing(monkeypatch):
     [
         (["--start", "2050-01-01"], None, 3, "error: no data in the window"),
         (["--regime", "boom", "--start", "2030-01-01"], None, 2, "error: give either"),
-        ([], _interrupted_while_drawing, 130, "interrupted: nothing was written"),
+        ([], _interrupted_while_drawing, 130, "interrupted: nothing half-written was left"),
     ],
     ids=["data-error", "usage-error", "ctrl-c-while-drawing"],
 )

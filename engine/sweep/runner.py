@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import warnings
@@ -25,7 +26,7 @@ import pandas as pd
 from engine import metrics
 from engine.config import RunConfig
 from engine.data.panel import Panel
-from engine.errors import ConfigError, DataError, OutputError
+from engine.errors import ConfigError, DataError, OutputError, from_os_error
 from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
@@ -61,6 +62,7 @@ class Plan:
     sets: list[dict[str, Any]]
     chunk_size: int
     shard: tuple[int, int] | None
+    fingerprint: str = ""  # of every input of a chunk: identity, data and playbook version
 
     @property
     def chunks(self) -> list[list[dict[str, Any]]]:
@@ -90,7 +92,26 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
     size = spec.chunk_size or _auto_chunk_size(spec, base, sets[0])
     if shard is not None and not 1 <= shard[0] <= shard[1]:
         raise ConfigError(f"shard {shard[0]}/{shard[1]} is out of range", "use K/N with 1<=K<=N")
-    return Plan(spec, base, sets, size, shard)
+    plan = Plan(spec, base, sets, size, shard)
+    return dataclasses.replace(plan, fingerprint=inputs_fingerprint(plan))
+
+
+def inputs_fingerprint(plan: Plan) -> str:
+    """A hash of what a chunk's numbers depend on: the sweep's identity (spec, base config,
+    sets, chunking), the content of every panel its sets read, and playbook's version.
+    A chunk is reused, or merged, only under the same fingerprint."""
+    from engine import __version__
+
+    base_json = plan.base.canonical_json()
+    cls = get_strategy(plan.base.strategy)
+    keys: dict[tuple, None] = {}
+    for params in plan.sets:
+        strategy = cls(cls.Params(**params))
+        keys[(strategy.universe(), _inputs_key(strategy))] = None
+    data = [_panel(base_json, universe, inputs).content_hash() for universe, inputs in keys]
+    payload = {"identity": plan.identity(), "data": data, "playbook": __version__}
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _auto_chunk_size(spec: SweepSpec, base: RunConfig, params: dict[str, Any]) -> int:
@@ -203,9 +224,30 @@ def _shared(panel: Panel) -> _PanelShare:
     return found
 
 
-@functools.lru_cache(maxsize=8)
 def _panel(base_json: str, universe: tuple[str, ...], inputs: tuple) -> Panel:
-    """The panel a group of parameter sets shares, built once per process."""
+    """The panel a group of parameter sets shares, built once per process and data state
+    (a long-lived process must not keep using a panel of files changed since)."""
+    return _cached_panel(base_json, universe, inputs, _data_stamp(base_json))
+
+
+def _data_stamp(base_json: str) -> tuple:
+    """Name, size and modification time of every file the config's source can read."""
+    data = RunConfig.model_validate_json(base_json).data
+    root = data.path if data.source == "directory" else getattr(data, "cache", None)
+    if data.source == "synthetic" or root is None or not Path(root).is_dir():
+        return ()
+    stamp = []
+    for path in sorted(Path(root).rglob("*")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stamp.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_panel(base_json: str, universe: tuple[str, ...], inputs: tuple, _stamp: tuple) -> Panel:
     base = RunConfig.model_validate_json(base_json)
     cls = get_strategy(base.strategy)
     probe = _PanelProbe(universe, inputs, cls)
@@ -247,21 +289,75 @@ def run_plan(
     executor: str = "local",
     scheduler: str | None = None,
     on_chunk: Callable[[int, int, int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[int]:
-    """Run this shard's missing chunks; returns the chunk indices that were computed now."""
-    _claim_folder(plan, out_dir)
-    todo = [i for i in plan.mine() if not chunk_path(out_dir, i).exists()]
-    done_before = len(plan.mine()) - len(todo)
-    base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
-    chunks = plan.chunks
-    results = _execute(executor, scheduler, base_json, spec_json, [(i, chunks[i]) for i in todo])
-    computed = []
-    for count, (index, table) in enumerate(results, start=1):
-        _write_atomically(table, chunk_path(out_dir, index))
-        computed.append(index)
-        if on_chunk is not None:
-            on_chunk(done_before + count, len(plan.mine()), index)
+    """Run this shard's missing chunks; returns the chunk indices that were computed now.
+
+    A chunk on disk is reused only if its fingerprint is this plan's: one computed on other
+    data or another playbook version, or damaged, is computed again (with a note).
+    If this call created the folder and fails before any chunk is written, it removes it.
+    """
+    created = _claim_folder(plan, out_dir, on_note)
+    computed: list[int] = []
+    try:
+        todo = todo_chunks(plan, out_dir, on_note)
+        done_before = len(plan.mine()) - len(todo)
+        base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
+        chunks = plan.chunks
+        work = [(i, chunks[i]) for i in todo]
+        results = _execute(executor, scheduler, base_json, spec_json, work)
+        for count, (index, table) in enumerate(results, start=1):
+            _write_atomically(_marked(table, plan.fingerprint), chunk_path(out_dir, index))
+            computed.append(index)
+            if on_chunk is not None:
+                on_chunk(done_before + count, len(plan.mine()), index)
+    except BaseException:
+        if created and not computed:
+            _unclaim_folder(out_dir)
+        raise
     return computed
+
+
+def todo_chunks(
+    plan: Plan, out_dir: Path, on_note: Callable[[str], None] | None = None
+) -> list[int]:
+    """This shard's chunks that are missing, damaged or computed on other inputs."""
+    todo: list[int] = []
+    stale: list[int] = []
+    damaged: list[int] = []
+    for index in plan.mine():
+        path = chunk_path(out_dir, index)
+        if not path.exists():
+            todo.append(index)
+            continue
+        found = chunk_fingerprint(path)
+        if found != plan.fingerprint:
+            (damaged if found is None else stale).append(index)
+            todo.append(index)
+    if on_note is not None and stale:
+        on_note(
+            f"{len(stale)} finished chunks in {out_dir} were computed on other inputs "
+            "(the data or playbook changed): computing them again"
+        )
+    if on_note is not None and damaged:
+        on_note(f"{len(damaged)} chunks in {out_dir} are damaged or unmarked: computing them again")
+    return todo
+
+
+FINGERPRINT_KEY = b"playbook_fingerprint"
+
+
+def chunk_fingerprint(path: Path) -> str | None:
+    """The fingerprint a chunk file was written under; None if unreadable or unmarked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return None
+    value = metadata.get(FINGERPRINT_KEY)
+    return value.decode() if value else None
 
 
 def _execute(
@@ -305,44 +401,99 @@ def chunk_path(out_dir: Path, index: int) -> Path:
     return Path(out_dir) / "chunks" / f"chunk-{index:05d}.parquet"
 
 
-def _claim_folder(plan: Plan, out_dir: Path) -> None:
-    """Record what this folder holds; refuse to mix chunks of a different sweep into it."""
+def _claim_folder(plan: Plan, out_dir: Path, on_note: Callable[[str], None] | None = None) -> bool:
+    """Record what this folder holds; refuse to mix chunks of a different sweep into it.
+
+    Returns True when this call created the record (a new sweep folder). A damaged record is
+    rewritten: the chunks' own fingerprints say which of them can still be used.
+    """
     identity = {**plan.identity(), "shard": list(plan.shard) if plan.shard else None}
     path = Path(out_dir) / "sweep.json"
     try:
         (Path(out_dir) / "chunks").mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            existing = json.loads(path.read_text())
-            if existing != identity:
-                raise ConfigError(
-                    f"{out_dir} holds a different sweep (spec, base config, grid or shard changed)",
-                    "pass another --out, or delete that folder to start over",
-                )
-            return
-        _write_text_atomically(path, json.dumps(identity, indent=1, sort_keys=True))
+        created = not path.exists()
+        if not created:
+            try:
+                existing = read_identity(out_dir)
+            except DataError:
+                existing = None
+                if on_note is not None:
+                    on_note(f"{path} was damaged: rewritten (chunks are checked one by one)")
+            if existing is not None:
+                same = {k: v for k, v in existing.items() if k != "fingerprint"} == identity
+                if not same:
+                    raise ConfigError(
+                        f"{out_dir} holds a different sweep (spec, base config, grid or shard "
+                        "changed)",
+                        "pass another --out, or delete that folder to start over",
+                    )
+                if existing.get("fingerprint") == plan.fingerprint:
+                    return False
+        record = {**identity, "fingerprint": plan.fingerprint}
+        _write_text_atomically(path, json.dumps(record, indent=1, sort_keys=True))
+        return created
     except OSError as exc:
-        raise OutputError(
-            f"cannot write to {out_dir}: {exc.strerror or exc}", "choose a writable --out"
-        ) from exc
+        raise from_os_error(exc) from exc
+
+
+def _unclaim_folder(out_dir: Path) -> None:
+    """Undo a claim that produced nothing: sweep.json, then the folders if left empty."""
+    out_dir = Path(out_dir)
+    (out_dir / "sweep.json").unlink(missing_ok=True)
+    for folder in (out_dir / "chunks", out_dir):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def read_identity(folder: Path) -> dict[str, Any]:
+    """A sweep folder's sweep.json, or one DataError line if it is missing or damaged."""
+    path = Path(folder) / "sweep.json"
+    if not path.is_file():
+        raise DataError(
+            f"{folder} is not a sweep folder (no sweep.json)",
+            "pass the --out folder of `playbook sweep`",
+        )
+    try:
+        identity = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        identity = None
+    keys = ("spec", "base", "sets", "set_ids", "chunk_size")
+    valid = isinstance(identity, dict) and all(k in identity for k in keys)
+    if (
+        not valid
+        or not isinstance(identity["sets"], int)
+        or not isinstance(identity["chunk_size"], int)
+        or identity["chunk_size"] < 1
+    ):
+        raise DataError(
+            f"{path} is damaged (not the record `playbook sweep` writes)",
+            "rerun the sweep into this folder (it rewrites the record) or delete the folder",
+        )
+    return identity
 
 
 def merge_chunks(sources: Sequence[Path], out_dir: Path) -> Plan | None:
-    """Gather the chunk files of several shard folders of one sweep into `out_dir`."""
-    identities = []
-    for folder in sources:
-        path = Path(folder) / "sweep.json"
-        if not path.is_file():
-            raise DataError(
-                f"{folder} is not a sweep folder (no sweep.json)",
-                "pass the --out folders of `playbook sweep --shard K/N`",
-            )
-        identities.append(json.loads(path.read_text()))
-    first = {k: v for k, v in identities[0].items() if k != "shard"}
+    """Gather the chunk files of several shard folders of one sweep into `out_dir`.
+
+    Refuses shards of different sweeps, and shards or chunks computed on different inputs
+    (data snapshot, playbook version): their numbers cannot share one table.
+    """
+    identities = [read_identity(folder) for folder in sources]
+    first = {k: v for k, v in identities[0].items() if k not in ("shard", "fingerprint")}
+    fingerprint = str(identities[0].get("fingerprint") or "")
     for folder, identity in zip(sources, identities, strict=True):
-        if {k: v for k, v in identity.items() if k != "shard"} != first:
+        if {k: v for k, v in identity.items() if k not in ("shard", "fingerprint")} != first:
             raise ConfigError(
-                f"{folder} is a shard of a different sweep",
+                f"{folder} is a shard of a different sweep than {sources[0]}",
                 "merge only shards of the same sweep file and data",
+            )
+        if identity.get("fingerprint") != fingerprint or not fingerprint:
+            raise ConfigError(
+                f"{folder} was computed on other inputs than {sources[0]} (another data "
+                "snapshot or playbook version)",
+                "rerun every shard on the same data and playbook, then merge",
             )
     count = -(-first["sets"] // first["chunk_size"])
     (Path(out_dir) / "chunks").mkdir(parents=True, exist_ok=True)
@@ -351,24 +502,30 @@ def merge_chunks(sources: Sequence[Path], out_dir: Path) -> Plan | None:
         for index in range(count):
             source = chunk_path(folder, index)
             if source.exists() and index not in found:
+                if chunk_fingerprint(source) != fingerprint:
+                    raise DataError(
+                        f"{source} is damaged or was computed on other inputs than its shard",
+                        f"rerun the sweep into {folder} (it recomputes that chunk), then merge",
+                    )
                 found.add(index)
                 target = chunk_path(out_dir, index)
                 if Path(source).resolve() != target.resolve():
-                    _write_atomically(pd.read_parquet(source), target)
+                    _write_atomically(_marked(_read_chunk(source), fingerprint), target)
     missing = sorted(set(range(count)) - found)
     if missing:
         raise DataError(
             f"chunks {missing[:10]} of {count} are missing from the shards",
             "run the missing shards (or rerun them: finished chunks are skipped)",
         )
+    record = {**first, "shard": None, "fingerprint": fingerprint}
     _write_text_atomically(
-        Path(out_dir) / "sweep.json", json.dumps({**first, "shard": None}, indent=1, sort_keys=True)
+        Path(out_dir) / "sweep.json", json.dumps(record, indent=1, sort_keys=True)
     )
     return None
 
 
 def read_chunks(out_dir: Path) -> pd.DataFrame:
-    identity = json.loads((Path(out_dir) / "sweep.json").read_text())
+    identity = read_identity(out_dir)
     count = -(-identity["sets"] // identity["chunk_size"])
     missing = [i for i in range(count) if not chunk_path(out_dir, i).exists()]
     if missing:
@@ -376,18 +533,39 @@ def read_chunks(out_dir: Path) -> pd.DataFrame:
             f"{out_dir}: chunks {missing[:10]} are not done",
             "run the sweep again (it resumes) or merge the other shards",
         )
-    table = pd.concat(
-        [pd.read_parquet(chunk_path(out_dir, i)) for i in range(count)], ignore_index=True
-    )
+    return pd.concat([_read_chunk(chunk_path(out_dir, i)) for i in range(count)], ignore_index=True)
+
+
+def _read_chunk(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        if isinstance(exc, PermissionError):
+            raise
+        raise DataError(
+            f"{path} is damaged ({type(exc).__name__})",
+            "rerun the sweep into its folder: it recomputes damaged chunks",
+        ) from None
+
+
+def _marked(table: pd.DataFrame, fingerprint: str) -> pd.DataFrame:
+    """The chunk table carrying the fingerprint of its inputs (written into the file)."""
+    table.attrs[FINGERPRINT_KEY.decode()] = fingerprint
     return table
 
 
 def _write_atomically(table: pd.DataFrame, path: Path) -> None:
+    """Write a chunk, marked with its inputs' fingerprint if it carries one, whole or not at all."""
     import pyarrow.parquet as pq
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        pq.write_table(_arrow(table), tmp)
+        arrow = _arrow(table)
+        fingerprint = str(table.attrs.get(FINGERPRINT_KEY.decode(), ""))
+        metadata = {**(arrow.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()}
+        pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -413,5 +591,9 @@ def _arrow(table: pd.DataFrame) -> Any:
 
 def _write_text_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

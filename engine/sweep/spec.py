@@ -22,7 +22,7 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -38,21 +38,36 @@ from engine.config import (
 from engine.errors import ConfigError
 from strategies import get_strategy
 
+MAX_SETS = 1_000_000  # sets a sweep may run; a grid may be larger only when sampled
+MAX_GRID = 10**15  # combinations a sample may be drawn from (indices stay exact int64)
+
 
 class Range(Frozen):
-    start: float
-    stop: float
-    step: float = Field(gt=0)
+    start: float = Field(allow_inf_nan=False)
+    stop: float = Field(allow_inf_nan=False)
+    step: float = Field(gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Range:
+        count = self.count()
+        if count < 1:
+            raise ValueError(
+                f"range {self.start}..{self.stop} is empty (stop is before start; "
+                "write the smaller value as start)"
+            )
+        if count > MAX_SETS:
+            raise ValueError(f"range {self.start}..{self.stop} by {self.step} has {count} values")
+        return self
+
+    def count(self) -> int:
+        return math.floor((self.stop - self.start) / self.step + 1e-9) + 1
 
     def values(self) -> list[float]:
-        count = math.floor((self.stop - self.start) / self.step + 1e-9) + 1
-        if count < 1:
-            raise ValueError(f"range {self.start}..{self.stop} is empty")
-        return [round(self.start + i * self.step, 12) for i in range(count)]
+        return [round(self.start + i * self.step, 12) for i in range(self.count())]
 
 
 class Sample(Frozen):
-    n: int = Field(gt=0, description="how many parameter sets to draw")
+    n: int = Field(gt=0, le=MAX_SETS, description="how many parameter sets to draw")
     seed: int = Field(0, description="seed of the draw")
 
 
@@ -66,7 +81,9 @@ class WalkForward(Frozen):
 
 class SweepSpec(Frozen):
     base: Path = Field(description="the run config to sweep, relative to the sweep file")
-    grid: dict[str, list[Any] | Range] = Field(min_length=1, description="param -> values")
+    grid: dict[str, Annotated[list[Any], Field(min_length=1)] | Range] = Field(
+        min_length=1, description="param -> values (a non-empty list or a range)"
+    )
     sample: Sample | None = None
     blocks: int = Field(12, ge=2, le=32, description="CSCV blocks (even)")
     split: Split | None = None
@@ -84,7 +101,19 @@ class SweepSpec(Frozen):
             raise ValueError("walk_forward.train_blocks must be fewer than blocks")
         if self.heatmap and any(p not in self.grid for p in self.heatmap):
             raise ValueError(f"heatmap params {list(self.heatmap)} must be grid keys")
+        total = self.combinations()
+        if total > MAX_GRID:
+            raise ValueError(f"the grid has {total:.3g} combinations, more than can be sampled")
+        if self.sample is None and total > MAX_SETS:
+            raise ValueError(
+                f"the grid has {total} combinations (at most {MAX_SETS} run): "
+                "add `sample: {n: ..., seed: ...}` or narrow it"
+            )
         return self
+
+    def combinations(self) -> int:
+        """How many parameter sets the full grid holds, without listing them."""
+        return math.prod(v.count() if isinstance(v, Range) else len(v) for v in self.grid.values())
 
     def values(self) -> dict[str, list[Any]]:
         return {k: v.values() if isinstance(v, Range) else list(v) for k, v in self.grid.items()}
@@ -116,11 +145,13 @@ def expand(spec: SweepSpec, base: RunConfig) -> list[dict[str, Any]]:
     """Every parameter set, in a deterministic order, each validated by the strategy."""
     values = spec.values()
     keys = list(values)
-    combos = list(itertools.product(*(values[k] for k in keys)))
-    if spec.sample is not None and spec.sample.n < len(combos):
+    total = spec.combinations()
+    if spec.sample is not None and spec.sample.n < total:
         rng = np.random.default_rng(spec.sample.seed)
-        picked = sorted(rng.choice(len(combos), size=spec.sample.n, replace=False).tolist())
-        combos = [combos[i] for i in picked]
+        picked = sorted(rng.choice(total, size=spec.sample.n, replace=False).tolist())
+        combos = [_combination(values, keys, i) for i in picked]  # the grid is never listed
+    else:
+        combos = list(itertools.product(*(values[k] for k in keys)))
     params_model = get_strategy(base.strategy).Params
     sets = []
     for combo in combos:
@@ -134,6 +165,15 @@ def expand(spec: SweepSpec, base: RunConfig) -> list[dict[str, Any]]:
         )
         sets.append(params)
     return sets
+
+
+def _combination(values: dict[str, list[Any]], keys: list[str], index: int) -> tuple:
+    """The index-th combination in itertools.product order (the last key varies fastest)."""
+    picks = []
+    for key in reversed(keys):
+        index, digit = divmod(index, len(values[key]))
+        picks.append(values[key][digit])
+    return tuple(reversed(picks))
 
 
 def param_id(params: dict[str, Any]) -> str:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from engine.config import RunConfig
-from engine.results import default_results_dir
-from engine.sweep.runner import Plan, make_plan, merge_chunks, read_chunks, run_plan
+from engine.errors import ConfigError
+from engine.results import default_results_dir, slug
+from engine.sweep.runner import (
+    Plan,
+    make_plan,
+    merge_chunks,
+    read_chunks,
+    read_identity,
+    run_plan,
+)
 from engine.sweep.spec import SweepSpec, load_sweep
 from engine.sweep.summary import write_outputs
 
@@ -26,8 +35,11 @@ def sweep_to_folder(
     scheduler: str | None = None,
     rerun_best: int = 0,
     progress: Any = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any] | None, Path]:
     """Run (or resume) a sweep; the summary, or None for a shard that must be merged."""
+    if rerun_best < 0:
+        raise ConfigError(f"--rerun-best {rerun_best} is negative", "give 0 or more sets")
     spec, base, _ = load_sweep(spec_file)
     if data_dir is not None:
         data = base.data.model_copy(update={"source": "directory", "path": data_dir.resolve()})
@@ -38,16 +50,16 @@ def sweep_to_folder(
     if progress is not None:
         with progress:
             task = progress.add_task("chunks", total=len(plan.mine()))
-            progress.update(task, completed=len(plan.mine()) - _todo(plan, folder))
             run_plan(
                 plan,
                 folder,
                 executor=executor,
                 scheduler=scheduler,
                 on_chunk=lambda done, total, _i: progress.update(task, completed=done),
+                on_note=on_note,
             )
     else:
-        run_plan(plan, folder, executor=executor, scheduler=scheduler)
+        run_plan(plan, folder, executor=executor, scheduler=scheduler, on_note=on_note)
     if shard is not None and shard[1] > 1:
         return None, folder
     summary = write_outputs(read_chunks(folder), spec, folder)
@@ -58,8 +70,7 @@ def sweep_to_folder(
 
 def merge_to_folder(shard_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
     merge_chunks(shard_dirs, out_dir)
-    identity = json.loads((Path(out_dir) / "sweep.json").read_text())
-    spec = SweepSpec.model_validate(identity["spec"])
+    spec = SweepSpec.model_validate(read_identity(out_dir)["spec"])
     return write_outputs(read_chunks(out_dir), spec, out_dir)
 
 
@@ -79,13 +90,8 @@ def rerun_best_sets(folder: Path, base: RunConfig, spec: SweepSpec, count: int) 
     return paths
 
 
-def _todo(plan: Plan, folder: Path) -> int:
-    from engine.sweep.runner import chunk_path
-
-    return sum(1 for i in plan.mine() if not chunk_path(folder, i).exists())
-
-
 def _default_folder(spec_file: Path, plan: Plan) -> Path:
     digest = hashlib.sha256(json.dumps(plan.identity(), sort_keys=True).encode()).hexdigest()[:8]
     shard = f"-shard{plan.shard[0]}of{plan.shard[1]}" if plan.shard else ""
-    return default_results_dir() / "sweeps" / f"{spec_file.stem}-{digest}{shard}"
+    stem = slug(spec_file.stem, limit=60)  # never longer than a file name may be
+    return default_results_dir() / "sweeps" / f"{stem}-{digest}{shard}"
