@@ -152,7 +152,11 @@ class DataConfig(Frozen):
 
 class RunConfig(Frozen):
     name: str | None = Field(None, description="label for the run (defaults to the file name)")
-    strategy: str = Field(description="registered strategy name (`playbook strategies`)")
+    strategy: str = Field(
+        min_length=1,
+        description="strategy: a registered name (`playbook strategies`), package.module:Class "
+        "or path/to/file.py[:Class] (relative to the config file)",
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="strategy parameters")
     universe: tuple[str, ...] | None = Field(
         None, description="symbols to load and trade (default: the strategy's own)"
@@ -199,7 +203,8 @@ class RunConfig(Frozen):
 
 
 def load_run_config(path: Path) -> RunConfig:
-    """Parse and validate a run config file; relative data paths resolve from the file."""
+    """Parse and validate a run config file; relative data paths and strategy files resolve
+    from the file's folder."""
     return load_run_config_with_lines(path)[0]
 
 
@@ -215,7 +220,10 @@ def load_run_config_with_lines(path: Path) -> tuple[RunConfig, dict[tuple[Any, .
             config = config.model_copy(
                 update={"data": config.data.model_copy(update={key: resolved})}
             )
-    return config, lines
+    from engine.strategy_loader import absolute_spec  # a strategy file is relative to here
+
+    strategy = absolute_spec(config.strategy, path.parent.resolve())
+    return config.model_copy(update={"strategy": strategy}), lines
 
 
 def find_config(name_or_path: str, search: list[Path] | None = None) -> Path | None:

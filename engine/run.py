@@ -20,11 +20,13 @@ from engine.data.panel import Panel, PanelRequest, build_panel
 from engine.data.sources import DirectorySource, Source, SyntheticSource
 from engine.errors import ConfigError, DataError
 from engine.regimes import merge_regimes, regime_table
-from engine.schedule import Schedule, build_schedule
+from engine.schedule import Schedule, build_schedule, unused_signals_note
 from engine.signals import MissingInputWarning
 from engine.simulate import CASH, Costs, Simulation, accrual_index, simulate
-from strategies import get_strategy
+from engine.strategy_loader import StrategySource, absolute_spec, resolve
 from strategies.base import Strategy
+
+DROPPED_YEARS_TO_SUGGEST = 1.0  # a default start losing more of an older asset says --start
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,14 @@ class RunResult:
     stats: dict[str, object]
     signal_notes: tuple[str, ...] = ()  # inputs dropped from a signal for part of the window
     regimes: pd.DataFrame | None = None  # per-regime table (engine.regimes.regime_table)
+    source: StrategySource | None = None  # which code the strategy came from (run.json)
+    window_note: str = ""  # why the window starts where it does (the run's first line)
+    author_notes: tuple[str, ...] = ()  # guard rails: e.g. signals that nothing reads
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return (*self.panel.notes, *self.signal_notes)
+        first = (self.window_note,) if self.window_note else ()
+        return (*first, *self.author_notes, *self.panel.notes, *self.signal_notes)
 
     @property
     def title(self) -> str:
@@ -56,7 +62,7 @@ class RunResult:
 
 def make_strategy(config: RunConfig, lines: dict | None = None, path: str = "config") -> Strategy:
     """The configured strategy with validated params (errors point at `params.<key>`)."""
-    cls = get_strategy(config.strategy)
+    cls, _ = resolve(config.strategy)
     params = validate(cls.Params, config.params, lines or {}, path, prefix=("params",))
     return cls(params)
 
@@ -137,8 +143,18 @@ def run_backtest(
     config_path: str = "config",
 ) -> RunResult:
     strategy, panel = prepare(config, source=source, lines=lines, config_path=config_path)
-    # record the resolved params, so the config hash means "same setup"
-    config = config.model_copy(update={"params": strategy.p.model_dump(mode="json")})
+    _, origin = resolve(config.strategy)
+    # record the resolved params and strategy, so the config hash means "same setup"
+    config = config.model_copy(
+        update={"params": strategy.p.model_dump(mode="json"), "strategy": origin.spec}
+    )
+    return run_prepared(config, strategy, panel, origin)
+
+
+def run_prepared(
+    config: RunConfig, strategy: Strategy, panel: Panel, origin: StrategySource | None = None
+) -> RunResult:
+    """Decide, simulate and measure a strategy on a panel whose window start is set."""
     start = panel.window_start
     assert start is not None
     with warnings.catch_warnings(record=True) as caught:
@@ -147,6 +163,7 @@ def run_backtest(
     notes = tuple(
         dict.fromkeys(str(w.message) for w in caught if w.category is MissingInputWarning)
     )
+    unused = unused_signals_note(strategy, schedule)
     costs = Costs(
         fees_bps=config.costs.fees_bps,
         slippage_bps=config.costs.slippage_bps,
@@ -173,6 +190,9 @@ def run_backtest(
         stats,
         notes,
         by_regime,
+        origin,
+        window_explained(config, panel),
+        (unused,) if unused else (),
     )
 
 
@@ -189,6 +209,37 @@ def window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:
             "choose an earlier start or a data set that covers it",
         )
     return index[index >= start][0]
+
+
+def window_explained(config: RunConfig, panel: Panel) -> str:
+    """Why the window starts where it does; `--start` suggested when the default start (the
+    youngest traded asset's first bar) drops more than a year of an older one."""
+    start = panel.window_start
+    if start is None:
+        return ""
+    if config.start is not None:
+        return f"window starts {start.date()} (the configured start)"
+    firsts = {s: panel.first_bar(s) for s in panel.tradable_symbols}
+    known = {s: t for s, t in firsts.items() if t is not None}
+    if not known:
+        return ""
+    youngest = max(known, key=lambda s: known[s])
+    oldest = min(known, key=lambda s: known[s])
+    if known[youngest] == known[oldest]:
+        which = youngest if len(known) == 1 else "every traded asset"
+        return f"window starts {start.date()}, the first bar of {which}"
+    text = (
+        f"window starts {start.date()}, the first bar of {youngest} (by default the window "
+        "starts when every traded asset has a price)"
+    )
+    dropped = (known[youngest] - known[oldest]).days / 365.25
+    if dropped > DROPPED_YEARS_TO_SUGGEST:
+        text += (
+            f"; this drops {dropped:.1f} years of {oldest} (from {known[oldest].date()}): "
+            f"pass --start {known[oldest].date()} to include them ({youngest} waits in cash "
+            "until it lists)"
+        )
+    return text
 
 
 def benchmark_returns(config: RunConfig, panel: Panel, index: pd.DatetimeIndex) -> pd.Series | None:
@@ -238,9 +289,11 @@ def cash_returns(panel: Panel, index: pd.DatetimeIndex) -> pd.Series:
 
 
 def default_config_for(strategy_name: str) -> RunConfig:
-    """A run config with every default, for `playbook run <strategy>` without a file."""
-    get_strategy(strategy_name)
-    return RunConfig(strategy=strategy_name)
+    """A run config with every default, for `playbook run <strategy>` without a file
+    (a strategy file's relative path is taken from the current folder)."""
+    spec = absolute_spec(strategy_name, Path.cwd())
+    _, origin = resolve(spec)
+    return RunConfig(strategy=origin.spec)
 
 
 def config_label(path: Path | None, config: RunConfig) -> str:

@@ -31,6 +31,7 @@ class Schedule:
     signals: pd.DataFrame  # what the strategy computed, on the panel calendar
     universe: tuple[str, ...]
     capped: int  # decisions scaled down to the leverage cap
+    read: frozenset[str] = frozenset()  # signals on_event read through ctx (guard rail)
 
 
 def build_schedule(
@@ -98,6 +99,7 @@ def walk(
     `tradable` there), validated and leverage-capped, as a Schedule."""
     columns = {name: k for k, name in enumerate(signals.columns)}
     signal_rows = signals.to_numpy(dtype=object)
+    read: set[str] = set()
     current: dict[str, float] = {}
     decided: dict[pd.Timestamp, dict[str, float]] = {}
     log_rows, capped = [], 0
@@ -106,7 +108,7 @@ def walk(
             time=event.time,
             weights=dict(current),
             tradable=can_trade,
-            signals=_SignalRow(signal_rows[i], columns),
+            signals=_SignalRow(signal_rows[i], columns, read),
         )
         reaction = strategy.on_event(event, ctx)
         if reaction is not None:
@@ -121,7 +123,24 @@ def walk(
     targets = pd.DataFrame.from_dict(decided, orient="index", columns=list(universe)).fillna(0.0)
     targets.index = pd.DatetimeIndex(targets.index, name="date")
     log = pd.DataFrame(log_rows, columns=["time", "kind", "detail", "decided", "gross"])
-    return Schedule(targets.astype("float64"), log, signals, universe, capped)
+    return Schedule(targets.astype("float64"), log, signals, universe, capped, frozenset(read))
+
+
+def unused_signals_note(strategy: Strategy, schedule: Schedule) -> str:
+    """A guard rail for authors: signals that no event reads and no trigger flips.
+
+    Without `triggers` a strategy only hears start, listing, Fed-calendar and rebalance
+    events: signals it computes but never reads in `on_event` do nothing. Empty when fine.
+    """
+    computed = [str(c) for c in schedule.signals.columns]
+    if not computed or strategy.triggers or schedule.read:
+        return ""
+    shown = ", ".join(computed[:4]) + (", ..." if len(computed) > 4 else "")
+    return (
+        f"{strategy.name} computes signals ({shown}) but never uses them: none is in "
+        "`triggers` and on_event never read one, so it decides only on start, listing, "
+        "Fed-calendar and rebalance events (add `triggers = (...)` to react to a flip)"
+    )
 
 
 def timeline(strategy: Strategy, panel: Panel, signals: pd.DataFrame) -> list[Event]:
@@ -189,15 +208,18 @@ def _tradable_sets(
 
 
 class _SignalRow(Mapping[str, object]):
-    """A bar's signal values, read from the row on demand (no dict per event)."""
+    """A bar's signal values, read from the row on demand (no dict per event); the names
+    read are noted in `read` (the unused-signals guard rail)."""
 
-    __slots__ = ("_columns", "_row")
+    __slots__ = ("_columns", "_read", "_row")
 
-    def __init__(self, row: np.ndarray, columns: dict[str, int]) -> None:
-        self._row, self._columns = row, columns
+    def __init__(self, row: np.ndarray, columns: dict[str, int], read: set[str]) -> None:
+        self._row, self._columns, self._read = row, columns, read
 
     def __getitem__(self, name: str) -> object:
-        return self._row[self._columns[name]]
+        value = self._row[self._columns[name]]
+        self._read.add(name)
+        return value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns)

@@ -1,15 +1,14 @@
-"""The strategy registry: every playbook playbook knows, by name.
+"""The built-in strategies, by name.
 
-Explicit on purpose: adding a strategy means adding it to `REGISTRY` here, nothing implicit.
+Explicit on purpose: a built-in is added to `REGISTRY` here, nothing implicit. A user's own
+strategy needs no edit here: a config's `strategy:` may name a file, a module or an installed
+entry point (`engine.strategy_loader`, which `get_strategy` delegates to).
 """
 
 from __future__ import annotations
 
-import difflib
-
-from engine.errors import ConfigError
 from strategies.base import Strategy
-from strategies.baselines import BuyAndHold, SixtyForty
+from strategies.baselines import BuyAndHold, ConstantMix, SixtyForty
 from strategies.hard_assets import HardAssetsVsDuration
 from strategies.hayes_pivot import HayesPivot
 from strategies.liquidity_barometer import LiquidityBarometer
@@ -19,6 +18,7 @@ REGISTRY: dict[str, type[Strategy]] = {
     for cls in (
         BuyAndHold,
         SixtyForty,
+        ConstantMix,
         HayesPivot,
         LiquidityBarometer,
         HardAssetsVsDuration,
@@ -26,11 +26,9 @@ REGISTRY: dict[str, type[Strategy]] = {
 }
 
 
-def get_strategy(name: str) -> type[Strategy]:
-    """The strategy class registered as `name`, or a ConfigError with a suggestion."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.4)
-        hint = f"did you mean {close[0]!r}?" if close else "run `playbook strategies` to list them"
-        raise ConfigError(f"unknown strategy {name!r}", hint) from None
+def get_strategy(spec: str) -> type[Strategy]:
+    """The strategy class `spec` names (a built-in or entry point name, `module:Class` or
+    `file.py[:Class]`), or a ConfigError with a suggestion."""
+    from engine.strategy_loader import get_strategy as resolve
+
+    return resolve(spec)

@@ -1,0 +1,183 @@
+"""Test helpers for strategy authors (and the built-ins' own tests): the engine's properties
+as one-line assertions, and a tiny panel for hand-checked cases.
+
+- `assert_no_lookahead(strategy, data)`: data known only up to day D (the source's files cut
+  after D, not the panel cut afterwards) changes no signal, event or decision on or before D.
+- `assert_batch_equals_walk(strategies, data)`: the sweep's batch path (`decide_many`, when a
+  strategy has one) gives exactly the decisions of walking each set's events.
+- `tiny_panel({...})` and `weights_on(strategy, panel)`: a market you can check by hand.
+
+Plain asserts with messages: they work under pytest and in a notebook. Importing this module
+imports no test framework.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.config import RunConfig
+from engine.data.panel import Panel, PanelRequest, build_panel
+from engine.data.sources import FrameSource, Source, SyntheticSource
+from engine.errors import DataError
+from engine.run import load_panel
+from engine.schedule import Schedule, build_schedule, decide_all
+from engine.signals import MissingInputWarning
+from strategies.base import Strategy
+
+CUT_SHARES = (0.2, 0.45, 0.7, 0.9)  # default cut days: these shares of the calendar
+
+
+class TruncatedSource:
+    """A source that knows nothing after `last`: what a user would have had on that day."""
+
+    def __init__(self, inner: Any, last: pd.Timestamp) -> None:
+        self.inner, self.last = inner, pd.Timestamp(last)
+        self.kind, self.synthetic = inner.kind, inner.synthetic
+
+    def prices(self, symbol: str) -> pd.DataFrame:
+        return self.inner.prices(symbol).loc[: self.last]
+
+    def macro(self, series_id: str) -> pd.Series | None:
+        series = self.inner.macro(series_id)
+        return None if series is None else series.loc[: self.last]
+
+    def events(self) -> pd.DataFrame:
+        events = self.inner.events()
+        return events[events["date"] <= self.last]
+
+    def describe(self) -> dict[str, str]:
+        return dict(self.inner.describe())
+
+    def regimes(self) -> tuple:
+        return tuple(self.inner.regimes())
+
+
+def synthetic_market(seed: int | None = None) -> SyntheticSource:
+    """The embedded synthetic market a config runs on by default (same seed)."""
+    return SyntheticSource(RunConfig(strategy="-").data.seed if seed is None else seed)
+
+
+def config_for(strategy: Strategy) -> RunConfig:
+    """A config that loads exactly the strategy's own universe and inputs, no benchmark."""
+    return RunConfig(strategy=strategy.name, benchmark=None)
+
+
+def schedule_on(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) -> Schedule:
+    """The strategy's decisions on a panel (a fresh instance: no state carried over)."""
+    fresh = type(strategy)(strategy.p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
+        return build_schedule(fresh, panel, leverage_cap)
+
+
+def assert_no_lookahead(
+    strategy: Strategy,
+    data: Source | Any,
+    cuts: Sequence[str | pd.Timestamp] | None = None,
+    config: RunConfig | None = None,
+) -> None:
+    """Cut the data after each day D: signals, events and decisions on or before D must be
+    what the full data gave. `data` is a source (e.g. `synthetic_market()`, a
+    `DirectorySource`); `cuts` default to days at 20%, 45%, 70% and 90% of the calendar
+    plus each asset's first week (where warm-up code most often peeks ahead)."""
+    config = config or config_for(strategy)
+    full_panel = load_panel(config, strategy, data)
+    full = schedule_on(strategy, full_panel, config.leverage_cap)
+    for cut in _cuts(full_panel, cuts):
+        try:
+            panel = load_panel(config, strategy, TruncatedSource(data, cut))
+        except DataError:  # no traded asset has a bar yet on that day: nothing to decide
+            continue
+        last = panel.index[-1]
+        assert last <= cut, f"the panel cut after {cut.date()} ends {last.date()}"
+        seen = schedule_on(strategy, panel, config.leverage_cap)
+        where = f"{strategy.name}, data cut after {cut.date()}"
+        pd.testing.assert_frame_equal(
+            seen.signals, full.signals.loc[:last], check_freq=False, obj=f"{where}: signals"
+        )
+        pd.testing.assert_frame_equal(
+            seen.targets, full.targets.loc[:last], check_freq=False, obj=f"{where}: decisions"
+        )
+        log = full.log[full.log["time"] <= last].reset_index(drop=True)
+        pd.testing.assert_frame_equal(seen.log.reset_index(drop=True), log, obj=f"{where}: events")
+
+
+def _cuts(panel: Panel, cuts: Sequence[str | pd.Timestamp] | None) -> list[pd.Timestamp]:
+    if cuts is not None:
+        return [pd.Timestamp(c) for c in cuts]
+    index = panel.index
+    days = [index[int(share * (len(index) - 1))] for share in CUT_SHARES]
+    for symbol in panel.tradable_symbols:
+        first = panel.first_bar(symbol)
+        if first is not None and first > index[0]:
+            days.append(first + pd.Timedelta(days=7))
+    return sorted(set(days))
+
+
+def assert_batch_equals_walk(
+    strategies: Sequence[Strategy], data: Source | Any, config: RunConfig | None = None
+) -> None:
+    """The batch path a sweep takes (`decide_many` when the class has one) equals walking
+    each set's events with `on_event`, decision for decision. Sets share one universe."""
+    from engine.sweep.shared_signals import SignalMemo
+
+    if not strategies:
+        raise ValueError("give at least one strategy (parameter set)")
+    config = config or config_for(strategies[0])
+    panel = load_panel(config, strategies[0], data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
+        batch = decide_all(list(strategies), panel, config.leverage_cap, SignalMemo(panel))
+    for s, strategy in enumerate(strategies):
+        walked = schedule_on(strategy, panel, config.leverage_cap).targets
+        got = batch.targets(s, panel.index)
+        got = got.loc[:, [c for c in walked.columns]] if len(walked.columns) else got
+        pd.testing.assert_frame_equal(
+            got, walked, check_freq=False, check_names=False, obj=f"set {s} ({strategy.p})"
+        )
+
+
+def tiny_panel(
+    prices: dict[str, Sequence[float] | pd.Series],
+    start: str = "2030-01-01",
+    freq: str = "B",
+    macro: dict[str, pd.Series] | None = None,
+    cash_rate_pct: float = 0.0,
+) -> Panel:
+    """A panel from hand-written prices: lists run on business days from `start` (NaN before
+    an asset lists); no Fed calendar, cash at `cash_rate_pct`. Window starts at the first bar."""
+    longest = max((len(v) for v in prices.values()), default=0)
+    index = pd.date_range(start, periods=longest, freq=freq)
+    series = {
+        symbol: values
+        if isinstance(values, pd.Series)
+        else pd.Series(np.asarray(values, dtype="float64"), index=index[: len(values)])
+        for symbol, values in prices.items()
+    }
+    series = {s: v.dropna() for s, v in series.items()}
+    request = PanelRequest(
+        traded=tuple(prices),
+        macro=tuple(macro or ()),
+        cash_series=(),
+        cash_rate_pct=cash_rate_pct,
+    )
+    panel = build_panel(FrameSource(series, macro=macro), request)
+    return _with_start(panel)
+
+
+def _with_start(panel: Panel) -> Panel:
+    import dataclasses
+
+    return dataclasses.replace(panel, window_start=panel.index[0])
+
+
+def weights_on(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) -> pd.DataFrame:
+    """The target weights in force after each bar's close (decisions carried forward; 0 before
+    the first), on the panel's calendar: what to check by hand."""
+    targets = schedule_on(strategy, panel, leverage_cap).targets
+    return targets.reindex(panel.index).ffill().fillna(0.0)
