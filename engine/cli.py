@@ -230,7 +230,7 @@ def signals(
         schedule = build_schedule(strategy, panel, config.leverage_cap)
     label = "SYNTHETIC data: " if panel.synthetic else ""
     click.echo(f"{label}{strategy.name}: {strategy.thesis}")
-    click.echo(format_decisions(schedule, panel.window_start))
+    click.echo(format_decisions(schedule, panel.window_start, strategy))
     click.echo(latest_signals(schedule))
     if plot_path is not None:
         title = f"{label}{config.name or strategy.name}"
