@@ -839,6 +839,19 @@ def test_jumps_use_per_asset_limits():
     assert checks(frame_panel({"SPY": spy}, relaxed)) == []
 
 
+def test_a_1000x_jump_is_a_data_error_under_warn_not_a_note():
+    spy = walk(BDAYS)
+    spy.iloc[60:] *= 1000.0  # a price in other units from bar 60 on
+    expected_ratio = float(np.exp(np.log(spy.iloc[60]) - np.log(spy.iloc[59])))
+    message = rf"SPY moves {expected_ratio:.4g}x in one bar on {BDAYS[60].date()}, beyond "
+    with pytest.raises(DataError, match=message + r"\|log return\| 4.605"):
+        frame_panel({"SPY": spy}, ValidationConfig(on_issue="warn"))
+    assert ValidationConfig().max_jump_absurd == pytest.approx(np.log(100.0), rel=1e-15)
+    raised = ValidationConfig(max_jump_absurd=float(np.log(10_000.0)))  # configurable
+    notes = checks(frame_panel({"SPY": spy}, raised))
+    assert len(notes) == 1 and "SPY has a move beyond |log return| 0.5" in notes[0]
+
+
 def test_stale_prices_are_reported_after_k_unchanged_bars():
     spy = walk(BDAYS)
     spy.iloc[60:71] = spy.iloc[60]  # 11 bars at one price
