@@ -41,8 +41,8 @@ Rules:
 - Alts (ZEC, HYPE) are optional: the article names them in 2026, so backtesting them earlier
   is hindsight; hayes-pivot-alts.yaml says so.
 
-A sweep walks these rules event by event: `strategies.hayes_pivot_batch.decide_many`
-declines (returns None) until its array path encodes them.
+A sweep decides for many parameter sets at once with `decide_many`: the same rules over
+arrays in `strategies.hayes_pivot_batch`, held to `on_event` bit for bit by tests.
 """
 
 from __future__ import annotations
@@ -237,8 +237,7 @@ class HayesPivot(Strategy):
         signals: SignalSource,
         leverage_cap: float,
     ) -> Decisions | None:
-        """A sweep's sets at once (`strategies.hayes_pivot_batch`): it declines for now, so
-        the engine walks each set."""
+        """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`)."""
         from strategies.hayes_pivot_batch import decide_many
 
         return decide_many(strategies, panel, signals, leverage_cap)
@@ -259,7 +258,7 @@ class HayesPivot(Strategy):
     ) -> dict[str, float]:
         """`weights`, with the rule and the BTC case seen recorded for `decision_rule`."""
         self.why[event.time] = rule
-        case = ctx.signal("btc_case")
+        case = ctx.signals.get("btc_case", 0.0)  # a frame given without it: no case
         self.case[event.time] = int(case) if case in (1.0, 2.0) else 0
         return weights
 

@@ -1,24 +1,54 @@
-"""hayes-pivot's sweep fast path: declined for the rules of issue 16.
+"""hayes-pivot's decisions for many parameter sets at once (a sweep's fast path).
 
-The numba state machine that lived here walked the rules before issue 16 (a stress score of
-seven equal flags, any easing as a pivot, a 90-day stress-blind hold) bit for bit. The rules
-now in `strategies.hayes_pivot` (the fire alarm leading, confirmers, the crisis pivot only,
-re-arming after a pivot buy) are not encoded here yet, so `decide_many` declines for every
-configuration and the engine walks each set event by event (`engine.schedule`): correct, and
-slower for large sweeps. tests/test_hayes_batch.py pins that the decline is total and that a
-sweep's decisions equal the walk's.
+The same rules as `HayesPivot.on_event`, `while_waiting` and `rearm`, over arrays, held to
+them by tests (tests/test_hayes_batch.py): every set's decision rows equal those of
+`engine.schedule.build_schedule`, bar for bar and bit for bit. Read the thesis and the
+sentences the rules encode in `strategies.hayes_pivot`; this module is only bookkeeping.
+
+What every set of a panel shares is built once per call: per bar, whether it starts the
+window, how many listings and which Fed kinds fall on it (in the walk's order), whether it
+is a rebalance, its time and which universe symbols have a price. Each set brings its
+signal frame's `alarm` and `pivot` columns (shared between sets that read the same signal
+params), its limits, which Fed kinds it counts as a pivot and its basket's target at each
+tradable pattern (validated and leverage-capped by the engine's own `_validated`). The
+kernel walks each set bar by bar in the engine's event order (start < listing < fed <
+signal flips < rebalance).
+
+`decide_many` returns None (the engine then walks each set) for anything it does not cover
+exactly: a subclass, several universes, a frame the walk would reject, limits too large.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numba import njit
 
 from engine.data.panel import Panel
-from strategies.base import SignalSource, Strategy
+from engine.decisions import Decisions
+from engine.schedule import _validated, rebalance_bars
+from strategies.base import Context, SignalSource, Strategy
+from strategies.hayes_pivot import HayesPivot
 
-if TYPE_CHECKING:
-    from engine.decisions import Decisions
+LIMIT = 2**62  # day limits beyond this are not covered (the walk is used instead)
+
+
+@dataclass(frozen=True)
+class PanelBars:
+    """What every set of one universe shares on a panel, per bar."""
+
+    listings: np.ndarray  # int64: listing events on the bar
+    fed_ptr: np.ndarray  # int64, bars + 1: the bar's Fed events are fed_kind[ptr[i]:ptr[i+1]]
+    fed_kind: np.ndarray  # int64: index into fed_kinds, in the walk's order
+    fed_kinds: tuple[str, ...]
+    rebalance: np.ndarray  # bool
+    pattern: np.ndarray  # int64: which tradable pattern (index into `tradable`)
+    tradable: tuple[frozenset[str], ...]
+    clock: np.ndarray  # int64: the bar's time in the index's unit
+    day: int  # a day in that unit
 
 
 def decide_many(
@@ -27,5 +57,312 @@ def decide_many(
     signals: SignalSource,
     leverage_cap: float,
 ) -> Decisions | None:
-    """None: no configuration is covered yet (the engine walks each set instead)."""
-    return None
+    """Every set's decisions, equal to `build_schedule(...).targets` per set; None for
+    anything not covered exactly (then the engine walks each set)."""
+    if not strategies or len(panel.index) == 0:
+        return None
+    hayes = [s for s in strategies if type(s) is HayesPivot]  # a subclass may change rules
+    if len(hayes) != len(strategies):
+        return None
+    universe = tuple(hayes[0].universe())
+    shared = panel_bars(panel, universe, hayes[0].rebalance())
+    if shared is None:
+        return None
+    per_set = _per_set(hayes, panel, signals, universe, shared, leverage_cap)
+    if per_set is None:
+        return None
+    frames, alarm, pivot, limits, kinds, pivot_kind, base, equal, baskets, rows = per_set
+    out_bar, out_row, offsets = _decide(
+        shared.listings,
+        shared.fed_ptr,
+        shared.fed_kind,
+        shared.rebalance,
+        shared.pattern,
+        shared.clock,
+        shared.day,
+        alarm,
+        pivot,
+        frames,
+        limits,
+        kinds,
+        pivot_kind,
+        base,
+        equal,
+        baskets,
+    )
+    return Decisions(symbols=universe, bar=out_bar, weights=rows[out_row], offsets=offsets)
+
+
+def panel_bars(panel: Panel, universe: tuple[str, ...], every: str | None) -> PanelBars | None:
+    """The static events of `engine.schedule._timeline`, counted per bar."""
+    index = panel.index
+    bars = len(index)
+    listings = np.zeros(bars, dtype=np.int64)
+    for symbol in universe:
+        first = panel.first_bar(symbol)
+        if first is not None and first > index[0]:
+            listings[index.get_indexer([first])[0]] += 1
+    events = panel.events
+    fed_kinds: tuple[str, ...] = ()
+    fed_ptr = np.zeros(bars + 1, dtype=np.int64)
+    fed_kind = np.empty(0, dtype=np.int64)
+    if len(events):
+        at = index.get_indexer(pd.DatetimeIndex(events["bar"]))
+        if (at < 0).any():
+            return None  # a Fed event off the calendar: the walk's order is not ours
+        fed_kinds = tuple(dict.fromkeys(str(k) for k in events["kind"]))
+        codes = np.array([fed_kinds.index(str(k)) for k in events["kind"]], dtype=np.int64)
+        order = np.argsort(at, kind="stable")  # the walk's: by bar, ties as listed
+        fed_kind = codes[order]
+        fed_ptr[1:] = np.cumsum(np.bincount(at, minlength=bars))
+    rebalance = np.zeros(bars, dtype=np.bool_)
+    rebalance[index.get_indexer(rebalance_bars(index, every))] = True
+    has_price = ~np.isnan(panel.prices[list(universe)].to_numpy(dtype=np.float64))
+    code = has_price.astype(np.int64) @ (np.int64(1) << np.arange(len(universe), dtype=np.int64))
+    patterns, pattern = np.unique(code, return_inverse=True)
+    tradable = tuple(
+        frozenset(s for j, s in enumerate(universe) if int(c) >> j & 1) for c in patterns
+    )
+    return PanelBars(
+        listings=listings,
+        fed_ptr=fed_ptr,
+        fed_kind=fed_kind,
+        fed_kinds=fed_kinds,
+        rebalance=rebalance,
+        pattern=pattern.astype(np.int64).ravel(),
+        tradable=tradable,
+        clock=index.asi8.astype(np.int64),
+        day=int(pd.Timedelta(days=1) // pd.Timedelta(1, unit=index.unit)),
+    )
+
+
+def _per_set(
+    strategies: Sequence[HayesPivot],
+    panel: Panel,
+    signals: SignalSource,
+    universe: tuple[str, ...],
+    shared: PanelBars,
+    cap: float,
+) -> tuple | None:
+    sets = len(strategies)
+    frames = np.empty(sets, dtype=np.int64)
+    limits = np.empty((sets, 3), dtype=np.int64)  # hold, rearm, max wait (-1: none)
+    kinds = np.empty(sets, dtype=np.int64)
+    baskets = np.empty(sets, dtype=np.int64)
+    frame_ids: dict[int, int] = {}
+    columns: list[tuple[np.ndarray, np.ndarray]] = []
+    keep: list[object] = []  # the frames whose ids are keys, alive while the keys are used
+    kind_ids: dict[tuple[str, ...], int] = {}
+    basket_ids: dict[tuple, int] = {}
+    tables: list[tuple[np.ndarray, np.ndarray]] = []  # (equal, rows) per basket
+    for s, strategy in enumerate(strategies):
+        p = strategy.p
+        frame = signals.signals(strategy)
+        found = frame_ids.get(id(frame))
+        if found is None:
+            pair = _triggers(frame, panel)
+            if pair is None:
+                return None
+            keep.append(frame)
+            found = frame_ids[id(frame)] = len(columns)
+            columns.append(pair)
+        frames[s] = found
+        wait = p.max_wait_days
+        numbers = (p.hold_after_pivot_days, p.rearm_days, 1 if wait is None else wait)
+        if not all(0 <= n < LIMIT for n in numbers):
+            return None
+        limits[s] = (p.hold_after_pivot_days, p.rearm_days, -1 if wait is None else wait)
+        pivot_kinds = tuple(p.pivot_kinds)
+        kinds[s] = kind_ids.setdefault(pivot_kinds, len(kind_ids))
+        basket = strategy.basket()
+        if tuple(basket) != universe:
+            return None  # sets of several universes
+        key = tuple(basket.items())
+        found = basket_ids.get(key)
+        if found is None:
+            table = _basket_table(strategy, universe, shared, cap, panel.index[0])
+            if table is None:
+                return None
+            found = basket_ids[key] = len(tables)
+            tables.append(table)
+        baskets[s] = found
+    pivot_kind = np.array(
+        [[kind in chosen for kind in shared.fed_kinds] for chosen in kind_ids],
+        dtype=np.bool_,
+    ).reshape(len(kind_ids), len(shared.fed_kinds))
+    options = len(shared.tradable) + 1
+    equal = np.stack([t[0] for t in tables])
+    rows = np.vstack([t[1] for t in tables])
+    alarm = np.stack([c[0] for c in columns])
+    pivot = np.stack([c[1] for c in columns])
+    return frames, alarm, pivot, limits, kinds, pivot_kind, baskets * options, equal, baskets, rows
+
+
+def _triggers(frame: pd.DataFrame, panel: Panel) -> tuple[np.ndarray, np.ndarray] | None:
+    """The frame's alarm and pivot columns as floats, or None where the walk reads the frame
+    otherwise (another calendar, a missing or duplicated column, a non-numpy dtype)."""
+    if not frame.index.equals(panel.index):
+        return None
+    found = []
+    for name in ("alarm", "pivot"):
+        at = frame.columns.get_indexer_for([name])
+        if len(at) != 1 or at[0] < 0:
+            return None
+        values = frame.iloc[:, int(at[0])].to_numpy()
+        if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+            return None
+        found.append(values.astype(np.float64))
+    return found[0], found[1]
+
+
+def _basket_table(
+    strategy: HayesPivot,
+    universe: tuple[str, ...],
+    shared: PanelBars,
+    cap: float,
+    time: pd.Timestamp,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """One basket's options and comparisons, with the strategy's own code.
+
+    Option 0 is {} (cash); option 1 + k is `invested` at tradable pattern k, validated and
+    capped as the walk records it. equal[k, o]: is `invested` at pattern k (what a rebalance
+    or listing asks for) the same dict as the weights option o holds (`target == weights`)?
+    """
+    targets: list[dict[str, float]] = []
+    held: list[dict[str, float]] = [{}]
+    for tradable in shared.tradable:
+        ctx = Context(time=time, weights={}, tradable=tradable)
+        target = strategy.invested(ctx)
+        try:
+            weights, _ = _validated(strategy, target, ctx, universe, cap)
+        except Exception:  # the walk raises there: let it
+            return None
+        targets.append(target)
+        held.append(weights)
+    equal = np.array([[t == w for w in held] for t in targets], dtype=np.bool_)
+    rows = np.array([[w.get(s, 0.0) for s in universe] for w in held], dtype=np.float64)
+    return equal, rows
+
+
+@njit(cache=True)
+def _decide(
+    listings,
+    fed_ptr,
+    fed_kind,
+    rebalance,
+    pattern,
+    clock,
+    day,
+    alarm,
+    pivot,
+    frames,
+    limits,
+    kinds,
+    pivot_kind,
+    base,
+    equal,
+    baskets,
+):  # pragma: no cover - compiled
+    """Per set, `on_event` bar by bar in the walk's order. A decision is (bar, row of the
+    options table: base[s] + 0 for cash, + 1 + pattern for the basket); a later one on the
+    same bar replaces the earlier, as the walk's dict keyed by time does."""
+    sets, bars = len(frames), len(clock)
+    size = max(16, 2 * sets)
+    out_bar = np.empty(size, dtype=np.int64)
+    out_row = np.empty(size, dtype=np.int64)
+    offsets = np.zeros(sets + 1, dtype=np.int64)
+    n = 0
+    for s in range(sets):
+        u, k, b, first = frames[s], kinds[s], baskets[s], n
+        hold, rearm, max_wait = limits[s, 0], limits[s, 1], limits[s, 2]
+        waiting, since, held = False, 0, 0
+        pivoted, last_pivot = False, 0
+        armed, off_set, off_since = True, False, 0
+        before_alarm, before_pivot = False, False
+        for i in range(bars):
+            t = clock[i]
+            on = alarm[u, i] == 1.0
+            for e in range(4 + listings[i] + fed_ptr[i + 1] - fed_ptr[i]):
+                decided = -1
+                step = _step(i, e, listings[i], fed_ptr[i + 1] - fed_ptr[i])
+                if step < 0:
+                    continue
+                if step == 0:  # start
+                    waiting = on
+                    since = t
+                    decided = 0 if on else 1 + pattern[i]
+                elif step == 1 or step == 5:  # a listing or a rebalance
+                    if step == 5 and not rebalance[i]:
+                        continue
+                    if waiting:
+                        if step == 5:
+                            data = pivot[u, i] == 1.0 and not on
+                            waited = (t - since) // day
+                            too_long = max_wait >= 0 and waited >= max_wait and not on
+                            if data or too_long:
+                                decided = 1 + pattern[i]
+                    else:
+                        holding = pivoted and (t - last_pivot) // day < hold
+                        if step == 5 and on and armed and not holding:
+                            decided = 0
+                        elif not equal[b, pattern[i], held]:
+                            decided = 1 + pattern[i]
+                    if decided > 0 and waiting:  # a pivot seen in the data, or waited out
+                        pivoted, last_pivot, armed = True, t, False
+                        off_set, off_since = not on, t
+                        waiting = False
+                    elif decided == 0:
+                        waiting, since = True, t
+                elif step == 2:  # a Fed event
+                    kind = fed_kind[fed_ptr[i] + e - 1 - listings[i]]
+                    if waiting and pivot_kind[k, kind]:
+                        pivoted, last_pivot, armed = True, t, False
+                        off_set, off_since = not on, t
+                        waiting = False
+                        decided = 1 + pattern[i]
+                elif step == 3:  # the alarm flips
+                    flag = alarm[u, i] != 0.0 and not np.isnan(alarm[u, i])
+                    if flag and not before_alarm:
+                        if not armed and off_set and (t - off_since) // day >= rearm:
+                            armed = True
+                        off_set = False
+                        holding = pivoted and (t - last_pivot) // day < hold
+                        if not waiting and armed and not holding:
+                            waiting, since = True, t
+                            decided = 0
+                    elif before_alarm and not flag:
+                        off_set, off_since = True, t
+                    before_alarm = flag
+                else:  # step 4: the pivot flips
+                    flag = pivot[u, i] != 0.0 and not np.isnan(pivot[u, i])
+                    if flag and not before_pivot and waiting and pivot[u, i] == 1.0 and not on:
+                        pivoted, last_pivot, armed = True, t, False
+                        off_set, off_since = True, t
+                        waiting = False
+                        decided = 1 + pattern[i]
+                    before_pivot = flag
+                if decided >= 0:
+                    held = decided
+                    if n > first and out_bar[n - 1] == i:
+                        out_row[n - 1] = base[s] + decided
+                    else:
+                        if n == len(out_bar):
+                            out_bar = np.concatenate((out_bar, np.empty_like(out_bar)))
+                            out_row = np.concatenate((out_row, np.empty_like(out_row)))
+                        out_bar[n], out_row[n] = i, base[s] + decided
+                        n += 1
+        offsets[s + 1] = n
+    return out_bar[:n].copy(), out_row[:n].copy(), offsets
+
+
+@njit(cache=True)
+def _step(i, e, listings, feds):  # pragma: no cover - compiled
+    """The e-th event slot of bar i in the walk's order: 0 start (bar 0 only), 1 listing,
+    2 Fed, 3 alarm flip, 4 pivot flip, 5 rebalance; -1 for an empty start slot."""
+    if e == 0:
+        return 0 if i == 0 else -1
+    if e <= listings:
+        return 1
+    if e <= listings + feds:
+        return 2
+    return 3 + (e - 1 - listings - feds)

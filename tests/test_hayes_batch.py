@@ -1,6 +1,6 @@
-"""hayes-pivot for many sets at once: the array path declines (issue 16 changed the rules),
-so a sweep's decisions are the event walk's; shared measures give the same signals as a
-plain `signals(panel)`; and the new state machine on a tiny case checked by hand."""
+"""hayes-pivot for many sets at once: `decide_many` equals the event walk bit for bit (the
+rules of issue 16), shared measures give the same signals as a plain `signals(panel)`, and
+a tiny case checked by hand."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def random_params(rng: random.Random) -> HayesPivotParams:
     )
 
 
+def btc_only(p: HayesPivotParams, **update) -> HayesPivotParams:
+    return p.model_copy(update={"btc_weight": 1.0, "zec_weight": 0.0, "hype_weight": 0.0, **update})
+
+
 def real_config(shared_data: Path, name: str, **update) -> RunConfig:
     base = load_run_config(REPO / "configs" / name)
     data = base.data.model_copy(update={"source": "directory", "path": shared_data.resolve()})
@@ -62,26 +66,95 @@ def synthetic_panels() -> dict[str, Panel]:
     }
 
 
-def test_decide_many_declines_so_a_sweep_walks_the_new_rules(synthetic_panels):
-    """The array path encodes the rules before issue 16: it must not answer for the new
-    ones, and the engine's decisions for a sweep then equal each set's own walk."""
-    panel = synthetic_panels["hayes-pivot-alts"]
-    rng = random.Random(16)
-    strategies = [HayesPivot(random_params(rng)) for _ in range(12)]
+class GivenFrames:
+    """A signal source that hands out given frames (no shared measures)."""
+
+    def __init__(self, strategies, frames) -> None:
+        self.by_set = {id(s): f for s, f in zip(strategies, frames, strict=True)}
+
+    def signals(self, strategy):
+        return self.by_set[id(strategy)]
+
+    def measures(self, strategy):
+        return None
+
+
+EVERY = {"start", "fed", "signal:alarm:on", "signal:pivot:on", "rebalance"}  # decided at
+
+
+def assert_batch_equals_walk(panel: Panel, params: list[HayesPivotParams], cap: float) -> set:
+    """decide_many (and decide_all) against build_schedule, set by set, per universe, bit
+    for bit; returns the kinds of event the walk decided at (what the sets exercised)."""
     groups: dict[tuple[str, ...], list[HayesPivot]] = {}
-    for s in strategies:
-        groups.setdefault(s.universe(), []).append(s)
+    for p in params:
+        strategy = HayesPivot(p)
+        groups.setdefault(strategy.universe(), []).append(strategy)
+    memo, decided_at = SignalMemo(panel), set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
+        for universe, group in groups.items():
+            batch = HayesPivot.decide_many(group, panel, memo, cap)
+            assert batch is not None, "the fast path fell back"
+            assert batch.symbols == universe and batch.sets == len(group)
+            via_engine = decide_all(group, panel, cap, memo)
+            assert np.array_equal(via_engine.bar, batch.bar)
+            for k, strategy in enumerate(group):
+                schedule = build_schedule(strategy, panel, cap, memo.signals(strategy))
+                walked = schedule.targets
+                at = batch.rows(k)
+                assert np.array_equal(batch.bar[at], panel.index.get_indexer(walked.index)), (
+                    k,
+                    strategy.p,
+                )
+                weights = walked.to_numpy(dtype=np.float64)
+                assert np.array_equal(batch.weights[at].view(np.int64), weights.view(np.int64))
+                log = schedule.log[schedule.log["decided"]]
+                decided_at |= {
+                    kind.split(":")[0] if kind[:4] == "fed:" else kind for kind in log["kind"]
+                }
+                if schedule.capped:
+                    decided_at.add("capped")
+    return decided_at
+
+
+def test_decide_many_equals_the_walk_on_the_synthetic_panels(synthetic_panels):
+    rng = random.Random(16)
+    panel = synthetic_panels["hayes-pivot-alts"]
+    params = [random_params(rng) for _ in range(80)]
+    assert assert_batch_equals_walk(panel, params, 1.0) >= {*EVERY, "listing"}
+    assert "capped" in assert_batch_equals_walk(panel, params[:30], 0.55)
+    more = [btc_only(random_params(rng), confirmations=0) for _ in range(30)]
+    assert assert_batch_equals_walk(synthetic_panels["hayes-pivot"], more, 1.0) >= EVERY
+
+
+@pytest.mark.realdata
+def test_decide_many_equals_the_walk_on_real_history(shared_data):
+    rng = random.Random(17)
+    _, panel = prepare(real_config(shared_data, "hayes-pivot-alts.yaml"))
+    params = [random_params(rng) for _ in range(60)]
+    assert assert_batch_equals_walk(panel, params, 1.0) >= {*EVERY, "listing"}
+    _, panel = prepare(real_config(shared_data, "hayes-pivot.yaml"))
+    params = [btc_only(random_params(rng)) for _ in range(40)]
+    assert assert_batch_equals_walk(panel, params, 0.8) >= {*EVERY, "capped"}
+
+
+def test_decide_many_falls_back_where_it_does_not_cover(synthetic_panels):
+    panel = synthetic_panels["hayes-pivot"]
+
+    class Other(HayesPivot):
+        pass
+
     memo = SignalMemo(panel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        for group in groups.values():
-            assert HayesPivot.decide_many(group, panel, memo, 1.0) is None
-            decided = decide_all(group, panel, 1.0, memo)
-            for k, strategy in enumerate(group):
-                walked = build_schedule(strategy, panel, 1.0).targets
-                at = decided.rows(k)
-                assert np.array_equal(decided.bar[at], panel.index.get_indexer(walked.index))
-                assert np.array_equal(decided.weights[at], walked.to_numpy(dtype=np.float64))
+        assert HayesPivot.decide_many([Other()], panel, memo, 1.0) is None
+        mixed = [HayesPivot(), HayesPivot(HayesPivotParams(btc_weight=0.5, zec_weight=0.5))]
+        assert HayesPivot.decide_many(mixed, panel, memo, 1.0) is None
+        frame = HayesPivot().signals(panel).drop(columns="pivot")
+        strategy = HayesPivot()
+        assert (
+            HayesPivot.decide_many([strategy], panel, GivenFrames([strategy], [frame]), 1.0) is None
+        )
 
 
 def check_signals(panel: Panel, sets: int, seed: int) -> None:
@@ -184,6 +257,9 @@ def test_a_tiny_case_by_hand(tiny, params, expected):
     panel, frame = tiny
     strategy = HayesPivot(HayesPivotParams(btc_weight=0.6, zec_weight=0.4, **params))
     walked = build_schedule(strategy, panel, 1.0, frame).targets
+    batch = HayesPivot.decide_many([strategy], panel, GivenFrames([strategy], [frame]), 1.0)
     bars, weights = list(expected), np.array(list(expected.values()))
     assert panel.index.get_indexer(walked.index).tolist() == bars
     assert np.array_equal(walked.to_numpy(), weights)
+    assert batch is not None
+    assert batch.bar.tolist() == bars and np.array_equal(batch.weights, weights)
