@@ -100,3 +100,60 @@ def test_config_hash_is_canonical_and_ignores_key_order():
     assert a.config_hash() != RunConfig(strategy="60-40").config_hash()
     with pytest.raises(Exception, match="frozen"):
         a.start = dt.date(2020, 1, 1)  # type: ignore[misc]
+
+
+# --- the bounded YAML reader's limits, at the boundary (engine/safe_yaml.py) ---------------
+
+
+def read_error(tmp_path: Path, text: str) -> str | None:
+    path = write(tmp_path, text)
+    try:
+        load_run_config(path)
+    except ConfigError as exc:
+        return exc.one_line()
+    return None
+
+
+def test_nesting_up_to_the_limit_is_read_one_more_level_is_refused(tmp_path):
+    from engine.safe_yaml import MAX_DEPTH
+
+    def nested(levels: int) -> str:  # the top mapping is one level, params another
+        inner = "[" * (levels - 2) + "1" + "]" * (levels - 2)
+        return f"strategy: 60-40\nparams: {{deep: {inner}}}\n"
+
+    assert read_error(tmp_path, nested(MAX_DEPTH)) is None  # read (params checked later)
+    assert f"run.yaml:2: nested too deeply (more than {MAX_DEPTH} levels)" in str(
+        read_error(tmp_path, nested(MAX_DEPTH + 1))
+    )
+
+
+def test_alias_uses_up_to_the_limit_are_read_one_more_is_refused(tmp_path):
+    from engine.safe_yaml import MAX_ALIASES
+
+    def aliases(n: int) -> str:
+        return "strategy: 60-40\nx: &x 1\nparams: {many: [" + ", ".join(["*x"] * n) + "]}\n"
+
+    assert "x: unknown key" in str(read_error(tmp_path, aliases(MAX_ALIASES)))
+    assert f"more than {MAX_ALIASES:,} alias uses" in str(
+        read_error(tmp_path, aliases(MAX_ALIASES + 1))
+    )
+
+
+def test_expanded_values_are_counted_through_aliases(tmp_path):
+    from engine.safe_yaml import MAX_VALUES
+
+    # 1 + 9 = 10 values in `a`; each alias of it counts 10 again, the list itself 1
+    uses = (MAX_VALUES - 200) // 10
+    body = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\nb: [" + ", ".join(["*a"] * min(uses, 999)) + "]\n"
+    assert "expands to more" not in str(read_error(tmp_path, "strategy: 60-40\n" + body))
+    wide = "a: &a [" + ", ".join(["1"] * 200) + "]\nb: [" + ", ".join(["*a"] * 600) + "]\n"
+    assert f"expands to more than {MAX_VALUES:,} values" in str(
+        read_error(tmp_path, "strategy: 60-40\n" + wide)
+    )  # 201 * 600 > 100,000: refused although the file has 800 values
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
+    from engine.safe_yaml import MAX_BYTES
+
+    error = read_error(tmp_path, "strategy: 60-40\n#" + "x" * MAX_BYTES + "\n")
+    assert error is not None and f"more than the {MAX_BYTES:,} a YAML file may have" in error

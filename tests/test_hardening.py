@@ -1156,3 +1156,23 @@ def test_anchors_and_merge_keys_within_the_limits_still_work(tmp_path):
         load_run_config(path)
     path.write_text("strategy: 60-40\nparams: &p {<<: {stock: SPY}, stock_weight: 0.7}\n")
     assert load_run_config(path).params == {"stock": "SPY", "stock_weight": 0.7}
+
+
+def test_a_cache_sidecar_naming_a_path_is_not_exported_outside_the_export(tmp_path):
+    import json
+
+    from engine.data.cache import DataCache
+    from engine.data.export import export_cache
+
+    cache = DataCache(tmp_path / "cache")
+    frame = pd.DataFrame({"close": closes(BDAYS, 1), "adj_close": closes(BDAYS, 1)}, index=BDAYS)
+    cache.write("yahoo", "SPY", frame)
+    cache.write("yahoo", "QQQ", frame)
+    sidecar = cache.sidecar_for("yahoo", "QQQ")  # a hand-edited sidecar: symbol is a path
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**meta, "symbol": "../../../escaped"}))
+    result = export_cache(cache, tmp_path / "out")
+    assert result.prices == ["SPY"] and "not a valid name" in result.skipped[0]
+    assert not list(tmp_path.rglob("escaped*"))
+    with pytest.raises(ConfigError, match=re.escape("cache key '../x' is not a valid name")):
+        cache.path_for("yahoo", "../x")
