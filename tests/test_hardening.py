@@ -952,6 +952,22 @@ def test_no_unsafe_loading_or_evaluation_in_the_code():
     assert not found, "unsafe loading/evaluation:\n" + "\n".join(found)
 
 
+YAML_READ = re.compile(r"yaml\.(safe_load|load|full_load|unsafe_load|compose|parse)\b|Loader\(")
+
+
+def test_every_yaml_file_is_read_by_the_one_bounded_reader():
+    """Only engine/safe_yaml.py parses YAML: no reader that skips its limits can creep in."""
+    found = []
+    for folder in ("engine", "strategies", "tools"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path == REPO / "engine" / "safe_yaml.py":
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if YAML_READ.search(line):
+                    found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert not found, "YAML read outside engine/safe_yaml.py:\n" + "\n".join(found)
+
+
 def test_yaml_tags_cannot_run_code(tmp_path):
     marker = tmp_path / "pwned"
     config = tmp_path / "evil.yaml"
