@@ -750,16 +750,51 @@ def data_export(out_dir: Path, cache_dir: Path | None) -> None:
 
 
 @cli.command()
-def strategies() -> None:
-    """List strategies with their theses and parameters."""
-    from strategies import REGISTRY
+@click.argument("specs", nargs=-1)
+def strategies(specs: tuple[str, ...]) -> None:
+    """List strategies with their theses, parameters and where each came from.
 
-    for name, cls in REGISTRY.items():
+    SPECS (optional): your own, as path/to/file.py[:Class] or package.module:Class; without
+    them, the built-ins and installed entry points (`playbook.strategies`).
+    """
+    from engine.strategy_loader import absolute_spec, available, resolve
+
+    found = (
+        {spec: resolve(absolute_spec(spec, Path.cwd())) for spec in specs} if specs else available()
+    )
+    for key, (cls, origin) in found.items():
+        name = cls.name if specs else key
         click.echo(f"{name}: {cls.thesis}")
+        click.echo(f"    from {origin.describe()}")
         for field_name, field in cls.Params.model_fields.items():
             default = field.get_default(call_default_factory=True)
             doc = f"  {field.description}" if field.description else ""
             click.echo(f"    {field_name} = {default!r}{doc}")
+
+
+@cli.group()
+def new() -> None:
+    """Start your own playbook from a working example."""
+
+
+@new.command(name="strategy")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the files (created if needed).",
+)
+def new_strategy(name: str, folder: Path) -> None:
+    """Write NAME's strategy file, a config that runs at once and a test; never overwrites."""
+    from engine.scaffold import new_strategy as write
+
+    for path in write(name, folder):
+        click.echo(f"wrote {path}")
+    config = folder / f"{name}.yaml"
+    click.echo(f"next: playbook run {config} && python -m pytest {folder}")
 
 
 @cli.command()
@@ -778,11 +813,14 @@ def configs() -> None:
 def _resolve_target(target: str) -> tuple[Path | None, Any, dict]:
     from engine.config import find_config, load_run_config_with_lines
     from engine.run import default_config_for
+    from engine.strategy_loader import is_path_spec
 
     path = find_config(target)
     if path is not None:
         config, lines = load_run_config_with_lines(path)
         return path, config, lines
+    if is_path_spec(target):  # my_strategy.py[:Class] or package.module:Class, defaults
+        return None, default_config_for(target), {}
     if target.endswith((".yaml", ".yml")) or os.sep in target:
         raise ConfigError(
             f"config file {target} not found", "check the path; see `playbook configs`"

@@ -8,6 +8,7 @@ removed; a hard kill can leave only a `.tmp-*` folder, which `playbook` ignores)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import json
@@ -184,6 +185,8 @@ def _write_contents(result: RunResult, folder: Path, name: str, command: str) ->
             "id": name,
             "title": result.title,
             "strategy": result.strategy.name,
+            # which code ran: built-in, entry point, module or file (path and SHA-256)
+            "strategy_source": dataclasses.asdict(result.source) if result.source else None,
             "playbook_version": __version__,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
