@@ -473,7 +473,7 @@ CATALOG = [
           setup=lambda tmp: write_data(tmp / "data")),
     usage("bad-shard", "need 1 <= K <= N",
           "sweep", "configs/sweeps/60-40-weights.yaml", "--shard", "3/2"),
-    usage("compare-latest-zero", "asked for the 0 newest runs",
+    usage("compare-latest-zero", "Invalid value for '--latest': 0 is not in the range 1<=x",
           "compare", "--latest", "0", "--results-dir", "{results}"),
     # data directories and files
     Case("data-dir-missing", run_args("60-40", "--data-dir", "{tmp}/nowhere"), DATA_ERR,
