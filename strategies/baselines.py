@@ -1,4 +1,4 @@
-"""What a user compares a playbook against: buy-and-hold and a 60/40 portfolio."""
+"""What a user compares a playbook against: buy-and-hold, a 60/40 portfolio and a constant mix."""
 
 from __future__ import annotations
 
@@ -70,3 +70,44 @@ class SixtyForty(Strategy):
             return None
         targets = {self.p.stock: self.p.stock_weight, self.p.bond: 1.0 - self.p.stock_weight}
         return {s: w for s, w in targets.items() if s in ctx.tradable}
+
+
+class ConstantMixParams(StrategyParams):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"SPY": 0.5},
+        description="fixed weight per symbol (negative: short); the rest sits in cash",
+    )
+    rebalance: Rebalance = Field("monthly", description="how often drift is reset")
+
+    @model_validator(mode="after")
+    def _some_weights(self) -> ConstantMixParams:
+        if not self.weights:
+            raise ValueError("weights must name at least one symbol, e.g. {SPY: 0.5}")
+        return self
+
+
+class ConstantMix(Strategy):
+    """Fixed weights, rebalanced on a schedule; whatever they leave earns the T-bill rate.
+
+    The fair baseline for a timing strategy: the same assets at the playbook's average
+    weights, so an edge over it is timing, not exposure. Like 60/40 it decides at the start,
+    when a leg lists and on its scheduled rebalances only; a leg with no price yet waits in cash.
+    """
+
+    decides_on: ClassVar[tuple[str, ...]] = ("start", "listing", "rebalance")
+
+    name = "constant-mix"
+    thesis = "The same assets at constant weights (rest in T-bills): exposure without timing."
+    Params = ConstantMixParams
+    p: ConstantMixParams
+
+    def universe(self) -> tuple[str, ...]:
+        return tuple(self.p.weights)
+
+    def rebalance(self) -> Rebalance:
+        return self.p.rebalance
+
+    def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        if event.kind not in self.decides_on:
+            return None
+        return {s: w for s, w in self.p.weights.items() if s in ctx.tradable}
