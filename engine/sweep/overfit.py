@@ -70,13 +70,23 @@ def expected_max_sharpe(trials: int, sharpe_variance: float) -> float:
 
 
 def deflated_sharpe(
-    sharpe: float, bars: int, skew: float, kurtosis: float, trials: int, sharpe_variance: float
+    sharpe: float,
+    bars: int,
+    skew: float,
+    kurtosis: float,
+    trials: int,
+    sharpe_variance: float,
+    threshold: float = 0.0,
 ) -> float:
-    """P(true Sharpe > the best that luck gives across `trials`), all per period (not annual).
+    """P(true Sharpe > `threshold` + the best that luck gives across `trials`), all per
+    period (not annual).
 
+    `threshold` 0 tests for any skill over cash (the paper's null, what a sweep's
+    summary.json reports); a benchmark's own per-period Sharpe over the same bars tests for
+    skill over holding the benchmark, the question a playbook has to answer.
     `kurtosis` is non-excess (3 for a normal distribution).
     """
-    benchmark = expected_max_sharpe(trials, sharpe_variance)
+    benchmark = threshold + expected_max_sharpe(trials, sharpe_variance)
     denominator = 1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2
     if bars < 2 or not denominator > 0:
         return float("nan")
