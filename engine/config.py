@@ -168,7 +168,9 @@ class RunConfig(Frozen):
     end: dt.date | None = Field(None, description="last day (default: last common bar)")
     costs: CostsConfig = Field(default_factory=CostsConfig)
     leverage_cap: float = Field(1.0, gt=0, le=10, description="max gross exposure per decision")
-    benchmark: str | None = Field("SPY", description="symbol the report compares against")
+    benchmark: str | None = Field(
+        "SPY", min_length=1, description="symbol the report compares against (null: none)"
+    )
     regimes: tuple[Regime, ...] = Field(
         (), description="extra regimes (name, start, end, description) for the per-regime table"
     )

@@ -560,3 +560,37 @@ def test_every_command_exits_0_or_a_documented_code_in_one_line(
     assert result.exit_code != int(ExitCode.INTERNAL), (args, result.stderr)
     if result.exit_code != 0:
         one_error_line(result.stderr)
+
+
+def test_an_empty_benchmark_is_a_config_error_not_a_key_error(tmp_path):
+    config = tmp_path / "eb.yaml"
+    config.write_text('strategy: buy-and-hold\nbenchmark: ""\n')
+    result = invoke("run", str(config), "--no-report", "--results-dir", str(tmp_path / "r"))
+    assert "benchmark" in assert_documented_failure(result, 2)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.realdata
+def test_report_gallery_into_a_file_is_one_line(shared_data, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = invoke("report", "gallery", "--data-dir", str(shared_data), "--out", str(blocker))
+    assert_documented_failure(result, 5)
+
+
+def test_ctrl_c_in_scenario_run_started_in_the_background_exits_130(tmp_path):
+    results = tmp_path / "r"
+    code = "import sys; from engine.cli import cli; cli(sys.argv[1:], prog_name='playbook')"
+    args = ["scenario", "run", "60-40", "--paths", "100000", "--results-dir", str(results)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        cwd=REPO,
+    )
+    time.sleep(8)  # imported and generating paths
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr.decode()
+    assert not results.exists() or not [p for p in results.rglob("*") if p.is_file()]
