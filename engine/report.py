@@ -40,6 +40,7 @@ from matplotlib.figure import Figure
 from pandas.errors import Pandas4Warning
 
 from engine import tearsheet_fixes as fixes
+from engine.pages.links import with_run_page_link
 
 PREFERRED_FONT = "Liberation Sans"  # metric-compatible with Arial (Debian: fonts-liberation)
 FALLBACK_FONT = "DejaVu Sans"  # bundled with matplotlib, so it always exists
@@ -573,6 +574,7 @@ def write_run_reports(folder: Path, inputs: ReportInputs) -> None:
     )
     if inputs.regimes is not None and not inputs.regimes.empty:
         page = with_regime_section(page, inputs.regimes, inputs.benchmark_name)
+    page = with_run_page_link(page)  # engine.pages: run.html sits beside the tearsheet
     (folder / "tearsheet.html").write_text(page, "utf-8")
     png = equity_drawdown_png(
         inputs.returns, inputs.benchmark, title=inputs.title, benchmark_name=inputs.benchmark_name

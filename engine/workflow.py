@@ -96,9 +96,11 @@ def folder_inputs(folder: Path) -> ReportInputs:
 
 def write_reports(result: RunResult, folder: Path) -> None:
     """The quantstats tearsheet and the equity/drawdown PNG of one run, into `folder`."""
+    from engine.pages.run import write_run_page_for
     from engine.report import write_run_reports
 
     write_run_reports(folder, report_inputs(result))
+    write_run_page_for(result, folder)  # run.html (engine.pages.run), linked from the tearsheet
 
 
 def write_folder_reports(folder: Path) -> None:

@@ -25,6 +25,9 @@ RUN_FILES = {
     "regimes.csv",
     "tearsheet.html",
     "equity.png",
+    "run.html",  # engine.pages.run, and the two files it reads beyond the run's own
+    "instrument_returns.parquet",
+    "decision_signals.parquet",
 }
 
 

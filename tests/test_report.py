@@ -20,6 +20,7 @@ from matplotlib import font_manager
 from matplotlib.font_manager import FontProperties
 
 from engine import report
+from engine.pages.links import with_run_page_link
 
 TITLE = "SYNTHETIC hayes-pivot vs BTC"
 BENCH = "BTC-USD"
@@ -373,7 +374,8 @@ def _regimes() -> pd.DataFrame:
 
 
 def test_run_reports_are_the_tearsheet_regime_table_and_png(tmp_path, series):
-    """write_run_reports = write_tearsheet + add_regime_section + write_equity_drawdown_png."""
+    """write_run_reports = write_tearsheet + add_regime_section + the run page link
+    + write_equity_drawdown_png."""
     strategy, benchmark = series
     cash = pd.Series(0.0001, index=strategy.index)
     exposure = pd.Series(1.0, index=strategy.index)
@@ -389,6 +391,7 @@ def test_run_reports_are_the_tearsheet_regime_table_and_png(tmp_path, series):
         cash=cash, exposure=exposure, benchmark_name=BENCH,
     )  # fmt: skip
     report.add_regime_section(sheet, _regimes(), BENCH)
+    sheet.write_text(with_run_page_link(sheet.read_text("utf-8")), "utf-8")  # links run.html
     png = report.write_equity_drawdown_png(
         strategy, benchmark, tmp_path / "equity.png", title=TITLE, benchmark_name=BENCH
     )
