@@ -675,6 +675,27 @@ def report_tearsheet(run_folder: Path) -> None:
     click.echo(f"wrote {run_folder / 'tearsheet.html'} and {run_folder / 'equity.png'}")
 
 
+@report.command("page")
+@click.argument("run_folder", type=click.Path(path_type=Path))
+def report_page(run_folder: Path) -> None:
+    """(Re)write RUN_FOLDER's run.html: decisions, regimes, exposure, drawdown, contributions.
+
+    Read from the folder's own files only (engine.pages.run); opens offline in a browser."""
+    from engine.pages.run import write_run_page
+
+    needed = (
+        *("returns.parquet", "weights.parquet", "targets.parquet", "events.parquet"),
+        *("stats.json", "run.json"),
+    )
+    missing = [name for name in needed if not (run_folder / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"{run_folder} is not a run folder (no {', '.join(missing)})",
+            "give a folder `playbook run` wrote, e.g. results/<run-id>",
+        )
+    click.echo(f"wrote {write_run_page(run_folder)}")
+
+
 @cli.group()
 def data() -> None:
     """The local cache of Yahoo Finance and FRED downloads (configs with `source: yahoo`)."""

@@ -203,3 +203,26 @@ def test_run_without_run_page_every_run_writes_it(tmp_path: Path) -> None:
     assert (folder / RUN_PAGE).is_file()
     assert 'href="run.html"' in (folder / "tearsheet.html").read_text(encoding="utf-8")
     assert (folder / run_data.INSTRUMENT_RETURNS).is_file()
+
+
+def test_report_page_command_rewrites_the_page(hayes) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    folder = hayes[0]
+    (folder / RUN_PAGE).unlink()
+    result = CliRunner().invoke(cli, ["report", "page", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert (folder / RUN_PAGE).is_file() and f"wrote {folder / RUN_PAGE}" in result.output
+
+
+def test_report_page_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    result = CliRunner().invoke(cli, ["report", "page", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "(fix: " in lines[0]
