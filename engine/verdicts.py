@@ -220,8 +220,9 @@ def sweep_sentence(
     return (
         f"Of {trials} parameter sets the best (Sharpe {sharpe:.2f}) has a deflated Sharpe "
         f"ratio of {dsr_benchmark:.2f} tested against {benchmark}'s Sharpe of "
-        f"{benchmark_sharpe:.2f} (the figure reported here; {dsr_zero:.2f} against zero, "
-        f"summary.json's figure): its edge over holding {benchmark} is {luck}. "
+        f"{benchmark_sharpe:.2f} (its series on the sweep's bars, before trading costs; the "
+        f"figure reported here; {dsr_zero:.2f} against zero, summary.json's figure): its edge "
+        f"over holding {benchmark} is {luck}. "
         f"PBO {pct(pbo)}: the in-sample best ranked at or below the median out of sample "
         f"in {pct(pbo)} of splits; {overfit}."
     )
