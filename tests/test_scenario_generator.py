@@ -36,6 +36,7 @@ from engine.scenarios.calibrate import (
     window_stats,
     windows,
 )
+from engine.scenarios.generator import path_courses
 
 SCENARIOS = ["ai-boom", "ai-credit-crunch", "soft-landing", "stagflation"]
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
@@ -99,6 +100,14 @@ def one_phase(t_dof: float = 5.0, **extra: object) -> Scenario:
             **extra,
         }
     )
+
+
+CRUNCH = 4  # index of the ai-credit-crunch phase in ai-credit-crunch.yaml
+
+
+def crunch_dates(scenario) -> tuple[pd.Timestamp, pd.Timestamp]:
+    at = [p.name for p in scenario.phases].index("ai-credit-crunch")
+    return pd.Timestamp(scenario.phase_starts()[at]), pd.Timestamp(scenario.phases[at].end)
 
 
 @cache
@@ -169,7 +178,7 @@ def test_typo_in_a_nested_key_has_file_and_line(tmp_path: Path) -> None:
     path, line = _edited(tmp_path, "{drift: -1.15", "{drfit: -1.15")
     with pytest.raises(ConfigError) as error:
         load_scenario(str(path))
-    assert error.value.problem.startswith(f"{path}:{line}: phases.1.assets.BTC-USD.drfit")
+    assert error.value.problem.startswith(f"{path}:{line}: phases.{CRUNCH}.assets.BTC-USD.drfit")
 
 
 def test_inconsistent_scenario_points_at_the_line(tmp_path: Path) -> None:
@@ -178,7 +187,7 @@ def test_inconsistent_scenario_points_at_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_scenario(str(path))
     assert error.value.problem == (
-        f"{path}:{line}: phases.1.assets.KRX: phase ai-credit-crunch: unknown asset 'KRX'"
+        f"{path}:{line}: phases.{CRUNCH}.assets.KRX: phase ai-credit-crunch: unknown asset 'KRX'"
     )
     assert error.value.fix == "did you mean 'KRE'?"
 
@@ -241,7 +250,7 @@ def test_student_t_shocks_have_fat_tails() -> None:
 def test_median_phase_return_follows_the_drift() -> None:
     scenario = load_scenario("ai-credit-crunch")
     crunch = scenario.phase("ai-credit-crunch")
-    start = pd.Timestamp(scenario.phase_starts()[1])
+    start = pd.Timestamp(scenario.phase_starts()[CRUNCH])
     years = ((pd.Timestamp(crunch.end) - start).days + 1) / 365.25
     returns = [
         np.log1p(phase_return(m.prices["KRE"]["close"], start, pd.Timestamp(crunch.end)))
@@ -312,7 +321,7 @@ def test_all_paths_share_calendar_events_and_regimes() -> None:
         for i, m in enumerate(markets[:3])
     ]
     assert all(p.index.equals(panels[0].index) for p in panels)
-    assert panels[0].synthetic and panels[0].regimes[1].name == "ai-credit-crunch"
+    assert panels[0].synthetic and panels[0].regimes[CRUNCH].name == "ai-credit-crunch"
 
 
 def test_events_are_the_scenarios_with_the_sunday_facility() -> None:
@@ -405,7 +414,8 @@ def test_macro_series_are_in_fred_units_on_fred_calendars() -> None:
 def test_policy_rate_follows_the_story() -> None:
     market = generate_paths(load_scenario("ai-credit-crunch"), 1, 8, ["SPY"])[0]
     dff = market.macro["DFF"]
-    assert dff.loc["2032-06-29"] > 4.5 and dff.loc["2032-07-01"] < 0.3  # the emergency cut
+    assert dff.loc["2032-01-28"] > 4.7 and dff.loc["2032-01-30"] < 4.5  # the insurance cut
+    assert 3.7 < dff.loc["2032-06-29"] < 4.1 and dff.loc["2032-07-01"] < 0.3  # the emergency cut
     assert market.macro["DTB3"].loc["2032-08-01":"2032-08-31"].max() < 0.5
     stagflation = generate_paths(load_scenario("stagflation"), 1, 8, ["SPY"])[0].macro["DFF"]
     assert stagflation.iloc[-1] > 8.0 and stagflation.loc["2031-06-01":].min() > 8.0  # no pivot
@@ -414,17 +424,24 @@ def test_policy_rate_follows_the_story() -> None:
 # --- the ai-credit-crunch story across many paths ------------------------------------------------
 
 
-def test_kre_and_btc_fall_in_the_crunch_on_most_paths() -> None:
+def test_kre_falls_in_the_crunch_and_btc_on_its_falling_branch() -> None:
     scenario = load_scenario("ai-credit-crunch")
-    start, end = pd.Timestamp(scenario.phase_starts()[1]), pd.Timestamp(scenario.phases[1].end)
-    for symbol in ("KRE", "BTC-USD"):
-        falls = [phase_return(m.prices[symbol]["close"], start, end) < 0 for m in crunch_paths()]
-        assert np.mean(falls) > 0.9, symbol
+    start, end = crunch_dates(scenario)
+    courses = path_courses(scenario, scenario.seed, range(300))[:, CRUNCH]
+    falls = {
+        symbol: np.array(
+            [phase_return(m.prices[symbol]["close"], start, end) < 0 for m in crunch_paths()]
+        )
+        for symbol in ("KRE", "BTC-USD")
+    }
+    assert falls["KRE"].mean() > 0.85
+    assert falls["BTC-USD"][courses == 0].mean() > 0.85  # case 2: BTC keeps falling
+    assert falls["BTC-USD"][courses == 1].mean() < 0.7  # case 1: its drop was done
 
 
 def test_hy_spreads_peak_in_the_crunch() -> None:
     scenario = load_scenario("ai-credit-crunch")
-    start, end = pd.Timestamp(scenario.phase_starts()[1]), pd.Timestamp(scenario.phases[1].end)
+    start, end = crunch_dates(scenario)
     peaks = [m.macro["BAMLH0A0HYM2"].idxmax() for m in crunch_paths()]
     assert np.mean([start <= peak <= end for peak in peaks]) > 0.9
     assert all(m.macro["BAMLH0A0HYM2"].max() > 8.0 for m in crunch_paths())
@@ -462,19 +479,23 @@ def test_jitter_varies_magnitudes_per_path_but_not_the_story_dates() -> None:
         assert all(s % 7 == 0 and abs(s) <= 21 for s in shifts)  # ... by whole weeks
         facility = tale.events.loc[tale.events["kind"] == "emergency_facility", "date"].iloc[0]
         assert facility.day_name() == "Sunday"
-        assert tale.starts[2] <= facility <= tale.ends[2]  # still inside the pivot phase
-    markets = generate_paths(jittered, 40, 3, ["BTC-USD"])
+        assert tale.starts[CRUNCH + 1] <= facility <= tale.ends[CRUNCH + 1]  # still the pivot's
+    markets = generate_paths(jittered, 40, 3, ["KRE"])
     for market in markets[1:]:  # ... but one draw's paths share them
         pd.testing.assert_frame_equal(market.events, markets[0].events)
         pd.testing.assert_frame_equal(market.regimes, markets[0].regimes)
-    plain = generate_paths(base, 40, 3, ["BTC-USD"])
+    plain = generate_paths(base, 40, 3, ["KRE"])
 
+    # KRE: BTC's crunch branch (either BTC case) would add its own spread across paths
     def crunch_log_returns(paths: list[SyntheticMarket]) -> np.ndarray:
-        regime = paths[0].regimes.iloc[1]
-        closes = [m.prices["BTC-USD"]["close"] for m in paths]
+        regime = paths[0].regimes.iloc[CRUNCH]
+        closes = [m.prices["KRE"]["close"] for m in paths]
         return np.log1p([phase_return(c, regime["start"], regime["end"]) for c in closes])
 
-    assert np.std(crunch_log_returns(markets)) > np.std(crunch_log_returns(plain))
+    # drift jitter alone: the same noise, the crunch's drift scaled per path
+    drift_only = base.model_copy(update={"jitter": base.jitter.model_copy(update={"drift": 0.3})})
+    scaled = generate_paths(drift_only, 40, 3, ["KRE"])
+    assert np.std(crunch_log_returns(scaled) - crunch_log_returns(plain)) > 0.05
 
 
 def test_paths_are_generated_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -723,3 +744,117 @@ def test_decaying_sum_has_lfilter_bits():
     alpha = 2.0 / 21.0
     want = lfilter([1.0], [1.0, alpha - 1.0], moves, axis=1)
     np.testing.assert_array_equal(_decaying_sum(moves, 1.0 - alpha), want)
+
+
+# --- ai-credit-crunch can falsify the playbook (issue 16 F2) ------------------------------------
+
+ORDINARY_EASING = {"first_cut", "cut", "qt_end", "reserve_purchases", "discount_rate_cut"}
+CRISIS_PRINTING = {"emergency_facility", "joint_program", "emergency_cut", "qe_start"}
+
+
+def test_crunch_software_falls_against_the_nasdaq() -> None:
+    """Issue 16: in the article's chain software (IGV) falls against the Nasdaq first; the
+    crunch took 2008's numbers, in which IGV beat QQQ (drift -0.17 vs -0.24)."""
+    scenario = load_scenario("ai-credit-crunch")
+    crunch = scenario.phase("ai-credit-crunch")
+    assert crunch.assets["IGV"].drift < crunch.assets["QQQ"].drift
+    start, end = crunch_dates(scenario)
+    markets = generate_paths(scenario, 200, scenario.seed, ["IGV", "QQQ"])
+    # textbook: simple return = last close in the phase / last close before it - 1
+    behind = []
+    for m in markets:
+        igv, qqq = m.prices["IGV"]["close"], m.prices["QQQ"]["close"]
+        igv_return = igv.loc[:end].iloc[-1] / igv.loc[: start - pd.Timedelta(days=1)].iloc[-1] - 1
+        qqq_return = qqq.loc[:end].iloc[-1] / qqq.loc[: start - pd.Timedelta(days=1)].iloc[-1] - 1
+        behind.append(igv_return < qqq_return)
+    assert np.mean(behind) > 0.9  # 99% of paths
+
+
+def test_the_crunch_carries_ordinary_easing_before_the_crisis_printing() -> None:
+    """2007 and 2019: a discount-rate cut, an insurance cut, QT ending and bill purchases came
+    before (or instead of) the printing; the article's rule waits for the printing."""
+    scenario = load_scenario("ai-credit-crunch")
+    events = generate_paths(scenario, 1, scenario.seed, ["SPY"])[0].events
+    start, end = crunch_dates(scenario)
+    inside = events[(events["date"] >= start) & (events["date"] <= end)]
+    assert set(inside["kind"]) >= ORDINARY_EASING
+    assert not CRISIS_PRINTING & set(inside["kind"])  # the printing comes after the crunch
+    first_printing = events.loc[events["kind"].isin(CRISIS_PRINTING), "date"].min()
+    assert first_printing == pd.Timestamp("2032-06-27")  # the Sunday facility
+    reference = pd.read_csv(
+        Path(__file__).resolve().parents[1] / "engine" / "reference" / "fed_events.csv"
+    )
+    assert set(events["kind"]) <= set(reference["kind"])
+
+
+def test_the_boom_holds_a_false_alarm_that_resolves_without_a_crisis() -> None:
+    scenario = load_scenario("ai-credit-crunch")
+    names = [p.name for p in scenario.phases]
+    alarm = names.index("false-alarm")
+    assert names[alarm + 1] == "boom-resumes" and alarm < CRUNCH
+    markets = generate_paths(scenario, 200, scenario.seed, ["BTC-USD", "QQQ"])
+    regime = markets[0].regimes.iloc[alarm]
+    diverged = []
+    for m in markets:
+        window = slice(regime["start"], regime["end"])
+        btc, qqq = (m.prices[s]["close"].loc[window] for s in ("BTC-USD", "QQQ"))
+        # textbook drawdown from the running high
+        btc_dd = (btc / btc.cummax() - 1).min()
+        qqq_dd = (qqq / qqq.cummax() - 1).min()
+        diverged.append(btc_dd - qqq_dd < -0.20)  # hayes-pivot's alarm: 20 points worse
+    assert np.mean(diverged) > 0.8
+    events = markets[0].events
+    quiet = events[(events["date"] >= regime["start"]) & (events["date"] <= regime["end"])]
+    assert "crisis" not in set(quiet["kind"])
+
+
+def test_btc_takes_either_of_the_articles_cases_with_probability_one_half() -> None:
+    scenario = load_scenario("ai-credit-crunch")
+    crunch = scenario.phases[CRUNCH]
+    assert crunch.course_names() == ["btc-keeps-falling", "stocks-catch-down"]
+    assert crunch.branches[0].probability == 0.5
+    courses = path_courses(scenario, scenario.seed, range(2000))
+    assert (courses[:, [i for i in range(len(scenario.phases)) if i != CRUNCH]] == 0).all()
+    share = courses[:, CRUNCH].mean()
+    assert abs(share - 0.5) < 3 * np.sqrt(0.25 / 2000)  # binomial: within 3 standard errors
+    # the branch changes crypto only, and only in the crunch
+    start, end = crunch_dates(scenario)
+    markets = generate_paths(scenario, 200, scenario.seed, ["BTC-USD", "QQQ"])
+    case = courses[:200, CRUNCH]
+    btc = np.array(
+        [np.log(m.prices["BTC-USD"]["close"].loc[start:end]).diff().sum() for m in markets]
+    )
+    years = (end - start).days / 365.25
+    keeps_falling = crunch.assets["BTC-USD"].drift
+    assert np.median(btc[case == 0]) == pytest.approx(keeps_falling * years, abs=0.15)
+    catch_down = crunch.branches[0].assets["BTC-USD"].drift
+    assert np.median(btc[case == 1]) == pytest.approx(catch_down * years, abs=0.15)
+    # a path's branch is in its description
+    assert "(branch stocks-catch-down)" in markets[int(np.argmax(case == 1))].description
+
+
+def test_a_scenario_without_branches_ignores_the_branch_stream() -> None:
+    scenario = load_scenario("stagflation")
+    assert (path_courses(scenario, 5, range(10)) == 0).all()
+
+
+def test_the_default_path_is_typical_of_its_scenario() -> None:
+    """Issue 16: path 0 (the embedded default market) should be a typical path of its
+    scenario, not a lucky one. Textbook final wealth across 200 paths: BTC buy-and-hold (last
+    close over first) and 60/40 SPY/TLT rebalanced daily (product of 1 + 0.6 r_SPY + 0.4 r_TLT);
+    path 0 sits near the median of both (46th and 49th; the YAML quotes the engine's figures
+    with costs and monthly rebalancing). Before `first_stream` it sat at the 30th for 60/40."""
+    scenario = load_scenario("ai-credit-crunch")
+    markets = generate_paths(scenario, 200, scenario.seed, ["BTC-USD", "SPY", "TLT"])
+    closes = [m.prices["BTC-USD"]["close"] for m in markets]
+    btc = np.array([close.iloc[-1] / close.iloc[0] for close in closes])
+    sixty_forty = []
+    for m in markets:
+        daily = (
+            0.6 * m.prices["SPY"]["close"].pct_change()
+            + 0.4 * m.prices["TLT"]["close"].pct_change()
+        )
+        sixty_forty.append(float((1.0 + daily.fillna(0.0)).prod()))
+    for final in (btc, np.array(sixty_forty)):
+        percentile = (final < final[0]).mean() * 100
+        assert 35 <= percentile <= 65, percentile

@@ -144,6 +144,9 @@ def test_the_phases_and_the_pivot_are_the_scenarios() -> None:
     regimes = market().regimes
     assert list(regimes["name"]) == [
         "boom",
+        "false-alarm",
+        "boom-resumes",
+        "fire-alarm",
         "ai-credit-crunch",
         "fed-pivot",
         "liquidity-rally",
@@ -154,31 +157,48 @@ def test_the_phases_and_the_pivot_are_the_scenarios() -> None:
     assert events["emergency_facility"] == FACILITY and FACILITY.day_name() == "Sunday"
     assert phase("fed-pivot")[0] == FACILITY
     assert events["emergency_cut"] == pd.Timestamp("2032-06-29")
+    # this path takes the crunch's case-1 branch (BTC's fire-alarm fall was the whole drop)
+    assert "ai-credit-crunch 2031-12-01 to 2032-06-26 (branch stocks-catch-down)" in (
+        market().description
+    )
 
 
-def test_the_crunch_breaks_banks_credit_and_btc_while_gold_rises() -> None:
+def test_the_false_alarm_halves_btc_while_the_nasdaq_rises() -> None:
+    start, end = phase("false-alarm")
+    btc, qqq = close("BTC-USD").loc[start:end], close("QQQ").loc[start:end]
+    assert max_drawdown(btc) < -0.45  # -56% on this path
+    assert qqq.iloc[-1] / qqq.iloc[0] > 1.0  # +9%
+    assert market().macro["BAMLH0A0HYM2"].loc[start:end].max() > 4.0  # 4.18: the scare
+    later = close("BTC-USD").loc[phase("boom-resumes")[0] : phase("boom-resumes")[1]]
+    assert later.iloc[-1] / later.iloc[0] > 1.2  # +38%: no crisis follows
+
+
+def test_the_crunch_breaks_banks_software_and_credit_while_gold_rises() -> None:
     start, end = phase("ai-credit-crunch")
-    assert max_drawdown(close("KRE").loc[start:end]) < -0.40  # -47% on this path
-    assert max_drawdown(close("BTC-USD").loc[start:end]) < -0.40  # -47%
-    assert max_drawdown(close("ETH-USD").loc[start:end]) < -0.60  # -71%
+    assert max_drawdown(close("KRE").loc[start:end]) < -0.30  # -38% on this path
+    igv, qqq = close("IGV").loc[start:end], close("QQQ").loc[start:end]
+    assert igv.iloc[-1] / igv.iloc[0] < qqq.iloc[-1] / qqq.iloc[0] - 0.2  # -18% vs +14%
     gold = close("GLD").loc[start:end]
-    assert gold.iloc[-1] / gold.iloc[0] > 1.3  # +42%
+    assert gold.iloc[-1] / gold.iloc[0] > 1.3  # +54%
     hy = market().macro["BAMLH0A0HYM2"]
-    assert hy.loc[start:end].max() > 8.5  # 8.97: spreads near 9%
+    assert hy.loc[start:end].max() > 8.5  # 9.19: spreads near 9%
     assert hy.loc[: phase("boom")[1]].max() < 3.5
+    fire = close("BTC-USD").loc[phase("fire-alarm")[0] : phase("fire-alarm")[1]]
+    assert max_drawdown(fire) < -0.40  # -51%: the alarm before the crunch
 
 
 def test_the_fed_pivots_and_liquidity_floods_in() -> None:
     macro = market().macro
     dff = macro["DFF"]
-    assert dff.loc["2032-06-29"] > 4.5
+    assert dff.loc["2032-01-28"] > 4.7 and dff.loc["2032-01-30"] < 4.5  # the insurance cut
+    assert 3.7 < dff.loc["2032-06-29"] < 4.1
     assert dff.loc[: FACILITY + pd.DateOffset(weeks=3)].iloc[-1] < 0.3
     walcl = macro["WALCL"]
     year_later = walcl.loc[: FACILITY + pd.DateOffset(years=1)].iloc[-1]
-    assert year_later / walcl.loc[:FACILITY].iloc[-1] > 1.25  # 1.32 on this path
+    assert year_later / walcl.loc[:FACILITY].iloc[-1] > 1.2  # 1.28 on this path
     start, end = phase("liquidity-rally")
     btc = close("BTC-USD").loc[start:end]
-    assert btc.iloc[-1] / btc.iloc[0] > 4.0  # 7.7x on this path
+    assert btc.iloc[-1] / btc.iloc[0] > 4.0  # 6.3x on this path
 
 
 def test_bills_accrue_the_bill_rate() -> None:

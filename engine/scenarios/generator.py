@@ -31,10 +31,11 @@ average of the next two years); DGS10 moves inversely with the bond ETF (duratio
 cash ETF accrues DTB3. Units are FRED's: WALCL and WTREGEN in
 USD millions, RRPONTSYD and M2SL in USD billions, rates and spreads in percent.
 
-Randomness: path i of a seed draws from its own stream (`SeedSequence(seed, spawn_key=(0, i))`)
-in a fixed order, so a path is the same whether 10 or 1,000 are asked for, and whether
-`ohlcv` is on. Work is vectorized over days and a chunk of paths (no loop over bars); one
-chunk of 50 paths x 8 years x 15 assets needs tens of MB.
+Randomness: path i of a seed draws from its own stream (`SeedSequence(seed, spawn_key=(0, i +
+first_stream))`, `first_stream` a scenario field, 0 by default) in a fixed order, so a path is
+the same whether 10 or 1,000 are asked for, and whether `ohlcv` is on. Work is vectorized over
+days and a chunk of paths (no loop over bars); one chunk of 50 paths x 8 years x 15 assets
+needs tens of MB.
 
 Price frames have the six columns of the price contract. By default they are close-only, like
 the real KRE or IGV files: open, high, low and volume are NaN and close is adj_close (one
@@ -298,15 +299,17 @@ def _phase_tables(
 
 
 def path_courses(scenario: Scenario, seed: int, paths: Sequence[int]) -> np.ndarray:
-    """The course each path takes in each phase, (paths, phases): 0 the phase's own numbers,
-    i its i-th branch, with the branch's probability. Drawn from the path's own branch stream
-    (`SeedSequence(seed, spawn_key=(2, path))`), so branches leave every other draw as it was
-    and a scenario without branches gets the same bits as before they existed."""
+    """The course each path takes in each phase, (paths, phases): 0 the phase's own
+    numbers, i its i-th branch, with the branch's probability. Drawn from the path's own
+    branch stream (`SeedSequence(seed, spawn_key=(2, path + first_stream))`), so branches
+    leave every other draw as it was and a scenario without branches gets the same bits as
+    before they existed."""
     out = np.zeros((len(paths), len(scenario.phases)), dtype=int)
     if not any(p.branches for p in scenario.phases):
         return out
     for j, path in enumerate(paths):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(BRANCH_KEY, path)))
+        stream = path + scenario.first_stream
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(BRANCH_KEY, stream)))
         draws = rng.random(len(scenario.phases))
         for p, phase in enumerate(scenario.phases):
             edges = np.cumsum([b.probability for b in phase.branches])
@@ -471,7 +474,8 @@ def _draw(plan: _Plan, paths: range, seed: int, ohlcv: bool) -> _Draws:
             for s in chosen
         ]
     for j, path in enumerate(paths):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PATH_KEY, path)))
+        stream = path + scenario.first_stream
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PATH_KEY, stream)))
         draws.drift_jitter[j] = rng.standard_normal(plan.n_phases)
         draws.vol_jitter[j] = rng.standard_normal(plan.n_phases)
         normal = rng.standard_normal((n_days, width))

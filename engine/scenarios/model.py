@@ -262,6 +262,12 @@ class Scenario(Frozen):
     description: str = Field(description="the story in a few sentences")
     start: dt.date = Field(description="first day (fictional dates: the future, not history)")
     seed: int = Field(description="default seed; the story holds on most of its paths")
+    first_stream: int = Field(
+        0,
+        ge=0,
+        description="path i draws from random stream i + first_stream of the seed: chosen so "
+        "that path 0, the embedded default market, is a typical path (say its percentile)",
+    )
     t_dof: float = Field(
         5.0,
         gt=2,
