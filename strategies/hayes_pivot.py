@@ -36,8 +36,8 @@ Rules:
 - Data pivots are off by default: the data has no target-range series (DFEDTARU/DFEDTARL),
   and the effective rate (DFF) trips "first cuts" weeks before the Fed moves (4.68 on
   2007-08-10 with the target at 5.25). `data_pivots` opts into USD liquidity turning up
-  (with the alarm off) as a weaker, undocumented-by-the-article variant.
-- `max_wait_days` caps the wait (None: wait for the pivot, however long) [stance].
+  (with the alarm off) as a weaker variant the article does not name [data].
+- `max_wait_days` caps the wait (None: wait for the pivot, however long) [wait: a variant].
 - Alts (ZEC, HYPE) are optional: the article names them in 2026, so backtesting them earlier
   is hindsight; hayes-pivot-alts.yaml says so.
 
