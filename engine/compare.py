@@ -40,6 +40,7 @@ from engine.safe_yaml import parse_yaml
 
 RUN_FILE = "run.json"
 TEARSHEET = "tearsheet.html"
+RUN_PAGE = "run.html"  # engine.pages.run: decisions, exposure, contributions
 CASH = "CASH"  # engine.simulate.CASH, repeated to keep vectorbt out of this import
 EXPOSURE_EPS = 1e-9  # the same threshold stats.json's time_in_market uses
 LIST_FIX = "`playbook runs` lists them"
@@ -855,6 +856,9 @@ def _runs_html(comparison: Comparison, page_dir: Path) -> str:
             if tearsheet.is_file()
             else '<span class="muted">no tearsheet (run with reports)</span>'
         )
+        run_page = record.folder / RUN_PAGE
+        if run_page.is_file():
+            link += f' <a href="{_e(_href(run_page, page_dir))}">run page</a>'
         notes = "".join(
             f"<br><span class='small'>{_e(n)}</span>" for n in record.run.get("notes") or []
         )

@@ -226,3 +226,17 @@ def test_report_page_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "(fix: " in lines[0]
+
+
+def test_compare_page_links_each_run_page(hayes, tmp_path: Path) -> None:
+    from engine.compare import compare_runs, load_run, write_compare_page
+
+    runs = []
+    for name in ("a", "b"):
+        runs.append(tmp_path / "results" / name)
+        shutil.copytree(hayes[0], runs[-1])
+    (runs[1] / RUN_PAGE).unlink()
+    comparison = compare_runs([load_run(folder) for folder in runs])
+    page = write_compare_page(comparison, tmp_path / "pages" / "c.html")
+    hrefs = re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8"))
+    assert [h for h in hrefs if h.endswith(RUN_PAGE)] == ["../results/a/run.html"]
