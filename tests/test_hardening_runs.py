@@ -132,6 +132,17 @@ def _sweep_child(spec_file: Path, out: Path) -> subprocess.Popen:
     )
 
 
+def _finish(child: subprocess.Popen) -> str:
+    """The child's stderr; a child still running after 2 minutes is killed, not left behind."""
+    try:
+        _, stderr = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise
+    return stderr.decode()
+
+
 def test_ctrl_c_in_a_sweep_started_in_the_background_exits_130(tmp_path):
     spec = tmp_path / "big.yaml"  # long enough to be interrupted mid-way
     spec.write_text(
@@ -145,9 +156,9 @@ def test_ctrl_c_in_a_sweep_started_in_the_background_exits_130(tmp_path):
     while not any((out / "chunks").glob("chunk-*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=120)
-    assert child.returncode == 130, stderr.decode()
-    assert "interrupted" in stderr.decode()
+    stderr = _finish(child)
+    assert child.returncode == 130, stderr
+    assert "interrupted" in stderr
     assert not list(out.rglob(".*tmp*"))  # no half-written chunk
     assert not (out / "sweep.parquet").exists()
 
@@ -591,6 +602,6 @@ def test_ctrl_c_in_scenario_run_started_in_the_background_exits_130(tmp_path):
     )
     time.sleep(8)  # imported and generating paths
     child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=120)
-    assert child.returncode == 130, stderr.decode()
+    stderr = _finish(child)
+    assert child.returncode == 130, stderr
     assert not results.exists() or not [p for p in results.rglob("*") if p.is_file()]
