@@ -1,4 +1,5 @@
-"""`playbook new strategy NAME`: a strategy file, a config that runs at once, and a test.
+"""`playbook new strategy NAME`: a strategy file, a config that runs at once, a sweep of it
+and a test.
 
 The files are a working thesis (hold QQQ above its 200-session average, else GLD) to edit,
 not blanks to fill: the config runs on the embedded synthetic market as written, and the test
@@ -73,6 +74,13 @@ params:
 benchmark: QQQ
 """
 
+SWEEP = """# `playbook sweep {sweep}`: every set on the base config's data (add --data-dir).
+base: {name}.yaml
+grid:
+  sma_bars: [50, 100, 150, 200, 250]
+blocks: 4
+"""
+
 TEST = '''"""{title}: no look-ahead, and the thesis on a hand-checked market."""
 
 from __future__ import annotations
@@ -110,7 +118,8 @@ def test_holds_qqq_above_its_average_and_gold_below():
 
 
 def new_strategy(name: str, folder: Path) -> list[Path]:
-    """Write NAME.py, NAME.yaml and test_NAME.py in `folder`; nothing is overwritten."""
+    """Write NAME.py, NAME.yaml, NAME-sweep.yaml and test_NAME.py in `folder`; nothing is
+    overwritten (all or none are written)."""
     if not is_name(name) or not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
         raise ConfigError(
             f"strategy name {name!r} is not a lowercase name",
@@ -125,6 +134,7 @@ def new_strategy(name: str, folder: Path) -> list[Path]:
     files = {
         folder / f"{module}.py": STRATEGY,
         folder / f"{name}.yaml": CONFIG,
+        folder / f"{name}-sweep.yaml": SWEEP,
         folder / f"test_{module}.py": TEST,
     }
     existing = [str(p) for p in files if p.exists()]
@@ -140,6 +150,7 @@ def new_strategy(name: str, folder: Path) -> list[Path]:
         "module": module,
         "file": f"{module}.py",
         "config": str(folder / f"{name}.yaml"),
+        "sweep": str(folder / f"{name}-sweep.yaml"),
         "title": name,
     }
     for path, template in files.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -91,3 +92,26 @@ def test_gallery_regenerates_results_with_the_numbers_of_the_runs(tmp_path, shar
     assert hayes > -5 and btc < -50  # the thesis: in T-bills while BTC fell 59%
     committed = (REPO / "docs" / "results.md").read_text()
     assert committed.split("\n", 3)[3] == text.split("\n", 3)[3], "docs/results.md is stale"
+
+
+def readme_python(first_line: str) -> str:
+    """The README's python block that starts with `first_line`."""
+    text = (REPO / "README.md").read_text()
+    (block,) = re.findall(rf"```python\n({re.escape(first_line)}\n.*?)```", text, flags=re.S)
+    return block
+
+
+@pytest.mark.slow
+def test_readme_notebook_example_runs(tmp_path, shared_data, monkeypatch):
+    """The `engine.api` example, as written, next to the README's qqq_trend.py."""
+    (tmp_path / "qqq_trend.py").write_text(readme_python("# qqq_trend.py"))
+    monkeypatch.chdir(tmp_path)
+    code = readme_python("# notebook").replace('"../shared/data"', repr(str(shared_data)))
+    namespace: dict = {}
+    exec(compile(code, "README.md (notebook example)", "exec"), namespace)
+    trend = namespace["trend"]
+    assert trend.stats["start"] >= "2015-01-02" and trend.run.source.kind == "file"
+    assert (tmp_path / "notebook-out" / "tearsheet.html").stat().st_size > 10_000
+    results = Path(os.environ["PLAYBOOK_RESULTS"])
+    (folder,) = results.iterdir()
+    assert json.loads((folder / "run.json").read_text())["strategy"] == "qqq-trend"

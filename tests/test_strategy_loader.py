@@ -200,7 +200,12 @@ def test_absolute_spec_leaves_names_and_modules_alone(tmp_path):
 
 def test_new_strategy_refuses_to_overwrite_and_builtin_names(tmp_path):
     written = new_strategy("qqq-trend", tmp_path)
-    assert [p.name for p in written] == ["qqq_trend.py", "qqq-trend.yaml", "test_qqq_trend.py"]
+    assert [p.name for p in written] == [
+        "qqq_trend.py",
+        "qqq-trend.yaml",
+        "qqq-trend-sweep.yaml",
+        "test_qqq_trend.py",
+    ]
     with pytest.raises(ConfigError, match="already exist"):
         new_strategy("qqq-trend", tmp_path)
     with pytest.raises(ConfigError, match="built-in"):

@@ -31,6 +31,7 @@ from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
 from engine.simulate import Costs, simulate_sets
+from engine.strategy_loader import resolve
 from engine.sweep.overfit import MOMENTS, block_moments_of_rows
 from engine.sweep.shared_signals import SignalMemo
 from engine.sweep.spec import SweepSpec, expand, param_id
@@ -98,7 +99,8 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
 
 def inputs_fingerprint(plan: Plan) -> str:
     """A hash of what a chunk's numbers depend on: the sweep's identity (spec, base config,
-    sets, chunking), the content of every panel its sets read, and playbook's version.
+    sets, chunking), the content of every panel its sets read, playbook's version and, for a
+    strategy file, its content.
     A chunk is reused, or merged, only under the same fingerprint."""
     from engine import __version__
 
@@ -110,6 +112,9 @@ def inputs_fingerprint(plan: Plan) -> str:
         keys[(strategy.universe(), _inputs_key(strategy))] = None
     data = [_panel(base_json, universe, inputs).content_hash() for universe, inputs in keys]
     payload = {"identity": plan.identity(), "data": data, "playbook": __version__}
+    code = resolve(plan.base.strategy)[1].sha256  # a user's strategy file: its content
+    if code is not None:
+        payload["strategy_sha256"] = code
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
