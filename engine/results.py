@@ -138,7 +138,7 @@ def _write_named_folder(
     return final
 
 
-def write_file_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_file_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """`write(tmp)` beside `path`, then rename it into place: a reader never sees half a
     file, and a failure (full disk, Ctrl-C) leaves the old file or none. A folder at `path`
     is refused (EISDIR, one line in the CLI) rather than written into or replaced."""

@@ -605,3 +605,22 @@ def test_ctrl_c_in_scenario_run_started_in_the_background_exits_130(tmp_path):
     stderr = _finish(child)
     assert child.returncode == 130, stderr
     assert not results.exists() or not [p for p in results.rglob("*") if p.is_file()]
+
+
+def test_full_disk_while_writing_sweep_outputs_leaves_no_half_file(
+    spec_file, tmp_path, monkeypatch
+):
+    import engine.sweep.summary as summary
+
+    def half_then_full(_table, _params, _metric, path):
+        Path(path).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(summary, "write_heatmap", half_then_full)
+    spec = tmp_path / "h.yaml"
+    spec.write_text(spec_file.read_text() + "heatmap: [stock_weight, rebalance]\n")
+    out = tmp_path / "s"
+    result = invoke("sweep", str(spec), "--out", str(out))
+    assert "no space left" in assert_documented_failure(result, 5)
+    assert not (out / "heatmap.png").exists()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -108,13 +107,20 @@ def write_outputs(table: pd.DataFrame, spec: SweepSpec, out_dir: Path) -> dict[s
     out_dir = Path(out_dir)
     summary = summarize(table, spec)
     public = table[[c for c in table.columns if not re.match(r"m\d\d_", c)]]
-    tmp = out_dir / f".sweep.parquet.{os.getpid()}.tmp"
-    public.to_parquet(tmp, index=False)
-    os.replace(tmp, out_dir / "sweep.parquet")
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    # each file whole or not at all (Ctrl-C, full disk): the one atomic writer of outputs
+    from engine.results import write_file_atomically
+
+    write_file_atomically(
+        out_dir / "sweep.parquet", lambda tmp: public.to_parquet(tmp, index=False)
+    )
+    text = json.dumps(summary, indent=2) + "\n"
+    write_file_atomically(out_dir / "summary.json", lambda tmp: tmp.write_text(text))
     params = spec.heatmap or tuple(list(spec.grid)[:2])
     if len(params) == 2:
-        write_heatmap(public, params, spec.metric, out_dir / "heatmap.png")
+        write_file_atomically(
+            out_dir / "heatmap.png",
+            lambda tmp: write_heatmap(public, params, spec.metric, tmp),
+        )
     return summary
 
 
@@ -145,7 +151,7 @@ def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, pat
             ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
     fig.colorbar(image, ax=ax, label=metric)
     fig.suptitle(f"{metric} by {params[0]} and {params[1]} (mean over other parameters)")
-    fig.savefig(path, metadata={"Software": None})
+    fig.savefig(path, format="png", metadata={"Software": None})
     return path
 
 
