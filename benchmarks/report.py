@@ -43,13 +43,12 @@ def chunk_layout(child: dict[str, Any]) -> str:
 def signal_counts(child: dict[str, Any]) -> tuple[int, int, int]:
     """(signals or measures asked of the memo, signals computed, measures computed) in a
     sweep child's timed part, from its stage timers' call counts. Signals computed: frames
-    (`Strategy.signals`) plus triggers compared straight from measures (`measured_events`,
-    hayes-pivot's array path), one per distinct set of thresholds."""
+    (`Strategy.signals`), one per distinct set of the parameters they read."""
     calls = child.get("calls", {})
     own = {k: v for k, v in calls.items() if not k.startswith("SignalMemo.")}
     return (
         calls.get("SignalMemo.signals", 0) + calls.get("SignalMemo.measures", 0),
-        sum(v for k, v in own.items() if k.endswith((".signals", ".measured_events"))),
+        sum(v for k, v in own.items() if k.endswith(".signals")),
         sum(v for k, v in own.items() if k.endswith(".measures")),
     )
 

@@ -6,8 +6,7 @@ per set for signals). Stages, each exclusive of the timed stages nested in it:
 
 - signals: `SignalMemo.signals` / `measures` and the strategy's own `signals` / `measures`
   (rolling windows, flags, stress score; shared between sets that read the same parameter
-  values), and hayes-pivot's array path comparing thresholds straight from the measures
-  (`strategies.hayes_pivot_batch.measured_events`);
+  values);
 - decisions: `engine.schedule.decide_all` (the strategy's `decide_many` array fast path, or
   the event walk of `build_schedule` per set), signals excluded;
 - fills: `engine.simulate._fills` (decision rows -> fill rows, numba);
@@ -33,7 +32,6 @@ import engine.simulate
 import engine.simulate_kernel
 import engine.sweep.runner
 import engine.sweep.shared_signals
-import strategies.hayes_pivot_batch
 from strategies import get_strategy
 
 STAGES = (
@@ -86,7 +84,6 @@ def _patches(strategy: str) -> list[tuple[Any, str, str]]:
     patches: list[tuple[Any, str, str]] = [
         (engine.sweep.shared_signals.SignalMemo, "signals", "signals"),
         (engine.sweep.shared_signals.SignalMemo, "measures", "signals"),
-        (strategies.hayes_pivot_batch, "measured_events", "signals"),
         (engine.sweep.runner, "decide_all", "decisions"),
         (engine.sweep.runner, "simulate_sets", "simulate, rest"),
         (engine.sweep.runner, "run_chunk", "metrics"),

@@ -30,10 +30,10 @@ BASE_CONFIG = REPO / "configs" / "hayes-pivot-alts.yaml"
 SEED = 20260101
 
 GRID: dict[str, Any] = {
-    "stress_threshold": Range(start=0.30, stop=0.75, step=0.05),  # 10 values
+    "btc_divergence_pct": Range(start=10, stop=32.5, step=2.5),  # 10 values
     "kre_drawdown_pct": Range(start=10, stop=32.5, step=2.5),  # 10
     "hy_widening_pts": Range(start=0.5, stop=2.75, step=0.25),  # 10
-    "hold_after_pivot_days": list(range(30, 301, 30)),  # 10
+    "rearm_days": list(range(0, 271, 30)),  # 10
     "btc_weight": [0.4, 0.55, 0.7],  # with 15% ZEC and 15% HYPE
 }
 
