@@ -418,9 +418,14 @@ def drawdown(returns: pd.Series) -> pd.Series:
 
 
 def _plot_equity(
-    ax: Axes, returns: pd.Series, benchmark: pd.Series | None, benchmark_name: str
+    ax: Axes,
+    returns: pd.Series,
+    benchmark: pd.Series | None,
+    benchmark_name: str,
+    decisions: pd.DatetimeIndex | None = None,
 ) -> None:
-    """Top panel: growth of 1, strategy drawn over the benchmark."""
+    """Top panel: growth of 1 on a log scale (a 130x run stays readable), strategy drawn over
+    the benchmark, each decision in the window marked on the strategy's curve."""
     if benchmark is not None:
         ax.plot(
             benchmark.index,
@@ -428,9 +433,15 @@ def _plot_equity(
             color=_BENCHMARK_COLOR,
             label=_literal(benchmark_name),
         )
-    ax.plot(returns.index, growth_of_one(returns), color=_STRATEGY_COLOR, label=STRATEGY_NAME)
+    wealth = growth_of_one(returns)
+    ax.plot(returns.index, wealth, color=_STRATEGY_COLOR, label=STRATEGY_NAME)
+    if decisions is not None:
+        inside = decisions[(decisions >= returns.index[0]) & (decisions <= returns.index[-1])]
+        at = wealth.iloc[np.maximum(returns.index.searchsorted(inside, side="right") - 1, 0)]
+        ax.plot(inside, at.to_numpy(), "v", color="black", markersize=5, label="decision")
     ax.axhline(1.0, color="black", linewidth=0.6)
-    ax.set_ylabel("Growth of 1")
+    ax.set_yscale("log")
+    ax.set_ylabel("Growth of 1 (log)")
     ax.legend(loc="upper left", frameon=False, reverse=True)
 
 
@@ -450,6 +461,7 @@ def equity_drawdown_png(
     *,
     title: str,
     benchmark_name: str | None = None,
+    decisions: pd.DatetimeIndex | None = None,
 ) -> bytes:
     """One PNG (equity curve over drawdown), as bytes; byte-identical on rerun."""
     _check_pair(returns, benchmark, min_rows=1)
@@ -460,7 +472,7 @@ def equity_drawdown_png(
     with mpl_style.context(["default", style]):
         fig = Figure(figsize=(10, 6.5), dpi=100, layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-        _plot_equity(top, returns, benchmark, label)
+        _plot_equity(top, returns, benchmark, label, decisions)
         _plot_drawdown(bottom, returns, benchmark)
         fig.suptitle(_literal(title), fontweight="bold")
         fig.savefig(out, format="png", metadata={"Software": None})
@@ -557,6 +569,7 @@ class ReportInputs:
     periods_per_year: float  # bars per calendar year of the window, as in stats.json
     benchmark_name: str | None
     regimes: pd.DataFrame | None = None
+    decisions: pd.DatetimeIndex | None = None  # decision bars, marked on equity.png
 
 
 def write_run_reports(folder: Path, inputs: ReportInputs) -> None:
@@ -577,6 +590,10 @@ def write_run_reports(folder: Path, inputs: ReportInputs) -> None:
     page = with_run_page_link(page)  # engine.pages: run.html sits beside the tearsheet
     (folder / "tearsheet.html").write_text(page, "utf-8")
     png = equity_drawdown_png(
-        inputs.returns, inputs.benchmark, title=inputs.title, benchmark_name=inputs.benchmark_name
+        inputs.returns,
+        inputs.benchmark,
+        title=inputs.title,
+        benchmark_name=inputs.benchmark_name,
+        decisions=inputs.decisions,
     )
     (folder / "equity.png").write_bytes(png)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from engine.config import RunConfig
     from engine.data.sources import Source
     from engine.report import ReportInputs
@@ -65,6 +67,7 @@ def report_inputs(result: RunResult) -> ReportInputs:
         periods_per_year=float(result.periods_per_year),
         benchmark_name=None if result.benchmark is None else str(result.benchmark.name),
         regimes=result.regimes,
+        decisions=decision_times(result.schedule.log),
     )
 
 
@@ -91,7 +94,15 @@ def folder_inputs(folder: Path) -> ReportInputs:
         periods_per_year=float(stats["periods_per_year"]),
         benchmark_name=None if benchmark is None else str(bench_name),
         regimes=pd.read_csv(regimes_csv) if regimes_csv.is_file() else None,
+        decisions=decision_times(pd.read_parquet(folder / "events.parquet")),
     )
+
+
+def decision_times(log: pd.DataFrame) -> pd.DatetimeIndex:
+    """The bars a strategy decided on (events.parquet's `decided` rows), for equity.png."""
+    import pandas as pd
+
+    return pd.DatetimeIndex(log.loc[log["decided"], "time"]).unique()
 
 
 def write_reports(result: RunResult, folder: Path) -> None:
