@@ -25,6 +25,7 @@ import pandas as pd
 from engine import attribution, metrics, verdicts
 from engine.config import RunConfig, load_run_config
 from engine.regimes import regime_table
+from engine.results import write_file_atomically
 from engine.run import RunResult, run_backtest
 from engine.signals import MissingInputWarning
 from engine.simulate import CASH, SHORT_SUFFIX, accrual_index
@@ -107,7 +108,8 @@ def build_gallery(data_dir: Path, out_dir: Path, configs_dir: Path) -> Path:
     assert main is not None
     fingerprint = main.panel.fingerprint()
     path = out_dir / "results.md"
-    path.write_text(_document(sections, data_dir, str(fingerprint["content_sha256"])[:12]))
+    text = _document(sections, data_dir, str(fingerprint["content_sha256"])[:12])
+    write_file_atomically(path, lambda tmp: tmp.write_text(text))  # never half a page
     return path
 
 
