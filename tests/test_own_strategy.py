@@ -111,6 +111,9 @@ def test_an_outside_strategy_runs_sweeps_locally_and_on_dask_and_in_scenarios(
 
     scenario = ["scenario", "run", "qqq-trend.yaml", "--paths", "4"]
     invoke([*scenario, "--results-dir", str(tmp_path / "sc")], outside, monkeypatch)
+    (scenario_folder,) = (tmp_path / "sc" / "scenarios").iterdir()  # named by the strategy
+    assert "qqq-trend-ai-credit-crunch" in scenario_folder.name
+    assert ".py" not in scenario_folder.name
 
     strategy = resolve(str(outside / "qqq_trend.py"))[0]()
     assert_no_lookahead(strategy, synthetic_market())

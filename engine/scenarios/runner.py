@@ -96,7 +96,7 @@ def run_paths(
     returns, bench_returns, cash = kept[median]
     return ScenarioOutcome(
         config=config,
-        strategy=config.strategy,
+        strategy=make_strategy(config).name,  # a file spec's strategy by its name, not path
         scenario=scenario,
         seed=seed,
         wealth=pd.concat(wealth, axis=1),
