@@ -133,3 +133,42 @@ def test_bootstrap_paths_of_real_history(tmp_path, shared_data):
     )
     assert result.exit_code == 0, result.output
     assert "bootstrap-" in result.stdout
+
+
+def scenario_summary(target: str, tmp_path, paths: int = 16) -> dict:
+    """`playbook scenario run TARGET` on ai-credit-crunch: its summary.json."""
+    out = tmp_path / target.replace("/", "_")
+    result = CliRunner().invoke(
+        cli,
+        ["scenario", "run", target, "--paths", str(paths), "--results-dir", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = (out / "scenarios").iterdir()
+    return json.loads((folder / "summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_broad_pivots_buy_the_crunchs_ordinary_easing_the_articles_rule_waits(tmp_path):
+    """Issue 16 F2: the crunch holds a discount-rate cut, an insurance cut, QT ending and bill
+    purchases before the crisis printing. The article's hayes-pivot waits in T-bills through
+    them; the broad variant (configs/hayes-pivot-broad.yaml) buys them, so the two differ in
+    exactly that phase, and both buy the Sunday facility."""
+    default = scenario_summary("configs/hayes-pivot.yaml", tmp_path)["exposure_by_phase"]
+    broad = scenario_summary("configs/hayes-pivot-broad.yaml", tmp_path)["exposure_by_phase"]
+    phases = [
+        "boom",
+        "false-alarm",
+        "boom-resumes",
+        "fire-alarm",
+        "ai-credit-crunch",
+        "fed-pivot",
+        "liquidity-rally",
+        "calm-tail",
+    ]
+    assert list(default) == list(broad) == phases
+    assert default["ai-credit-crunch"] < 0.1  # in T-bills: ordinary easing is not the pivot
+    assert broad["ai-credit-crunch"] > 0.5  # bought the discount-rate / insurance cut
+    assert broad["ai-credit-crunch"] - default["ai-credit-crunch"] > 0.5
+    assert default["fed-pivot"] > 0.9 and broad["fed-pivot"] > 0.9
+    # the false alarm fools the article's rule: out in the boom that resumes, no crisis
+    assert default["boom-resumes"] < 0.2 < default["boom"]
