@@ -14,6 +14,11 @@ compares; `engine.sweep.shared_signals` computes them once per panel) and the cl
 
 It never does I/O, never touches vectorbt and never shifts data: the engine decides with what
 is known at a bar's close and executes at the next bar.
+
+Window units are in the parameter's name: `*_days` count calendar days (`engine.signals`;
+200 days are about 140 equity sessions) and `*_bars` count the asset's own trading sessions
+(`engine.trading_days`). A strategy may live anywhere (a file, a module, an entry point:
+`engine.strategy_loader`); `engine.testing` holds it to the look-ahead property.
 """
 
 from __future__ import annotations
