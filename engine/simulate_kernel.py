@@ -24,23 +24,19 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-from engine.optional_imports import declined
-
-with declined("quantstats", "ipywidgets"):  # see engine.optional_imports: ~1 s at first import
-    from vectorbt._settings import settings
-    from vectorbt.portfolio.enums import (
-        Direction,
-        OrderSide,
-        OrderStatus,
-        ProcessOrderState,
-        SizeType,
-        log_dt,
-        order_dt,
-    )
-    from vectorbt.portfolio.nb import approx_order_value_nb, order_nb, process_order_nb
-    from vectorbt.utils.array_ import insert_argsort_nb
-    from vectorbt.utils.math_ import abs_tol, add_nb
+from vectorbt._settings import settings
+from vectorbt.portfolio.enums import (
+    Direction,
+    OrderSide,
+    OrderStatus,
+    ProcessOrderState,
+    SizeType,
+    log_dt,
+    order_dt,
+)
+from vectorbt.portfolio.nb import approx_order_value_nb, order_nb, process_order_nb
+from vectorbt.utils.array_ import insert_argsort_nb
+from vectorbt.utils.math_ import abs_tol, add_nb
 
 TARGET_PERCENT = SizeType.TargetPercent
 BOTH = Direction.Both

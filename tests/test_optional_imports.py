@@ -27,3 +27,16 @@ def test_a_module_already_imported_is_left_alone():
 
         assert again is json
     assert sys.modules["json"] is json
+
+
+def test_importing_the_simulator_leaves_vectorbts_quantstats_adapter_alone():
+    """A notebook user who imports the engine gets vectorbt unmodified (issue 18): the
+    simulator used to decline quantstats while vectorbt loaded, which blacklists vectorbt's
+    quantstats adapter for the whole session."""
+    import subprocess
+    import sys
+
+    code = "import engine.simulate_kernel, vectorbt.returns as r; print(r.__blacklist__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
