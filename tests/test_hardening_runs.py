@@ -532,6 +532,8 @@ COMMANDS = {
     "claims": (["claims"], ["--data-dir", "--claims-file"]),
     "data": (["data", "list"], ["--cache"]),
     "regimes": (["regimes"], []),
+    "plot": (["signals", "60-40", "--plot", "{tmp}/p.png"], ["--start", "--end"]),
+    "export": (["data", "export", "{tmp}/exported"], ["--cache"]),
 }
 
 
@@ -557,7 +559,7 @@ def test_every_command_exits_0_or_a_documented_code_in_one_line(
     command, picks, spec_file, tmp_path, warmed
 ):
     base, flags = COMMANDS[command]
-    args = [a.format(spec=spec_file, out=tmp_path / "nowhere") for a in base]
+    args = [a.format(spec=spec_file, out=tmp_path / "nowhere", tmp=tmp_path) for a in base]
     for index, value in picks:
         if flags:
             flag = flags[index % len(flags)]
