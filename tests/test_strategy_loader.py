@@ -186,7 +186,8 @@ def test_the_default_window_start_is_explained_with_start_suggested():
     config = RunConfig(strategy="60-40")
     text = window_explained(config, panel)
     assert text.startswith(f"window starts {index[400].date()}, the first bar of GLD")
-    assert "drops 1.5 years of QQQ" in text and f"--start {index[0].date()}" in text
+    years = (index[400] - index[0]).days / 365.25  # textbook: calendar days over 365.25
+    assert f"drops {years:.1f} years of QQQ" in text and f"--start {index[0].date()}" in text
     short = tiny_panel({"QQQ": [100.0] * 300, "GLD": pd.Series(50.0, index=index[100:300])})
     short = short.__class__(**{**short.__dict__, "window_start": index[100]})
     assert "--start" not in window_explained(config, short)
