@@ -63,3 +63,42 @@ def test_run_page_shows_decisions_and_verdict(run_loaded, run_page: Path) -> Non
 def test_run_page_screenshot(run_page: Path, workdir: Path) -> None:
     shot = screenshot(run_page, workdir, workdir / "run.png", (1400, 2400))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+SWEEP_SPEC = """\
+base: {base}
+grid:
+  stock_weight: [0.2, 0.5, 0.8]
+  rebalance: [monthly, quarterly]
+blocks: 6
+split: {{oos_start: 2034-01-01}}
+walk_forward: {{train_blocks: 2}}
+heatmap: [stock_weight, rebalance]
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep_page(workdir: Path) -> Path:
+    from engine.pages.sweep import SWEEP_PAGE
+    from engine.sweep.workflow import sweep_to_folder
+
+    spec = workdir / "weights.yaml"
+    repo = Path(__file__).resolve().parents[1]
+    spec.write_text(SWEEP_SPEC.format(base=repo / "configs" / "60-40.yaml"))
+    _, folder = sweep_to_folder(spec, out_dir=workdir / "sweep")
+    return folder / SWEEP_PAGE
+
+
+def test_sweep_page_loads_offline_without_console_errors(sweep_page: Path, workdir: Path) -> None:
+    report, dom, stderr = probed(sweep_page, workdir)
+    assert console_problems(stderr) == []
+    assert report["fetched"] == []
+    assert report["plots"] == ["surface-0", "in-out-chart"]
+    assert report["drawn"] >= 2
+    text = _text(dom)
+    summary = json.loads((sweep_page.parent / "summary.json").read_text())
+    assert f"Deflated Sharpe {summary['deflated_sharpe']:.3f}" in text
+    assert f"PBO {summary['pbo']:.2f}" in text
+    assert f"{summary['best']['max_drawdown']:+.1%}" in text
+    assert f"{summary['best']['cagr']:+.2%}" in text
+    assert "Walk-forward windows" in text

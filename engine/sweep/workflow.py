@@ -12,6 +12,7 @@ import pandas as pd
 
 from engine.config import RunConfig
 from engine.errors import ConfigError
+from engine.pages.sweep import write_sweep_page_for
 from engine.results import default_results_dir, slug
 from engine.sweep.runner import (
     Plan,
@@ -65,13 +66,16 @@ def sweep_to_folder(
     summary = write_outputs(read_chunks(folder), spec, folder)
     if rerun_best:
         rerun_best_sets(folder, base, spec, rerun_best)
+    write_sweep_page_for(folder)  # sweep.html (engine.pages.sweep)
     return summary, folder
 
 
 def merge_to_folder(shard_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
     merge_chunks(shard_dirs, out_dir)
     spec = SweepSpec.model_validate(read_identity(out_dir)["spec"])
-    return write_outputs(read_chunks(out_dir), spec, out_dir)
+    summary = write_outputs(read_chunks(out_dir), spec, out_dir)
+    write_sweep_page_for(out_dir)  # sweep.html (engine.pages.sweep)
+    return summary
 
 
 def rerun_best_sets(folder: Path, base: RunConfig, spec: SweepSpec, count: int) -> list[Path]:
