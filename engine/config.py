@@ -135,6 +135,11 @@ class DataConfig(Frozen):
         default_factory=dict,
         description="opt-in history before a symbol's first bar, e.g. {QQQ: ^NDX} (named in runs)",
     )
+    vintages: Literal["as_of", "first_release", "latest"] = Field(
+        "latest",
+        description="macro values as published: as_of (latest vintage known at each bar), "
+        "first_release (never revised) or latest (today's revised values on release-lag dates)",
+    )
 
     @field_validator("path", "cache")
     @classmethod

@@ -108,6 +108,7 @@ def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
         cash_series=config.costs.cash_yield,
         cash_rate_pct=config.costs.cash_rate_pct,
         validation=config.data.validation,
+        vintages=config.data.vintages,
     )
     prefetch = getattr(source, "prefetch", None)
     if prefetch is not None:  # real sources download all of a run's symbols in one batch

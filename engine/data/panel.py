@@ -2,8 +2,10 @@
 
 One explicit calendar; prices NaN before an asset's first bar (never back-filled) and the
 last traded price on days the asset does not trade; macro series visible from their release
-date only, in FRED's units, and missing once stale (no release within their frequency's limit,
-`engine.data.releases`); dated events placed on the first bar at whose close they are known.
+date only (with `vintages` as_of or first_release: the values as published, from each
+vintage's publication, engine.data.vintages), in FRED's units, and missing once stale (no
+release within their frequency's limit, `engine.data.releases`); dated events placed on the
+first bar at whose close they are known.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from engine.config import ValidationConfig
 from engine.data.csvio import refuse_absurd_jumps
 from engine.data.releases import ReleaseLag, as_released, release_lag
 from engine.data.sources import Source
+from engine.data.vintages import VintageMode, break_notes, latest_values, panel_values
 from engine.errors import DataError
 from engine.regimes import Regime
 
@@ -63,6 +66,7 @@ class PanelRequest:
     cash_series: tuple[str, ...] = ("DTB3", "DFF")
     cash_rate_pct: float = 0.0
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    vintages: VintageMode = "latest"  # as_of | first_release | latest (engine.data.vintages)
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,17 +196,31 @@ def build_panel(source: Source, request: PanelRequest) -> Panel:
             )
 
     macro = {}
+    no_vintages: list[str] = []
     for series_id in _unique(request.macro):
         series = source.macro(series_id)
-        if series is None:
+        table = _vintages(source, series_id, request.vintages)
+        if series is None and table is None:
             notes.append(f"macro series {series_id} is not in this source; signals skip it")
             continue
-        check_units(series_id, series)
         lag = release_lag(series_id)
-        released = as_released(series, lag)
-        fresh = _fresh(released, calendar, lag.stale_after_days)
+        if table is not None:
+            series = latest_values(table)
+            check_units(series_id, table.set_index("date")["value"])
+            read = panel_values(table, series_id, request.vintages, lag)
+            released, first_seen = read.values, read.releases
+            notes += read.notes
+        else:
+            assert series is not None  # no table and no series: skipped above
+            if request.vintages != "latest":
+                no_vintages.append(series_id)
+            check_units(series_id, series)
+            released = first_seen = as_released(series, lag)
+        fresh = _fresh(first_seen, calendar, lag.stale_after_days)
         macro[series_id] = _as_of(released, calendar).where(fresh)
-        notes += _stale_macro_notes(series_id, series, released, fresh, lag)
+        notes += _stale_macro_notes(series_id, series, first_seen, fresh, lag)
+        notes += break_notes(series_id, calendar[0], calendar[-1])
+    notes += _vintage_mode_notes(source, request, list(macro), no_vintages)
 
     return Panel(
         prices=pd.DataFrame(prices, index=calendar),
@@ -380,6 +398,35 @@ def _fresh(released: pd.Series, calendar: pd.DatetimeIndex, stale_after_days: in
     latest = dates.reindex(calendar.union(released.index)).ffill().reindex(calendar)
     age = calendar - pd.DatetimeIndex(latest)
     return pd.Series(age <= pd.Timedelta(days=stale_after_days), index=calendar)
+
+
+def _vintages(source: Source, series_id: str, mode: VintageMode) -> pd.DataFrame | None:
+    """The source's vintage table of a series when the mode reads vintages, else None."""
+    if mode == "latest":
+        return None
+    reader = getattr(source, "vintages", None)
+    return None if reader is None else reader(series_id)
+
+
+def _vintage_mode_notes(
+    source: Source, request: PanelRequest, loaded: list[str], no_vintages: list[str]
+) -> list[str]:
+    """Say which data a run on real macro series decided with (one note per case)."""
+    if not loaded or source.synthetic:
+        return []
+    if request.vintages == "latest":
+        return [
+            f"data.vintages is latest: macro series {', '.join(loaded)} are today's revised "
+            "values placed on their release-lag dates, not what was published then (as_of "
+            "reads macro/vintages/<ID>.csv)"
+        ]
+    if no_vintages:
+        return [
+            f"data.vintages is {request.vintages} but {', '.join(no_vintages)} "
+            f"{'has' if len(no_vintages) == 1 else 'have'} no vintages in this source: "
+            "today's revised values on their release-lag dates there"
+        ]
+    return []
 
 
 def _stale_macro_notes(

@@ -105,3 +105,22 @@ def as_released(series: pd.Series, lag: ReleaseLag) -> pd.Series:
     released.index = lag.release_dates(pd.DatetimeIndex(series.index))
     released = released[~released.index.duplicated(keep="last")]
     return released.sort_index()
+
+
+# --- vintages: when a value published on a given day may first be used -----------------------
+# ALFRED dates each vintage by its publication day (`realtime_start`), not its hour. A release
+# before the 16:00 ET equity close is usable from that day's close (the employment report at
+# 08:30, CPI at 08:30, H.6 money stock at 13:00); everything else (H.4.1 at 16:30, H.15 after
+# the close, the NY Fed's rates the next morning, any series not listed) conservatively from the
+# next business day's close, as RELEASE_LAGS treats them.
+PUBLISHED_BEFORE_CLOSE: frozenset[str] = frozenset(
+    {"UNRATE", "PAYEMS", "CPIAUCSL", "CPIAUCNS", "M2SL", "WM2NS", "M1SL", "WM1NS", "M2NS"}
+)
+
+
+def vintage_visible_from(series_id: str, published: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """First bar close at which vintages published on `published` days may be used."""
+    published = pd.DatetimeIndex(published)
+    if series_id in PUBLISHED_BEFORE_CLOSE:
+        return published
+    return pd.DatetimeIndex(published + pd.offsets.BDay(1))

@@ -2,8 +2,10 @@
 
 A source answers three questions: the total-return prices of a symbol, a macro series by its
 FRED id (reference-dated; the panel applies release lags), and the dated events (Fed
-announcements, crises) that belong to its world. Real sources share the embedded Fed calendar;
-the synthetic source brings its own scenario's calendar.
+announcements, crises) that belong to its world. A source may also offer `vintages(ID)`: every
+published vintage of a macro series (engine.data.vintages); the panel asks with getattr.
+Real sources share the embedded Fed calendar; the synthetic source brings its own scenario's
+calendar.
 """
 
 from __future__ import annotations
@@ -117,6 +119,13 @@ class DirectorySource:
         path = name_path(self.root, "macro", series_id, ".csv", "FRED id")
         return read_macro_csv(path, series_id) if path.is_file() else None
 
+    def vintages(self, series_id: str) -> pd.DataFrame | None:
+        """`macro/vintages/<ID>.csv` (engine.data.vintages), or None when there is none."""
+        from engine.data.vintages import read_vintage_csv, vintage_path
+
+        path = vintage_path(self.root, series_id)
+        return read_vintage_csv(path, series_id) if path.is_file() else None
+
     def events(self) -> pd.DataFrame:
         return embedded_fed_events()
 
@@ -203,9 +212,11 @@ class FrameSource:
         events: pd.DataFrame | None = None,
         synthetic: bool = True,
         label: str = "in-memory",
+        vintages: dict[str, pd.DataFrame] | None = None,
     ) -> None:
         self._prices = prices
         self._macro = macro or {}
+        self._vintages = vintages or {}
         self._events = events if events is not None else _no_events()
         self.synthetic = synthetic
         self.label = label
@@ -223,6 +234,10 @@ class FrameSource:
 
     def macro(self, series_id: str) -> pd.Series | None:
         return self._macro.get(series_id)
+
+    def vintages(self, series_id: str) -> pd.DataFrame | None:
+        """A vintage table (engine.data.vintages) given to the constructor, or None."""
+        return self._vintages.get(series_id)
 
     def events(self) -> pd.DataFrame:
         return self._events.copy()
