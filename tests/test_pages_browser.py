@@ -102,3 +102,12 @@ def test_sweep_page_loads_offline_without_console_errors(sweep_page: Path, workd
     assert f"{summary['best']['max_drawdown']:+.1%}" in text
     assert f"{summary['best']['cagr']:+.2%}" in text
     assert "Walk-forward windows" in text
+
+
+def test_docs_screenshot_stays_small(run_page: Path, workdir: Path) -> None:
+    """engine.pages.shots: the docs' screenshots are 256-colour PNGs under 300 KB."""
+    from engine.pages.shots import screenshot as docs_screenshot
+
+    shot = docs_screenshot(run_page, workdir / "docs" / "run-page.png")
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
