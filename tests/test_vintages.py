@@ -7,13 +7,19 @@ with pandas from the CSV rows and the documented publication rule, never by engi
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.data.alfred import AlfredVintages
+from engine.data.cache import DataCache
+from engine.data.export import export_cache
+from engine.data.fred import FredSeries
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import DirectorySource, FrameSource
 from engine.data.vintages import normalize_vintages, read_vintage_csv
@@ -149,3 +155,76 @@ def test_overlapping_vintages_are_refused(tmp_path):
     )
     with pytest.raises(DataError, match="two vintages in force on 2024-01-05"):
         read_vintage_csv(path, "UNRATE")
+
+
+# --- ALFRED through the FRED API (recorded answers, no network) ------------------------------
+
+RECORDED = Path(__file__).parent / "fixtures"
+
+
+class RecordedAlfred:
+    """urlopen stand-in: answers each ALFRED call from a recorded JSON file."""
+
+    def __init__(self, ignore_vintage_dates: bool = False) -> None:
+        self.ignore_vintage_dates = ignore_vintage_dates
+        self.urls: list[str] = []
+
+    def __call__(self, request, timeout=None):
+        url = request.full_url
+        self.urls.append(url)
+        query = parse_qs(urlparse(url).query)
+        if url.split("?")[0].endswith("series/vintagedates"):
+            name = "alfred_vintagedates_UNRATE.json"
+        elif self.ignore_vintage_dates or "vintage_dates" not in query:
+            name = "alfred_observations_UNRATE_revised.json"  # what ALFRED does: today's data
+        else:
+            asked = query["vintage_dates"][0].split(",")
+            name = (
+                f"alfred_observations_UNRATE_{'_'.join(dict.fromkeys([asked[0], asked[-1]]))}.json"
+            )
+        return BytesIO((RECORDED / name).read_bytes())
+
+
+def test_alfred_pages_vintage_dates_in_batches_and_merges_them(monkeypatch):
+    monkeypatch.setenv("FRED_API_KEY", "abcdef0123456789")
+    fake = RecordedAlfred()
+    client = FredSeries(fetch=fake)
+    table = AlfredVintages(client, batch=2).fetch("UNRATE")
+    asked = [parse_qs(urlparse(u).query).get("vintage_dates") for u in fake.urls[1:]]
+    assert asked == [["2023-09-01,2023-10-06"], ["2024-01-05"]]  # 3 vintages, 2 per request
+    shown = table.assign(
+        **{c: table[c].dt.strftime("%Y-%m-%d") for c in ("date", "realtime_start", "realtime_end")}
+    )
+    assert shown.values.tolist() == [
+        ["2023-07-01", "2023-09-01", "2261-12-31", 3.5],
+        ["2023-08-01", "2023-09-01", "2024-01-04", 3.8],
+        ["2023-08-01", "2024-01-05", "2261-12-31", 3.7],
+        ["2023-09-01", "2023-10-06", "2261-12-31", 3.8],
+    ]
+    assert all("abcdef" not in url for url in client.requests)
+
+
+def test_alfred_answer_for_other_vintages_is_refused(monkeypatch):
+    """A misspelled `vintage_date` is ignored by the API, which then returns today's data."""
+    monkeypatch.setenv("FRED_API_KEY", "abcdef0123456789")
+    client = FredSeries(fetch=RecordedAlfred(ignore_vintage_dates=True))
+    with pytest.raises(DataError, match="vintage_dates parameter was not applied"):
+        AlfredVintages(client, batch=2).fetch("UNRATE")
+
+
+def test_alfred_needs_a_key(monkeypatch):
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    with pytest.raises(DataError, match="need a FRED API key"):
+        AlfredVintages(FredSeries(fetch=RecordedAlfred())).fetch("UNRATE")
+
+
+def test_vintages_cache_and_export_round_trip(tmp_path):
+    cache = DataCache(tmp_path / "cache")
+    table = read_vintage_csv(DATA / "macro" / "vintages" / "UNRATE.csv", "UNRATE")
+    cache.write_vintages("UNRATE", table, {"units": "Percent"})
+    assert cache.read_vintages("UNRATE").equals(table)
+    result = export_cache(cache, tmp_path / "out")
+    assert result.vintages == ["UNRATE"]
+    written = (tmp_path / "out" / "macro" / "vintages" / "UNRATE.csv").read_text()
+    assert written == (DATA / "macro" / "vintages" / "UNRATE.csv").read_text()
+    assert DirectorySource(tmp_path / "out").vintages("UNRATE").equals(table)

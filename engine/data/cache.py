@@ -2,8 +2,10 @@
 
 Layout: `<root>/<source>/<name>.parquet` plus a sidecar `<name>.json` with what was fetched
 (fetched_at, first, last, rows, the sha256 of the parquet bytes, source, symbol and any
-source metadata such as FRED units and release lags). The root is the user's cache folder
-(`platformdirs.user_cache_dir("playbook")/data`), `$PLAYBOOK_CACHE`, or an explicit path.
+source metadata such as FRED units and release lags). ALFRED vintage tables are stored as
+`alfred/<ID>` with one row per (date, vintage): their dates repeat, which the sidecar records.
+The root is the user's cache folder (`platformdirs.user_cache_dir("playbook")/data`),
+`$PLAYBOOK_CACHE`, or an explicit path.
 
 Writes are atomic (temporary file + `os.replace`, the parquet before its sidecar), so an
 interrupted write leaves either the old entry or one whose checksum no longer matches. A read
@@ -136,7 +138,8 @@ class DataCache:
         extra_meta: dict[str, Any] | None = None,
     ) -> CacheEntry:
         """Store `frame` (date-indexed) atomically: the parquet first, then its sidecar."""
-        frame = _prepared(frame, source, symbol)
+        repeated = bool((extra_meta or {}).get("repeated_dates"))
+        frame = _prepared(frame, source, symbol, repeated)
         buffer = io.BytesIO()
         frame.to_parquet(buffer, engine="pyarrow", index=True)
         payload = buffer.getvalue()
@@ -239,10 +242,29 @@ class DataCache:
             raise corrupt(
                 path, f"spans {first}..{last}, the sidecar says {meta['first']}..{meta['last']}"
             )
-        if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
+        repeated = bool(meta.get("repeated_dates"))  # a vintage table: a date per vintage
+        if not frame.index.is_monotonic_increasing or (frame.index.has_duplicates and not repeated):
             raise corrupt(path, "dates are unsorted or duplicated")
         frame.index = normalize_dates(frame.index)
         return frame, meta
+
+    def write_vintages(
+        self, series_id: str, table: pd.DataFrame, extra_meta: dict[str, Any] | None = None
+    ) -> CacheEntry:
+        """Store a vintage table (engine.data.vintages) as `alfred/<ID>`, one row per vintage."""
+        frame = table.set_index("date")[["realtime_start", "realtime_end", "value"]]
+        meta = {**(extra_meta or {}), "repeated_dates": True, "layout": "vintages"}
+        return self.write("alfred", series_id, frame, meta)
+
+    def read_vintages(self, series_id: str) -> pd.DataFrame | None:
+        """The cached vintage table of `series_id`, None if absent (verified like `read`)."""
+        frame = self.read("alfred", series_id)
+        if frame is None:
+            return None
+        table = frame.reset_index()
+        for column in ("realtime_start", "realtime_end"):
+            table[column] = pd.to_datetime(table[column]).dt.normalize()
+        return table[["date", "realtime_start", "realtime_end", "value"]]
 
 
 def _check_source(source: str) -> str:
@@ -251,12 +273,14 @@ def _check_source(source: str) -> str:
     return source
 
 
-def _prepared(frame: pd.DataFrame, source: str, symbol: str) -> pd.DataFrame:
+def _prepared(
+    frame: pd.DataFrame, source: str, symbol: str, repeated: bool = False
+) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"cache {source}:{symbol}: expected a DataFrame")
     out = frame.copy()
     out.index = normalize_dates(out.index)
-    if out.index.has_duplicates or not out.index.is_monotonic_increasing:
+    if (out.index.has_duplicates and not repeated) or not out.index.is_monotonic_increasing:
         raise ValueError(f"cache {source}:{symbol}: dates must be ascending and unique")
     out.columns = [str(c) for c in out.columns]
     return out

@@ -1,10 +1,12 @@
 """Export the cache as a data directory that `DirectorySource` (`--data-dir`) reads back.
 
 `prices/<SYMBOL>.csv` (date,open,high,low,close,adj_close,volume; `^` and `=` become `_`) and
-`macro/<ID>.csv` (date,value), plus `export.json` saying where each file came from and when it
-was fetched. Everything is written into a temporary folder next to the target and moved into
-place, so an interrupted export leaves nothing half-written. Corrupt cache entries are not
-exported; they are listed in the result so the caller can say so.
+`macro/<ID>.csv` (date,value), ALFRED vintage tables as `macro/vintages/<ID>.csv`
+(date,realtime_start,realtime_end,value; engine.data.vintages), plus `export.json` saying
+where each file came from and when it was fetched. Everything is written into a temporary
+folder next to the target and moved into place, so an interrupted export leaves nothing
+half-written. Corrupt cache entries are not exported; they are listed in the result so the
+caller can say so.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.data.cache import DataCache
+from engine.data.alfred import ALFRED
+from engine.data.cache import CacheEntry, DataCache
 from engine.data.online import FRED, YAHOO
 from engine.data.sources import symbol_filename
+from engine.data.vintages import vintage_csv_text, vintage_path
 from engine.data.yahoo import PRICE_COLUMNS
 from engine.errors import DataError, OutputError
 from engine.names import is_name, name_path, shown
@@ -31,6 +35,7 @@ class ExportResult:
     out_dir: Path
     prices: list[str] = field(default_factory=list)
     macro: list[str] = field(default_factory=list)
+    vintages: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "yahoo:SPY: reason"
 
     def summary(self) -> str:
@@ -38,6 +43,8 @@ class ExportResult:
             f"wrote {len(self.prices)} price and {len(self.macro)} macro files to {self.out_dir}"
             f" (use it with --data-dir {self.out_dir})"
         )
+        if self.vintages:
+            text += f"\nvintages (macro/vintages/): {', '.join(self.vintages)}"
         if self.skipped:
             text += "\nskipped (corrupt, refetch with `playbook data fetch`): " + "; ".join(
                 self.skipped
@@ -48,7 +55,7 @@ class ExportResult:
 def export_cache(cache: DataCache, out_dir: Path | str) -> ExportResult:
     """Write every verified cache entry into `out_dir` in the directory layout."""
     out_dir = Path(out_dir).expanduser().resolve()
-    entries = [e for e in cache.entries() if e.source in (YAHOO, FRED)]
+    entries = [e for e in cache.entries() if e.source in (YAHOO, FRED, ALFRED)]
     if not entries:
         raise DataError(
             f"the cache {cache.root} is empty: nothing to export",
@@ -103,6 +110,15 @@ def _write_all(cache: DataCache, entries: list, temp: Path, out_dir: Path) -> Ex
         frame = cache.read(entry.source, entry.symbol)
         if frame is None:  # removed meanwhile
             continue
+        if entry.source == ALFRED:
+            path = vintage_path(temp, entry.symbol)
+            path.parent.mkdir(exist_ok=True)
+            table = cache.read_vintages(entry.symbol)
+            assert table is not None  # read just above
+            path.write_text(vintage_csv_text(table), encoding="utf-8")
+            result.vintages.append(entry.symbol)
+            manifest.append(_manifest_row(path, temp, entry))
+            continue
         folder = "prices" if entry.source == YAHOO else "macro"
         path = name_path(temp, folder, symbol_filename(entry.symbol), ".csv", "cached symbol")
         if entry.source == YAHOO:
@@ -147,8 +163,24 @@ def _macro_csv(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _merge_into(temp: Path, out_dir: Path) -> None:
     """Move each finished file into an existing data directory (each move is atomic)."""
-    for folder in ("prices", "macro"):
+    for folder in ("prices", "macro", "macro/vintages"):
+        if not (temp / folder).is_dir():
+            continue
         (out_dir / folder).mkdir(exist_ok=True)
-        for path in sorted((temp / folder).iterdir()):
+        for path in sorted(p for p in (temp / folder).iterdir() if p.is_file()):
             os.replace(path, out_dir / folder / path.name)
     os.replace(temp / "export.json", out_dir / "export.json")
+
+
+def _manifest_row(path: Path, temp: Path, entry: CacheEntry) -> dict[str, object]:
+    """export.json's row of a vintage table (first/last are reference dates)."""
+    return {
+        "file": str(path.relative_to(temp)),
+        "symbol": entry.symbol,
+        "source": entry.source,
+        "first": entry.first,
+        "last": entry.last,
+        "rows": entry.rows,
+        "fetched_at": entry.fetched_at,
+        "units": entry.meta.get("units"),
+    }

@@ -169,6 +169,33 @@ class FredSeries:
         raw = self._get(url, series_id)
         return parse_fred_json(raw, series_id), units
 
+    def api_json(self, endpoint: str, params: dict[str, str], series_id: str) -> dict[str, Any]:
+        """One FRED/ALFRED API call (`series/vintagedates`, ...) with the key, retried like all.
+
+        Needs FRED_API_KEY: ALFRED's vintages exist only behind the API.
+        """
+        if not self.api_key:
+            raise DataError(
+                f"ALFRED vintages of {series_id} need a FRED API key",
+                f"set {API_KEY_ENV} (free at https://fred.stlouisfed.org/docs/api/api_key.html)",
+            )
+        query = {**params, "series_id": series_id, "api_key": self.api_key, "file_type": "json"}
+        body = self._get(f"{API_URL}/{endpoint}?{urllib.parse.urlencode(query)}", series_id)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise DataError(
+                f"FRED API answered {endpoint} for {series_id} with something that is not JSON",
+                "try again later",
+            ) from None
+        if not isinstance(payload, dict) or "error_message" in payload:
+            detail = payload.get("error_message") if isinstance(payload, dict) else "no detail"
+            raise DataError(
+                f"FRED API refused {endpoint} for {series_id}: {_redact(str(detail))}",
+                "check the series id and FRED_API_KEY",
+            )
+        return payload
+
     def _get(self, url: str, series_id: str) -> bytes:
         shown = _redact(url)
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})

@@ -233,7 +233,7 @@ def vintage_csv_text(table: pd.DataFrame) -> str:
     """The table as `macro/vintages/<ID>.csv` text (open periods end 9999-12-31, as ALFRED's)."""
     out = pd.DataFrame({c: table[c].dt.strftime("%Y-%m-%d") for c in COLUMNS[:3]})
     out.loc[table["realtime_end"].to_numpy() >= OPEN_END, "realtime_end"] = OPEN_END_TEXT
-    out["value"] = [f"{v:.10g}" for v in table["value"]]
+    out["value"] = [repr(float(v)) for v in table["value"]]
     return str(out.to_csv(index=False, lineterminator="\n"))
 
 
