@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from engine.signals import MissingInputWarning
-from engine.testing import tiny_panel
+from engine.testing import tiny_panel, weights_on
 from strategies.base import Context, Event
 from strategies.liquidity_barometer import (
     EASING_KINDS,
@@ -135,3 +135,28 @@ def test_blend_is_the_mean_of_the_measures_known_and_m2_alone_without_the_usd_in
         got, alone = blend.signals(panel), m2.signals(panel)
     assert got["usd_liquidity_growth"].isna().all()  # no WALCL/TGA/RRP in this panel
     pd.testing.assert_series_equal(got["liquidity_score"], alone["liquidity_score"])
+
+
+def test_btc_coupled_to_tech_is_sold_when_tech_falls():
+    """ "當科技股下跌時,比特幣的跌幅甚至更大" and BTC is "最先清倉的資產之一": while BTC moves
+    with NVDA and QQQ (correlation 1 here) it is held at its liquidity size; once QQQ is more
+    than 10% below its 90-day high it is cut to cash on that bar's close."""
+    rng = np.random.default_rng(7)
+    moves = np.r_[rng.normal(0.002, 0.005, 120), np.full(12, -0.02)]
+    path = 100.0 * np.cumprod(1 + moves)
+    days = pd.bdate_range("2029-01-01", "2030-12-31")
+    dollar = pd.Series(np.linspace(120.0, 90.0, len(days)), index=days)  # falling: easy money
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)  # no WALCL/TGA/RRP/M2 here
+        panel = tiny_panel(
+            {s: list(path) for s in ("BTC-USD", "NVDA", "QQQ")},
+            start="2030-01-01",
+            macro={"DTWEXBGS": dollar},
+        )
+        weights = weights_on(LiquidityBarometer(), panel)["BTC-USD"]
+    qqq = pd.Series(path, index=panel.index)
+    fell = qqq / qqq.rolling("90D", min_periods=1).max() - 1 < -0.10
+    first = fell.idxmax()
+    assert fell.any() and not fell.iloc[:100].any()  # the fall comes after the warm-up
+    assert weights.loc[: first - pd.Timedelta(days=1)].iloc[-1] == pytest.approx(1.0)
+    assert (weights.loc[first:] == 0.0).all()
