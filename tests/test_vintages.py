@@ -228,3 +228,52 @@ def test_vintages_cache_and_export_round_trip(tmp_path):
     written = (tmp_path / "out" / "macro" / "vintages" / "UNRATE.csv").read_text()
     assert written == (DATA / "macro" / "vintages" / "UNRATE.csv").read_text()
     assert DirectorySource(tmp_path / "out").vintages("UNRATE").equals(table)
+
+
+# --- playbook vintages sensitivity -----------------------------------------------------------
+
+CONFIG = FIXTURES / "jobless-rule.yaml"
+
+
+@pytest.fixture(scope="module")
+def sensitivity():
+    from engine.config import load_run_config_with_lines
+    from engine.vintage_sensitivity import run_sensitivity
+
+    config, lines = load_run_config_with_lines(CONFIG)
+    return run_sensitivity(config, lines, str(CONFIG))
+
+
+def test_sensitivity_pnl_recomputed_from_textbook_definitions(sensitivity):
+    for mode, run in sensitivity.runs.items():
+        r = run.returns
+        wealth = (1.0 + r).cumprod()
+        years = ((r.index[-1] - r.index[0]).days + 1) / 365.25  # from the first bar's open
+        peak = wealth.cummax().clip(lower=1.0)  # the 1 invested is the first peak
+        row = sensitivity.pnl.loc[mode]
+        assert row["final_wealth"] == pytest.approx(wealth.iloc[-1], rel=1e-12)
+        assert row["cagr"] == pytest.approx(wealth.iloc[-1] ** (1 / years) - 1, rel=1e-12)
+        assert row["max_drawdown"] == pytest.approx((wealth / peak - 1).min(), rel=1e-12)
+
+
+def test_sensitivity_lists_the_unrate_decision_that_revisions_moved(sensitivity):
+    moved = sensitivity.moved
+    # 2023-09-01: August's 3.8 (published that morning) crosses 3.75; today's 3.7 does not
+    assert moved.loc["2023-09-01"].tolist() == ["SPY 0.50", "SPY 0.50", "SPY 1.00"]
+    as_of = sensitivity.runs["as_of"].schedule.targets["SPY"]
+    latest = sensitivity.runs["latest"].schedule.targets["SPY"]
+    for day, row in moved.iterrows():  # each listed bar: weights in force really differ
+        held = [float(t[t.index <= day].iloc[-1]) for t in (as_of, latest)]
+        assert row["as_of"] == f"SPY {held[0]:.2f}" and row["latest"] == f"SPY {held[1]:.2f}"
+
+
+def test_vintages_sensitivity_command_prints_both_parts():
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    result = CliRunner().invoke(cli, ["vintages", "sensitivity", str(CONFIG), "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert "decisions that moved (11 bars" in result.output
+    assert "... 8 more (--limit)" in result.output
+    assert "as_of - latest: CAGR" in result.output
