@@ -204,12 +204,22 @@ def window_start(config: RunConfig, panel: Panel) -> pd.Timestamp:
         start = max(panel.first_bar(s) or index[-1] for s in panel.tradable_symbols)
     else:
         start = pd.Timestamp(config.start)
-    if start > index[-1] or (index >= start).sum() < 2:
+    bars = int((index >= start).sum())
+    if start > index[-1] or bars < 2:
         raise DataError(
             f"no data in the window from {config.start} (data ends {index[-1].date()})",
             "choose an earlier start or a data set that covers it",
         )
+    if bars < MIN_WINDOW_BARS:  # returns, metrics and the tearsheet need a few bars
+        raise DataError(
+            f"the window from {start.date()} to {index[-1].date()} has {bars} bars; "
+            f"at least {MIN_WINDOW_BARS} are needed",
+            "widen the window (--start/--end) or use data that covers it",
+        )
     return index[index >= start][0]
+
+
+MIN_WINDOW_BARS = 3
 
 
 def window_explained(config: RunConfig, panel: Panel) -> str:

@@ -626,3 +626,30 @@ def test_full_disk_while_writing_sweep_outputs_leaves_no_half_file(
     assert "no space left" in assert_documented_failure(result, 5)
     assert not (out / "heatmap.png").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("end", ["2030-01-02", "2030-01-03"])
+def test_a_window_of_one_or_two_bars_is_one_line_for_run_scenario_and_sweep(end, tmp_path):
+    config = tmp_path / "short.yaml"
+    config.write_text(f"strategy: 60-40\nstart: 2030-01-02\nend: {end}\n")
+    spec = tmp_path / "short-sweep.yaml"
+    spec.write_text(f"base: {config}\ngrid:\n  stock_weight: [0.2, 0.5]\nblocks: 4\n")
+    results = str(tmp_path / "r")
+    for args in (
+        ["run", str(config), "--results-dir", results],
+        ["scenario", "run", str(config), "--paths", "2", "--results-dir", results],
+        ["sweep", str(spec), "--out", str(tmp_path / "s")],
+    ):
+        result = invoke(*args)
+        assert result.exit_code in (2, 3), (args, result.stderr)
+        one_error_line(result.stderr)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
+def test_a_window_shorter_than_the_sweeps_blocks_is_one_line(tmp_path):
+    config = tmp_path / "short.yaml"
+    config.write_text("strategy: 60-40\nstart: 2030-01-01\nend: 2030-01-08\n")
+    spec = tmp_path / "short-sweep.yaml"
+    spec.write_text(f"base: {config}\ngrid:\n  stock_weight: [0.2, 0.5]\nblocks: 4\n")
+    result = invoke("sweep", str(spec), "--out", str(tmp_path / "s"))
+    assert "CSCV blocks" in assert_documented_failure(result, 3)

@@ -90,7 +90,14 @@ class Plan:
 
 def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = None) -> Plan:
     sets = expand(spec, base)
-    size = spec.chunk_size or _auto_chunk_size(spec, base, sets[0])
+    bars = _window_bars(base, sets[0])
+    if bars < 2 * spec.blocks:  # CSCV splits the window into blocks of at least 2 bars
+        raise DataError(
+            f"the sweep's window has {bars} bars, too few for {spec.blocks} CSCV blocks "
+            f"(each needs at least 2 bars)",
+            "widen the base config's window or set fewer `blocks:`",
+        )
+    size = spec.chunk_size or _auto_chunk_size(spec, bars)
     if shard is not None and not 1 <= shard[0] <= shard[1]:
         raise ConfigError(f"shard {shard[0]}/{shard[1]} is out of range", "use K/N with 1<=K<=N")
     plan = Plan(spec, base, sets, size, shard)
@@ -119,11 +126,15 @@ def inputs_fingerprint(plan: Plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _auto_chunk_size(spec: SweepSpec, base: RunConfig, params: dict[str, Any]) -> int:
-    """As many sets per kernel call as fit the memory budget (memory stays flat)."""
+def _window_bars(base: RunConfig, params: dict[str, Any]) -> int:
+    """Bars in the window of a set's panel (the sets of a sweep share the window)."""
     strategy = get_strategy(base.strategy)(get_strategy(base.strategy).Params(**params))
     panel = _panel(base.canonical_json(), strategy.universe(), _inputs_key(strategy))
-    bars = len(panel.index) - int(panel.index.searchsorted(window_start(base, panel)))
+    return len(panel.index) - int(panel.index.searchsorted(window_start(base, panel)))
+
+
+def _auto_chunk_size(spec: SweepSpec, bars: int) -> int:
+    """As many sets per kernel call as fit the memory budget (memory stays flat)."""
     per_set = max(bars, 1) * BYTES_PER_SET_BAR
     return int(max(1, min(2000, spec.memory_budget_mb * 2**20 // per_set)))
 
