@@ -22,7 +22,7 @@ from engine.data.export import export_cache
 from engine.data.fred import FredSeries
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import DirectorySource, FrameSource
-from engine.data.vintages import normalize_vintages, read_vintage_csv
+from engine.data.vintages import known_at, normalize_vintages, read_vintage_csv
 from engine.errors import DataError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vintages"
@@ -277,3 +277,13 @@ def test_vintages_sensitivity_command_prints_both_parts():
     assert "decisions that moved (11 bars" in result.output
     assert "... 8 more (--limit)" in result.output
     assert "as_of - latest: CAGR" in result.output
+
+
+def test_known_at_gives_each_reference_date_as_published_by_the_bar():
+    table = read_vintage_csv(DATA / "macro" / "vintages" / "UNRATE.csv", "UNRATE")
+    before = known_at(table, "UNRATE", pd.Timestamp("2024-01-04"), "as_of")
+    after = known_at(table, "UNRATE", pd.Timestamp("2024-01-05"), "as_of")
+    first = known_at(table, "UNRATE", pd.Timestamp("2024-01-05"), "first_release")
+    assert before.loc["2023-08-01"] == 3.8 and "2023-12-01" not in before.index
+    assert after.loc["2023-08-01"] == 3.7 and after.loc["2023-12-01"] == 3.7
+    assert first.loc["2023-08-01"] == 3.8
