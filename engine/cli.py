@@ -576,21 +576,12 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
-def _progress(label: str = "chunks") -> Any:
-    """Work done and an ETA on stderr; disabled off a terminal so logs and errors stay clean."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+def _progress(label: str = "sets") -> Any:
+    """Work done, rate and ETA on stderr (engine.progress); silent off a terminal so logs and
+    errors stay clean. Each task's description is its unit (`label` is kept for callers)."""
+    from engine.progress import work_progress
 
-    console = Console(stderr=True)
-    return Progress(
-        label,
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        console=console,
-        disable=not console.is_terminal,
-    )
+    return work_progress()
 
 
 def _finish_sweep(summary: dict | None, folder: Path, fail_below_dsr: float | None) -> None:

@@ -74,6 +74,8 @@ def run_paths(
                 warnings.simplefilter("ignore", MissingInputWarning)
                 plans.append(build_schedule(strategy, panel, config.leverage_cap).targets)
             panels.append(panel)
+            if on_chunk is not None:  # progress moves per path decided, not per chunk
+                on_chunk(i, len(markets))
         start = window_start(config, panels[0])
         regimes = panels[0].regimes
         sim = simulate(panels, plans, costs, start=start, names=[str(i) for i in chunk])

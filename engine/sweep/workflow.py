@@ -50,13 +50,13 @@ def sweep_to_folder(
     folder = out_dir or _default_folder(Path(spec_file), plan)
     if progress is not None:
         with progress:
-            task = progress.add_task("chunks", total=len(plan.mine()))
+            task = progress.add_task("sets", total=sum(len(plan.chunks[i]) for i in plan.mine()))
             run_plan(
                 plan,
                 folder,
                 executor=executor,
                 scheduler=scheduler,
-                on_chunk=lambda done, total, _i: progress.update(task, completed=done),
+                on_chunk=_sets_done(plan, lambda sets: progress.update(task, completed=sets)),
                 on_note=on_note,
             )
     else:
@@ -92,6 +92,21 @@ def rerun_best_sets(folder: Path, base: RunConfig, spec: SweepSpec, count: int) 
         path, _ = run_to_folder(config, None, results_dir=Path(folder) / "best")
         paths.append(path)
     return paths
+
+
+def _sets_done(plan: Plan, report: Callable[[int], None]) -> Callable[[int, int, int], None]:
+    """run_plan's per-chunk callback as parameter sets done (chunks found on disk when a
+    sweep resumes count as full chunks), so progress and its rate are in sets."""
+    finished: list[int] = []
+    mine = plan.mine()
+    total = sum(len(plan.chunks[i]) for i in mine)
+
+    def on_chunk(done: int, _chunks: int, index: int) -> None:
+        finished.append(index)
+        resumed = (done - len(finished)) * plan.chunk_size
+        report(min(total, resumed + sum(len(plan.chunks[i]) for i in finished)))
+
+    return on_chunk
 
 
 def _default_folder(spec_file: Path, plan: Plan) -> Path:
