@@ -43,7 +43,7 @@ def test_every_config_runs_on_real_history(name, tmp_path, shared_data):
     assert stats["start"] <= "2014-09-17" and stats["final_wealth"] > 0
 
 
-PLACEHOLDERS = re.compile(r"\b(FILE|HOST|RUN|DIR|SYMBOLS)\b")
+PLACEHOLDERS = re.compile(r"\b(FILE|HOST|RUN|DIR|SYMBOLS)\b|<[a-z-]+>")  # e.g. <run-id>
 
 
 def readme_commands() -> list[str]:
