@@ -53,8 +53,7 @@ def test_weekday_regime_of_a_mixed_run_not_annualized_as_365():
     table = regime_table(returns, None, (early, late)).set_index("regime")
     for name, first, last in (("early", "2012-03-02", "2013-06-28"), ("late", "2014-03-02", "")):
         inside = returns.loc[first : last or "2015-06-30"]
-        gap = inside.index[1] - inside.index[0]
-        years = (inside.index[-1] - inside.index[0] + gap).days / 365.25
+        years = ((inside.index[-1] - inside.index[0]).days + 1) / 365.25  # from the day before
         want = inside.std(ddof=1) * np.sqrt(len(inside) / years)
         assert table.loc[name, "volatility"] == pytest.approx(want, rel=1e-12), name
     assert table.loc["early", "volatility"] < table.loc["late", "volatility"] * 0.9
