@@ -211,3 +211,11 @@ def test_new_strategy_refuses_to_overwrite_and_builtin_names(tmp_path):
         new_strategy("qqq-trend", tmp_path)
     with pytest.raises(ConfigError, match="built-in"):
         new_strategy("hayes-pivot", tmp_path / "x")
+
+
+def test_a_run_of_a_strategy_whose_signals_nothing_reads_says_so(tmp_path):
+    """The issue: signals without `triggers`, never read, traded only on Fed dates, silently."""
+    path = write(tmp_path, triggers="()", body=IGNORES)
+    result = run_backtest(load_run_config(_config(tmp_path, f"strategy: {path.name}")))
+    assert result.notes[0].startswith("window starts")  # the run's first line
+    assert "never uses them" in result.notes[1] and "triggers" in result.notes[1]
