@@ -99,9 +99,10 @@ def run_page_html(files: rd.RunFiles) -> str:
         _verdict(files, decisions),
         '<h2 id="chart">Equity, decisions, exposure and drawdown</h2>',
         '<p class="lede">Growth of 1 on a log scale against the benchmark; triangles are '
-        "decisions (up: more exposure, down: less; hover for the rule, its detail and the "
-        "signal values it saw); shaded bands are regimes (or scenario phases); the middle "
-        "panel stacks the end-of-bar weights (shorts below zero); the red band in the "
+        "decisions (up: more exposure, down: less; grey dots: rebalances back to the same "
+        "targets; hover for the rule, its detail and the signal values it saw); shaded "
+        "bands are regimes (or scenario phases); the middle panel stacks the end-of-bar "
+        "weights (shorts below zero); the red band in the "
         "drawdown panel is the worst drawdown. Drag to zoom, double-click to reset, click a "
         "legend entry to hide or show it.</p>",
         figures.div(main_figure(files, decisions), "run-chart"),
@@ -178,12 +179,18 @@ def _worst_note(files: rd.RunFiles, decisions: pd.DataFrame) -> str:
                 f"{d['decided'].date()} (<b>{esc(d['rule'])}</b>"
                 f"{': ' + esc(d['detail']) if d['detail'] else ''})."
             )
-        if len(during):
+        moved = during[during["changed"]]
+        if len(moved):
             steps = "; ".join(
                 f"{d['decided'].date()} <b>{esc(d['rule'])}</b> -> {esc(d['holding'])}"
-                for _, d in during.iterrows()
+                for _, d in moved.iterrows()
             )
-            cause += f" Decisions during the fall: {steps}."
+            cause += f" Decisions that changed the holdings during the fall: {steps}."
+        if len(during) > len(moved):
+            cause += (
+                f" {len(during) - len(moved)} rebalance(s) back to the same targets during "
+                "the fall."
+            )
     return (
         f'<p class="note" id="worst-drawdown"><b>Max drawdown {pct(episode.depth)}</b>: peak '
         f"{episode.peak.date()}, trough {episode.trough.date()}, {recovered}.{cause}</p>"
@@ -294,9 +301,11 @@ def _decision_markers(
     if decisions.empty:
         return
     up = decisions["gross"] >= decisions["gross_before"]
+    changed = decisions["changed"]
     for mask, symbol, color, label in (
-        (up, "triangle-up", "#1a7f37", "decision: more or same exposure"),
-        (~up, "triangle-down", "#c0392b", "decision: less exposure"),
+        (changed & up, "triangle-up", "#1a7f37", "decision: more or same exposure"),
+        (changed & ~up, "triangle-down", "#c0392b", "decision: less exposure"),
+        (~changed, "circle", "#888888", "rebalance to the same targets"),
     ):
         chosen = decisions[mask]
         if chosen.empty:
@@ -307,7 +316,12 @@ def _decision_markers(
                 y=[_at_or_before(strategy, t) for t in chosen["entry"]],
                 mode="markers",
                 name=label,
-                marker={"symbol": symbol, "size": 13, "color": color, "line": {"width": 1}},
+                marker={
+                    "symbol": symbol,
+                    "size": 13 if symbol != "circle" else 6,
+                    "color": color,
+                    "line": {"width": 1 if symbol != "circle" else 0},
+                },
                 hovertext=[decision_hover(files, row) for _, row in chosen.iterrows()],
                 hoverinfo="text",
             ),

@@ -211,7 +211,10 @@ def decisions(files: RunFiles) -> pd.DataFrame:
         }
         gross_before = float(event.gross)
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):  # a rebalance back to the same targets is a decision that changed nothing
+        table["changed"] = table["holding"].ne(table["holding"].shift(1))
+    return table
 
 
 def contributions(files: RunFiles) -> pd.DataFrame | None:
