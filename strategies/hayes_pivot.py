@@ -126,8 +126,6 @@ BROAD_PIVOT_KINDS = (
     "reserve_purchases",
     "discount_rate_cut",
 )
-# Easing events in the calendar, crisis or ordinary (liquidity-barometer reads these).
-PIVOT_KINDS = BROAD_PIVOT_KINDS
 STRESS_MACRO = ("BAMLH0A0HYM2", "UNRATE", "WALCL", "WTREGEN", "RRPONTSYD")
 
 
