@@ -124,11 +124,17 @@ def save_benchmark(folder: Path) -> dict[str, Any] | None:
                 sub = _summary(bench[part], cash[part])
                 figures[f"sharpe{suffix}"] = sub["sharpe"]
                 figures[f"cagr{suffix}"] = sub["cagr"]
+    from engine.results import write_file_atomically
+
     frame = pd.DataFrame({"benchmark": bench, "cash": cash})
-    frame.to_parquet(Path(folder) / BENCHMARK_PARQUET)
     text = json.dumps({k: _plain(v) for k, v in figures.items()}, indent=2) + "\n"
-    (Path(folder) / BENCHMARK_JSON).write_text(text, encoding="utf-8")
+    write_file_atomically(Path(folder) / BENCHMARK_PARQUET, frame.to_parquet)
+    write_file_atomically(Path(folder) / BENCHMARK_JSON, lambda tmp: _write_text(tmp, text))
     return figures
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def _summary(returns: pd.Series, cash: pd.Series) -> dict[str, float]:
