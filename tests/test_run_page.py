@@ -240,3 +240,18 @@ def test_compare_page_links_each_run_page(hayes, tmp_path: Path) -> None:
     page = write_compare_page(comparison, tmp_path / "pages" / "c.html")
     hrefs = re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8"))
     assert [h for h in hrefs if h.endswith(RUN_PAGE)] == ["../results/a/run.html"]
+
+
+def test_decision_hover_shows_the_signal_values_seen(hayes) -> None:
+    """Hover text: the rule, and each signal's value on the decision bar (from the run)."""
+    from engine.pages.run import decision_hover
+
+    folder, result = hayes
+    files = run_data.read_run_folder(folder)
+    table = run_data.decisions(files)
+    row = table.iloc[-1]
+    text = decision_hover(files, row)
+    assert row["rule"] in text and "signals at the decision" in text
+    seen = result.schedule.signals.select_dtypes("number").loc[row["decided"]].dropna()
+    for name, value in list(seen.items())[:5]:
+        assert f"{name} = {value:.3f}" in text
