@@ -11,6 +11,8 @@ engine models them as instruments with their own price paths:
   money is a long CASH position; leverage is a short CASH position (borrowing at the bill rate).
 - a short leg `SYM~short` is priced `price * borrow_index`, where borrow_index grows at the
   borrow rate the same way: being short it costs exactly the borrow rate on the short notional.
+A book whose wealth falls to zero or below at a close is bankrupt: everything is closed at
+that close and wealth stays 0 (no account can hold negative equity and keep trading).
 Every schedule is one group of instruments with shared cash. The orders themselves are
 vectorbt's target-percent orders (`engine.simulate_kernel`, its numba layer called only on
 fill bars over one shared price table, equal to `Portfolio.from_orders`), so parameter sets
@@ -20,7 +22,7 @@ are columns of one call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,7 @@ class Simulation:
     weights: list[pd.DataFrame]  # per run: window x instruments, end-of-bar weights
     turnover: pd.Series  # per run: sum over risky orders (never CASH) of |notional| / wealth
     fills: list[pd.DataFrame]  # per run: fill bar x universe targets
+    bankrupt: dict[str, str] = field(default_factory=dict)  # run -> its bankruptcy note
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,21 @@ class SetResults:
     fill_bar: np.ndarray  # window positions of every set's fills, set after set
     fill_weights: np.ndarray  # fills x symbols
     fill_offsets: np.ndarray  # sets + 1
+    bankrupt_bar: np.ndarray  # sets: window position where wealth hit <= 0, -1 if never
+    bankrupt_equity: np.ndarray  # sets: the equity it fell to there (NaN if never)
+    bankrupt_leverage: np.ndarray  # sets: gross exposure held into that bar (NaN if never)
+
+    def bankrupt_note(self, s: int) -> str:
+        """One line for a run's notes when set s went broke, else ''."""
+        bar = int(self.bankrupt_bar[s])
+        if bar < 0:
+            return ""
+        return (
+            f"bankrupt on {self.index[bar].date()}: equity fell to "
+            f"{self.bankrupt_equity[s]:.4f} of a starting 1.0 "
+            f"(leverage {self.bankrupt_leverage[s]:.2f}x gross held into that bar); "
+            "every position closed at that close, wealth 0 after, no later order filled"
+        )
 
     def instruments(self, s: int) -> list[int]:
         """Set s's instrument columns: its symbols, the short legs it used, CASH."""
@@ -125,7 +143,9 @@ def simulate(
             )
         )
     turnover = pd.Series(result.turnover, index=names)
-    return Simulation(value, returns, weights, turnover, fills)
+    bankrupt = {n: result.bankrupt_note(s) for s, n in enumerate(names)}
+    bankrupt = {n: note for n, note in bankrupt.items() if note}
+    return Simulation(value, returns, weights, turnover, fills, bankrupt)
 
 
 def simulate_sets(
@@ -157,7 +177,7 @@ def simulate_sets(
     close, valuation, mark = _price_tables(tables, decisions.symbols, costs, start_pos)
     m = len(decisions.symbols)
     trades = np.r_[np.ones(2 * m), 0.0]  # CASH trades free: it is the money itself
-    value, returns, gross, turnover, weights = kernel.simulate_nb(
+    value, returns, gross, turnover, weights, broke, equity, leverage = kernel.simulate_nb(
         close,
         valuation,
         mark,
@@ -182,6 +202,9 @@ def simulate_sets(
         fill_bar=fill_bar,
         fill_weights=fill_weights,
         fill_offsets=fill_offsets,
+        bankrupt_bar=broke,
+        bankrupt_equity=equity,
+        bankrupt_leverage=leverage,
     )
 
 

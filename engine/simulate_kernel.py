@@ -132,7 +132,14 @@ def simulate_nb(
     log_records,
 ):
     """Every set on the window: wealth and returns per bar, turnover, gross exposure (and
-    weights), each set's series contiguous (sets x bars).
+    weights), each set's series contiguous (sets x bars), and where each set went bankrupt.
+
+    Bankruptcy: once a set's wealth at a bar's close is at or below zero, every position is
+    closed at that close and the book is done: wealth 0 from that bar on (return -100% there,
+    0 after), no later order fills. vectorbt would keep trading a negative book (target
+    percents of a negative value flip it short), which is no account anyone can hold.
+    Returned per set: the bar (-1 if never), the equity it fell to, and the gross exposure
+    held into that bar (the previous bar's).
 
     Turnover is the sum over the risky instruments' orders (symbols and short legs, never
     CASH: moving idle money is the other side of a trade, not a second one) of
@@ -153,6 +160,9 @@ def simulate_nb(
     gross_out = np.empty((n_sets, bars))  # set-major: each row reduces like a 1-D array
     turnover_out = np.zeros(n_sets)
     weights_out = np.full((bars if keep_weights else 0, n_sets, width_all), np.nan)
+    broke_bar = np.full(n_sets, -1, np.int64)
+    broke_equity = np.full(n_sets, np.nan)
+    broke_leverage = np.full(n_sets, np.nan)
 
     cols = np.empty(width_all, np.int64)
     position = np.zeros(width_all)
@@ -196,6 +206,11 @@ def simulate_nb(
         r = lo
         last_order_bar = -1
         for t in range(bars):
+            if broke_bar[s] >= 0:  # bankrupt: nothing held, nothing fills, wealth stays 0
+                _bankrupt_bar(
+                    s, t, width, cols, keep_weights, value_out, returns_out, gross_out, weights_out
+                )
+                continue
             fill = r < hi and fill_bar[r] == t
             n_orders = 0
             n_risky = 0  # orders of symbols and short legs: what turnover counts
@@ -309,6 +324,15 @@ def simulate_nb(
                 else:
                     traded[k] = 0.0
             value = cash_held + asset_value
+            if value <= 0.0:  # bankrupt: every position closed at this close
+                broke_bar[s] = t
+                broke_equity[s] = value
+                broke_leverage[s] = gross_out[s, t - 1] if t else 0.0
+                _bankrupt_bar(
+                    s, t, width, cols, keep_weights, value_out, returns_out, gross_out, weights_out
+                )
+                returns_out[s, t] = -1.0
+                continue
             value_out[s, t] = value
             returns_out[s, t] = value / (value_out[s, t - 1] if t else 1.0) - 1.0
             for o in range(n_risky):
@@ -324,4 +348,24 @@ def simulate_nb(
             if keep_weights:
                 for k in range(width):
                     weights_out[t, s, cols[k]] = traded[k] / value
-    return value_out, returns_out, gross_out, turnover_out, weights_out
+    return (
+        value_out,
+        returns_out,
+        gross_out,
+        turnover_out,
+        weights_out,
+        broke_bar,
+        broke_equity,
+        broke_leverage,
+    )
+
+
+@njit(cache=True)
+def _bankrupt_bar(s, t, width, cols, keep_weights, value_out, returns_out, gross_out, weights_out):
+    """A bar of a bankrupt book: wealth 0, return 0, no exposure, every weight 0."""
+    value_out[s, t] = 0.0
+    returns_out[s, t] = 0.0
+    gross_out[s, t] = 0.0
+    if keep_weights:
+        for k in range(width):
+            weights_out[t, s, cols[k]] = 0.0

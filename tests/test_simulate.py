@@ -250,3 +250,32 @@ def test_buy_and_hold_trades_once_whatever_the_events():
     panel = _with_fed_events(panel, [pd.Timestamp("2021-02-10")])
     schedule = build_schedule(BuyAndHold(), panel)
     assert list(schedule.targets.index) == [index[0]]
+
+
+def test_levered_book_below_zero_keeps_trading():
+    """Issue 15: a 3x long whose asset falls 40% is worth 1 + 3 x -0.4 = -0.2. It is broke
+    at that close: closed out, wealth 0 (not -0.2, not trading back up), -100% on that bar."""
+    days = pd.bdate_range("2030-01-01", periods=7)
+    panel = make_panel({"A": [100.0, 100.0, 100.0, 60.0, 50.0, 80.0, 90.0]}, days)
+    plan = targets({days[0]: {"A": 3.0}, days[4]: {"A": 3.0}}, ["A"])  # a later order too
+    sim = simulate(panel, [plan], Costs(), start=days[0])
+    # by hand: fills at days[1]'s close (100); wealth 1 until the 40% drop, then broke
+    np.testing.assert_array_equal(sim.value.iloc[:, 0], [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(sim.returns.iloc[:, 0], [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0])
+    weights = sim.weights[0]
+    assert (weights.iloc[3:] == 0.0).all().all()  # nothing held from the bankrupt close on
+    assert weights["A"].iloc[2] == pytest.approx(3.0)
+    note = sim.bankrupt["run0"]
+    assert note.startswith("bankrupt on 2030-01-04: equity fell to -0.2000 ")
+    assert "(leverage 3.00x" in note
+
+
+def test_a_bankrupt_set_leaves_the_other_sets_alone():
+    days = pd.bdate_range("2030-01-01", periods=7)
+    panel = make_panel({"A": [100.0, 100.0, 100.0, 60.0, 50.0, 80.0, 90.0]}, days)
+    broke = targets({days[0]: {"A": 3.0}}, ["A"])
+    fine = targets({days[0]: {"A": 1.0}, days[4]: {"A": 0.5}}, ["A"])
+    together = simulate(panel, [broke, fine, broke], Costs(fees_bps=5), start=days[0])
+    alone = simulate(panel, [fine], Costs(fees_bps=5), start=days[0])
+    np.testing.assert_array_equal(together.value.iloc[:, 1], alone.value.iloc[:, 0])
+    assert set(together.bankrupt) == {"run0", "run2"} and not alone.bankrupt

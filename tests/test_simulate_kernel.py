@@ -196,3 +196,27 @@ def test_concatenated_decisions_keep_each_sets_rows():
     np.testing.assert_array_equal(parts.bar, whole.bar)
     for s, want in enumerate([a, b, a]):
         pd.testing.assert_frame_equal(parts.targets(s, index), want)
+
+
+def test_a_bankrupt_set_is_the_same_on_the_sweep_path_with_wealth_written_by_hand():
+    """Levered sets that go broke: the sweep's arrays and the run's frames agree, and the
+    wealth path is written out here (vectorbt would keep trading a negative book)."""
+    days = pd.date_range("2030-01-01", periods=6)
+    panel = make_panel({"A": [10.0, 10.0, 5.0, 4.0, 8.0, 9.0], "B": [1.0] * 6}, days)
+    plans = [
+        pd.DataFrame({"A": [2.5], "B": [0.0]}, index=pd.DatetimeIndex(days[:1], name="date")),
+        pd.DataFrame({"A": [-2.0], "B": [0.5]}, index=pd.DatetimeIndex(days[:1], name="date")),
+    ]
+    sim = simulate(panel, plans, Costs(), start=days[0])
+    sets = simulate_sets(panel, Decisions.from_targets(plans, panel.index), Costs(), days[0])
+    # long 2.5x from 10: 1 + 2.5 x (5/10 - 1) = -0.25 at days[2]: broke there
+    # short 2x from 10: 1 - 2 x (5/10 - 1) = 2, 1 - 2 x (4/10 - 1) = 2.2, then
+    # 1 - 2 x (8/10 - 1) = 1.4, 1 - 2 x (9/10 - 1) = 1.2 (B is flat, no borrow fee)
+    np.testing.assert_array_equal(sets.value[0], [1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(sets.value[1], [1.0, 1.0, 2.0, 2.2, 1.4, 1.2], rtol=1e-12)
+    np.testing.assert_array_equal(sets.value.T, sim.value.to_numpy())
+    np.testing.assert_array_equal(sets.returns.T, sim.returns.to_numpy())
+    np.testing.assert_array_equal(sets.gross[0], [0.0, 2.5, 0.0, 0.0, 0.0, 0.0])
+    assert list(sets.bankrupt_bar) == [2, -1]
+    assert sets.bankrupt_equity[0] == pytest.approx(-0.25)
+    assert sets.bankrupt_leverage[0] == pytest.approx(2.5)
