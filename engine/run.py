@@ -171,6 +171,7 @@ def run_prepared(
         borrow_bps=config.costs.borrow_bps,
     )
     sim = simulate(panel, [schedule.targets], costs, start=start, names=[strategy.name])
+    notes = (*notes, *sim.bankrupt.values())  # a book that went broke says when and how
     returns = sim.returns.iloc[:, 0].rename(strategy.name)
     ppy = metrics.periods_per_year(pd.DatetimeIndex(returns.index))
     cash = cash_returns(panel, returns.index)

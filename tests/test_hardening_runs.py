@@ -653,3 +653,55 @@ def test_a_window_shorter_than_the_sweeps_blocks_is_one_line(tmp_path):
     spec.write_text(f"base: {config}\ngrid:\n  stock_weight: [0.2, 0.5]\nblocks: 4\n")
     result = invoke("sweep", str(spec), "--out", str(tmp_path / "s"))
     assert "CSCV blocks" in assert_documented_failure(result, 3)
+
+
+# Silent wrong answers (issue 15): a levered book that goes broke must stop, not trade on.
+LEVERED_BTC = """\
+strategy: constant-mix
+params:
+  weights: {BTC-USD: 3.0}
+  rebalance: monthly
+leverage_cap: 3.0
+benchmark: BTC-USD
+"""
+
+
+def test_a_levered_book_that_goes_broke_stops_at_zero_with_one_note(tmp_path):
+    """3x BTC on the synthetic market goes broke in 2031: wealth 0 from then on (never
+    negative, no trading back up), one note, and the headline figures that follow from
+    wealth 0, recomputed here from their textbook definitions."""
+    import numpy as np
+
+    config = tmp_path / "levered.yaml"
+    config.write_text(LEVERED_BTC)
+    result = invoke("run", str(config), "--no-report", "--results-dir", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.stderr
+    (folder,) = (tmp_path / "r").iterdir()
+    notes = json.loads((folder / "run.json").read_text())["notes"]
+    broke = [n for n in notes if n.startswith("bankrupt on ")]
+    assert len(broke) == 1 and "equity fell to -" in broke[0] and "(leverage " in broke[0]
+    day = pd.Timestamp(broke[0].split()[2].rstrip(":"))
+
+    returns = pd.read_parquet(folder / "returns.parquet")["strategy"]
+    wealth = (1.0 + returns).cumprod()
+    assert (wealth >= 0).all()
+    assert returns[day] == -1.0 and (wealth[day:] == 0.0).all()
+    assert (returns[returns.index > day] == 0.0).all()
+    assert (wealth[: day - pd.Timedelta(days=1)] > 0).all()
+
+    stats = json.loads((folder / "stats.json").read_text())
+    years = ((returns.index[-1] - returns.index[0]).days + 1) / 365.25
+    final = float(wealth.iloc[-1])
+    textbook_cagr = final ** (1 / years) - 1
+    textbook_max_dd = float((wealth / np.maximum(wealth.cummax(), 1.0) - 1).min())
+    assert final == 0.0 and textbook_cagr == -1.0 and textbook_max_dd == -1.0
+    assert stats["final_wealth"] == final
+    assert stats["total_return"] == final - 1
+    assert stats["cagr"] == textbook_cagr
+    assert stats["max_drawdown"] == textbook_max_dd
+    assert stats["calmar"] == textbook_cagr / abs(textbook_max_dd)
+    assert stats["volatility"] == pytest.approx(
+        returns.std(ddof=1) * np.sqrt(stats["periods_per_year"])
+    )
+    for key in ("cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar"):
+        assert np.isfinite(stats[key]), key
