@@ -1,6 +1,8 @@
 """Properties of the simulator on random markets and random target schedules (hypothesis).
 
 - long-only weights summing to at most 1 never make wealth negative, whatever the prices;
+- nor do levered long and short weights (up to 5x gross): a book that hits zero is bankrupt
+  and stays at exactly 0, with no order filled after;
 - right after each fill (zero costs) the realized weights are the targets;
 - higher fees never leave more money;
 - a zero-cost round trip at an unchanged price leaves wealth at exactly 1;
@@ -97,6 +99,38 @@ def test_wealth_never_goes_negative_without_leverage(schedule, costs):
     assert np.isfinite(value).all()
     assert (value >= 0).all()
     assert value[0] == pytest.approx(1.0, abs=1e-12)  # nothing fills before the second bar
+
+
+@st.composite
+def levered_markets(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A market and 1-5 decisions of long and short weights up to 5x gross."""
+    market = draw(markets())
+    positions = sorted(draw(st.sets(st.integers(0, len(market) - 2), min_size=1, max_size=5)))
+    weight = st.floats(-5, 5, allow_nan=False)
+    rows = [
+        draw(st.lists(weight, min_size=market.shape[1], max_size=market.shape[1]))
+        for _ in positions
+    ]
+    targets = pd.DataFrame(rows, index=market.index[positions], columns=market.columns)
+    return market, targets
+
+
+@SETTINGS
+@given(levered_markets(), costs_strategy)
+def test_wealth_never_goes_negative_with_leverage(schedule, costs):
+    market, targets = schedule
+    sim = run(market, targets, costs)
+    value = sim.value.iloc[:, 0].to_numpy()
+    assert np.isfinite(value).all() and np.isfinite(sim.returns.to_numpy()).all()
+    assert (value >= 0).all()
+    broke = np.flatnonzero(value == 0.0)
+    if len(broke):  # bankrupt: -100% on that bar, then wealth 0, nothing held
+        assert (value[broke[0] :] == 0.0).all()
+        assert sim.returns.iloc[broke[0], 0] == -1.0
+        assert (sim.weights[0].iloc[broke[0] :].to_numpy() == 0.0).all()
+        assert sim.bankrupt
+    else:
+        assert not sim.bankrupt
 
 
 @SETTINGS
