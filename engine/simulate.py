@@ -60,7 +60,7 @@ class SetResults:
     returns: np.ndarray  # sets x bars: simple returns per bar
     gross: np.ndarray  # sets x bars: sum of |weight| of everything but CASH, end of bar
     turnover: np.ndarray  # sets: sum over risky orders (never CASH) of |notional| / wealth
-    fills: np.ndarray  # sets: fills in each set's schedule
+    fills: np.ndarray  # sets: fills in each set's schedule that happened (not after bankruptcy)
     weights: np.ndarray | None  # bars x sets x instruments (2m + 1), when asked for
     symbols: tuple[str, ...]
     fill_bar: np.ndarray  # window positions of every set's fills, set after set
@@ -134,7 +134,8 @@ def simulate(
                 columns=result.instrument_names(columns),
             )
         )
-        rows = slice(int(result.fill_offsets[s]), int(result.fill_offsets[s + 1]))
+        first = int(result.fill_offsets[s])
+        rows = slice(first, first + int(result.fills[s]))  # none after a bankruptcy
         fills.append(
             pd.DataFrame(
                 result.fill_weights[rows][:, own],
@@ -196,7 +197,7 @@ def simulate_sets(
         returns=returns,
         gross=gross,
         turnover=turnover,
-        fills=np.diff(fill_offsets),
+        fills=_filled(fill_bar, fill_offsets, broke),
         weights=weights if keep_weights else None,
         symbols=decisions.symbols,
         fill_bar=fill_bar,
@@ -206,6 +207,15 @@ def simulate_sets(
         bankrupt_equity=equity,
         bankrupt_leverage=leverage,
     )
+
+
+def _filled(fill_bar: np.ndarray, fill_offsets: np.ndarray, broke: np.ndarray) -> np.ndarray:
+    """Fills per set that took place: a bankrupt book's end at its bankruptcy bar."""
+    counts = np.diff(fill_offsets)
+    for s in np.flatnonzero(broke >= 0):
+        bars = fill_bar[fill_offsets[s] : fill_offsets[s + 1]]
+        counts[s] = int(np.searchsorted(bars, broke[s], side="right"))
+    return counts
 
 
 def _distinct(panels: list[Panel]) -> tuple[list[Panel], np.ndarray]:

@@ -265,6 +265,7 @@ def test_levered_book_below_zero_keeps_trading():
     weights = sim.weights[0]
     assert (weights.iloc[3:] == 0.0).all().all()  # nothing held from the bankrupt close on
     assert weights["A"].iloc[2] == pytest.approx(3.0)
+    assert list(sim.fills[0].index) == [days[1]]  # the order decided after it never filled
     note = sim.bankrupt["run0"]
     assert note.startswith("bankrupt on 2030-01-04: equity fell to -0.2000 ")
     assert "(leverage 3.00x" in note

@@ -218,5 +218,6 @@ def test_a_bankrupt_set_is_the_same_on_the_sweep_path_with_wealth_written_by_han
     np.testing.assert_array_equal(sets.returns.T, sim.returns.to_numpy())
     np.testing.assert_array_equal(sets.gross[0], [0.0, 2.5, 0.0, 0.0, 0.0, 0.0])
     assert list(sets.bankrupt_bar) == [2, -1]
+    assert list(sets.fills) == [1, 1]
     assert sets.bankrupt_equity[0] == pytest.approx(-0.25)
     assert sets.bankrupt_leverage[0] == pytest.approx(2.5)
