@@ -705,3 +705,32 @@ def test_a_levered_book_that_goes_broke_stops_at_zero_with_one_note(tmp_path):
     )
     for key in ("cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar"):
         assert np.isfinite(stats[key]), key
+
+
+def test_metrics_of_a_wealth_path_that_ends_at_zero_are_the_textbook_figures():
+    """Run path (`summary`) and sweep path (`summary_arrays`, numba) on a book that went
+    broke on its third bar: no NaN or inf where wealth 0 defines the figure."""
+    import numpy as np
+
+    from engine.metrics import summary, summary_arrays
+
+    index = pd.date_range("2030-01-01", periods=6)
+    returns = pd.Series([0.02, -0.5, -1.0, 0.0, 0.0, 0.0], index=index)
+    wealth = np.cumprod(1.0 + returns.to_numpy())
+    years = 6 / 365.25
+    want = {
+        "total_return": wealth[-1] - 1.0,
+        "final_wealth": wealth[-1],
+        "cagr": wealth[-1] ** (1 / years) - 1.0,  # 0 ** x - 1 = -1
+        "max_drawdown": (wealth / np.maximum.accumulate(np.maximum(wealth, 1.0)) - 1).min(),
+        "volatility": returns.std(ddof=1) * np.sqrt(365.25),
+        "sharpe": returns.mean() / returns.std(ddof=1) * np.sqrt(365.25),
+        "sortino": returns.mean() / np.sqrt((np.minimum(returns, 0) ** 2).mean()) * np.sqrt(365.25),
+    }
+    want["calmar"] = want["cagr"] / abs(want["max_drawdown"])
+    assert want["cagr"] == -1.0 and want["max_drawdown"] == -1.0 and want["calmar"] == -1.0
+    run = summary(returns, 365.25)
+    sweep = summary_arrays(returns.to_numpy()[None, :], np.zeros(6), years, 365.25)
+    for key, value in want.items():
+        assert run[key] == pytest.approx(value, rel=1e-12), key
+        assert sweep[key][0] == pytest.approx(value, rel=1e-12), key
