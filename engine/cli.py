@@ -632,7 +632,12 @@ def report() -> None:
     show_default=True,
     help="Where results.md and img/ go.",
 )
-def gallery(data_dir: Path, out_dir: Path) -> None:
+@click.option(
+    "--screenshots",
+    is_flag=True,
+    help="Also photograph the run page and the sweep report into img/ (needs chromium).",
+)
+def gallery(data_dir: Path, out_dir: Path, screenshots: bool) -> None:
     """Regenerate docs/results.md: each playbook vs its baselines, overall and per regime."""
     from engine.config import config_dirs
     from engine.data.sources import DirectorySource
@@ -645,6 +650,15 @@ def gallery(data_dir: Path, out_dir: Path) -> None:
             "the playbook configs (configs/*.yaml) were not found", "run from the project folder"
         )
     click.echo(f"wrote {build_gallery(data_dir, out_dir, configs)}")
+    if screenshots:
+        from engine.pages.shots import write_page_screenshots
+
+        try:
+            shots = write_page_screenshots(out_dir / "img", data_dir)
+        except RuntimeError as exc:  # no chromium: the document is written, the pictures not
+            raise ConfigError(str(exc), "install chromium, or run without --screenshots") from exc
+        for shot in shots:
+            click.echo(f"wrote {shot}")
 
 
 @report.command("tearsheet")

@@ -65,14 +65,13 @@ ENTRIES = (
     Entry(
         "liquidity-barometer",
         ("buy-and-hold-btc", "buy-and-hold-spy", "60-40"),
-        {
-            "signal:coupled_selloff:on": "cut BTC when it trades as tech in a sell-off",
-            "fed:emergency_cut_qe": "re-enter after easing",
-            "fed:qe_start": "re-enter after easing",
-            "rebalance": "size by liquidity and the dollar",
-            "listing": "enter when BTC lists",
+        {  # the rule names of strategies.liquidity_barometer.RULES
+            "barometer": "size BTC by liquidity growth and the dollar",
+            "sold_first": "cut BTC when it trades as tech in a sell-off",
+            "fed_easing": "re-enter after the Fed eases",
+            "easing_data": "re-enter once easing shows in the data and the dollar weakens",
         },
-        ("signal:coupled_selloff:on", "fed:emergency_cut_qe", "fed:qe_start"),
+        ("sold_first", "fed_easing", "easing_data"),
     ),
     Entry(
         "hard-assets-vs-duration",
