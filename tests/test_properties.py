@@ -145,7 +145,8 @@ def test_weights_equal_the_targets_right_after_each_fill(schedule):
         # up to the smallest order vectorbt places (min_size units; dust is not traded)
         dust = MIN_ORDER_UNITS * market.loc[bar].to_numpy() / sim.value.loc[bar].iloc[0]
         assert (np.abs(realized - wanted.to_numpy()) <= np.maximum(1e-9, dust)).all()
-        assert weights.loc[bar].sum() == pytest.approx(1.0, abs=1e-9)  # + CASH
+        # + CASH; a dust target left untraded stays in the account's cash, outside weights
+        assert weights.loc[bar].sum() == pytest.approx(1.0, abs=max(1e-9, dust.sum()))
 
 
 @SETTINGS
