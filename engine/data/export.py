@@ -107,17 +107,18 @@ def _write_all(cache: DataCache, entries: list, temp: Path, out_dir: Path) -> Ex
         if not is_name(entry.symbol):  # a sidecar naming a path: never a file name here
             result.skipped.append(f"{entry.source}:{shown(entry.symbol)}: not a valid name")
             continue
-        frame = cache.read(entry.source, entry.symbol)
-        if frame is None:  # removed meanwhile
-            continue
         if entry.source == ALFRED:
+            table = cache.read_vintages(entry.symbol)
+            if table is None:  # removed meanwhile
+                continue
             path = vintage_path(temp, entry.symbol)
             path.parent.mkdir(exist_ok=True)
-            table = cache.read_vintages(entry.symbol)
-            assert table is not None  # read just above
             path.write_text(vintage_csv_text(table), encoding="utf-8")
             result.vintages.append(entry.symbol)
             manifest.append(_manifest_row(path, temp, entry))
+            continue
+        frame = cache.read(entry.source, entry.symbol)
+        if frame is None:  # removed meanwhile
             continue
         folder = "prices" if entry.source == YAHOO else "macro"
         path = name_path(temp, folder, symbol_filename(entry.symbol), ".csv", "cached symbol")
@@ -127,18 +128,7 @@ def _write_all(cache: DataCache, entries: list, temp: Path, out_dir: Path) -> Ex
         else:
             _macro_csv(frame).to_csv(path, index=False)
             result.macro.append(entry.symbol)
-        manifest.append(
-            {
-                "file": str(path.relative_to(temp)),
-                "symbol": entry.symbol,
-                "source": entry.source,
-                "first": entry.first,
-                "last": entry.last,
-                "rows": entry.rows,
-                "fetched_at": entry.fetched_at,
-                "units": entry.meta.get("units"),
-            }
-        )
+        manifest.append(_manifest_row(path, temp, entry))
     (temp / "export.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return result
 
@@ -173,7 +163,7 @@ def _merge_into(temp: Path, out_dir: Path) -> None:
 
 
 def _manifest_row(path: Path, temp: Path, entry: CacheEntry) -> dict[str, object]:
-    """export.json's row of a vintage table (first/last are reference dates)."""
+    """export.json's row of a written file (vintage tables: first/last are reference dates)."""
     return {
         "file": str(path.relative_to(temp)),
         "symbol": entry.symbol,
