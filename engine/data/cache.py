@@ -77,14 +77,6 @@ def default_cache_root(explicit: Path | str | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("playbook")) / "data"
 
 
-def safe_name(symbol: str) -> str:
-    """File stem for a symbol: the directory layout's name, other odd characters as `_`."""
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", symbol_filename(symbol))
-    if stem in ("", ".", "..") or stem.startswith("."):
-        stem = "_" + stem
-    return stem
-
-
 def normalize_dates(index: pd.Index) -> pd.DatetimeIndex:
     """Tz-naive midnight dates at microsecond resolution (what pandas parses CSV dates to)."""
     out = pd.DatetimeIndex(index)
@@ -104,10 +96,11 @@ class DataCache:
         return f"DataCache({str(self.root)!r})"
 
     def path_for(self, source: str, symbol: str) -> Path:
-        """The entry's parquet file; the key is a plain name and stays inside the root."""
+        """The entry's parquet file; the key is a plain name (engine.names), so its stem is the
+        directory layout's (`symbol_filename`: ^GSPC -> _GSPC) and stays inside the root."""
         check_name(symbol, "cache key")
         return name_path(
-            self.root, _check_source(source), safe_name(symbol), ".parquet", "cache key"
+            self.root, _check_source(source), symbol_filename(symbol), ".parquet", "cache key"
         )
 
     def sidecar_for(self, source: str, symbol: str) -> Path:
