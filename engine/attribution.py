@@ -40,13 +40,18 @@ def instrument_returns(
     return pd.DataFrame(out, index=prices.index)
 
 
+def leg_returns(weights: pd.DataFrame, asset_returns: pd.DataFrame) -> pd.DataFrame:
+    """Per bar and weight column, the previous bar's weight x the bar's return."""
+    held = weights.shift(1).fillna(0.0)
+    return held * asset_returns[weights.columns].reindex(weights.index).fillna(0.0)
+
+
 def leg_contributions(
     weights: pd.DataFrame, asset_returns: pd.DataFrame, returns: pd.Series
 ) -> pd.Series:
     """Sum over bars of the previous bar's weight x the bar's return, per weight column,
     plus `costs`: the run's summed returns that no leg explains."""
-    held = weights.shift(1).fillna(0.0)
-    legs = (held * asset_returns[weights.columns].reindex(weights.index).fillna(0.0)).sum()
+    legs = leg_returns(weights, asset_returns).sum()
     legs[COSTS] = float(returns.sum()) - float(legs.sum())
     return legs
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from engine import attribution
+
 if TYPE_CHECKING:
     from engine.run import RunResult
 
@@ -79,10 +81,13 @@ def read_run_folder(folder: Path) -> RunFiles:
 
 
 def instrument_returns(result: RunResult) -> pd.DataFrame:
-    """Each weights column's simple return per bar, as the simulator priced it.
+    """Each weights column's simple return per bar, as the simulator priced it
+    (`attribution.instrument_returns`).
 
     A symbol moves with its close (carried over days it has no bar); `SYM~short` with its
-    close times the borrow index (a short pays the borrow rate); CASH earns the cash rate.
+    close times the borrow index (a short pays the borrow rate); CASH earns the cash rate
+    (from the panel's whole cash index, so the first bar carries its own accrual, as the
+    run's cash returns do).
     """
     from engine.simulate import accrual_index
 
@@ -90,15 +95,8 @@ def instrument_returns(result: RunResult) -> pd.DataFrame:
     index = weights.index
     prices = result.panel.prices.reindex(index).ffill()
     borrow = accrual_index(pd.Series(result.config.costs.borrow_bps / 1e4, index=index))
-    columns = {}
-    for name in weights.columns:
-        if name == CASH:
-            columns[name] = result.cash_returns.reindex(index).fillna(0.0)
-            continue
-        symbol = name.removesuffix(SHORT_SUFFIX)
-        price = prices[symbol] * (borrow if name.endswith(SHORT_SUFFIX) else 1.0)
-        columns[name] = price.pct_change(fill_method=None).fillna(0.0)
-    return pd.DataFrame(columns, index=index)
+    cash = accrual_index(result.panel.cash_rate)
+    return attribution.instrument_returns(prices, cash, borrow, list(weights.columns))
 
 
 def decision_signals(result: RunResult) -> pd.DataFrame:
@@ -218,26 +216,27 @@ def decisions(files: RunFiles) -> pd.DataFrame:
 
 
 def contributions(files: RunFiles) -> pd.DataFrame | None:
-    """Per instrument: sum over bars of the previous bar's end weight times its return.
-
-    The rows sum to the sum of the strategy's bar returns less `costs and fills` (fees,
+    """Per instrument: `attribution.leg_contributions` (sum over bars of the previous bar's
+    end weight times its return), its `costs` row shown as `costs and fills` (fees,
     slippage and the fill bar's own trading); None when the folder has no instrument returns.
     """
-    if files.instrument_returns is None:
+    asset = _asset_returns(files)
+    if asset is None:
         return None
-    weights = files.weights
-    asset = files.instrument_returns.reindex(index=weights.index, columns=weights.columns)
-    per_bar = weights.shift(1) * asset.fillna(0.0)
-    total = per_bar.sum()
-    frame = pd.DataFrame({"contribution": total})
-    frame.loc["costs and fills"] = files.returns["strategy"].sum() - float(total.sum())
-    return frame
+    legs = attribution.leg_contributions(files.weights, asset, files.returns["strategy"])
+    return legs.rename({attribution.COSTS: "costs and fills"}).to_frame("contribution")
 
 
 def cumulative_contributions(files: RunFiles) -> pd.DataFrame | None:
     """The same contributions, summed up to each bar (a line per instrument)."""
+    asset = _asset_returns(files)
+    if asset is None:
+        return None
+    return attribution.leg_returns(files.weights, asset).fillna(0.0).cumsum()
+
+
+def _asset_returns(files: RunFiles) -> pd.DataFrame | None:
+    """The folder's instrument returns, one column per weight column (0 where missing)."""
     if files.instrument_returns is None:
         return None
-    weights = files.weights
-    asset = files.instrument_returns.reindex(index=weights.index, columns=weights.columns)
-    return (weights.shift(1) * asset.fillna(0.0)).fillna(0.0).cumsum()
+    return files.instrument_returns.reindex(columns=files.weights.columns)
