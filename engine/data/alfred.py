@@ -14,7 +14,7 @@ The result is the canonical vintage table (engine.data.vintages.normalize_vintag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -40,14 +40,8 @@ class AlfredVintages:
 
     def vintage_dates(self, series_id: str) -> list[str]:
         """Every day ALFRED has a vintage of `series_id`, ascending (paged by `offset`)."""
-        dates: list[str] = []
-        while True:
-            params = {"limit": str(DATES_LIMIT), "offset": str(len(dates))}
-            page = self.client.api_json("series/vintagedates", params, series_id)
-            found = [str(d) for d in page.get("vintage_dates") or []]
-            dates += found
-            if not found or len(dates) >= int(page.get("count", len(dates))):
-                break
+        pages = self._paged("series/vintagedates", {}, DATES_LIMIT, series_id, "vintage_dates")
+        dates = [str(d) for d in pages]
         if not dates:
             raise DataError(
                 f"ALFRED has no vintages of {series_id}",
@@ -81,20 +75,36 @@ class AlfredVintages:
 
     def _batch(self, series_id: str, asked: Sequence[str]) -> list[dict[str, Any]]:
         """The observations in force on each asked vintage date, checked to be what was asked."""
-        rows: list[dict[str, Any]] = []
+        params = {"vintage_dates": ",".join(asked), "output_type": "1"}
+        return self._paged(
+            "series/observations",
+            params,
+            PAGE_LIMIT,
+            series_id,
+            "observations",
+            lambda page: check_answer(page, asked, series_id),
+        )
+
+    def _paged(
+        self,
+        endpoint: str,
+        params: dict[str, str],
+        limit: int,
+        series_id: str,
+        key: str,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> list[Any]:
+        """Every item under `key` of an API answer paged by `offset` (each page `check`ed)."""
+        items: list[Any] = []
         while True:
-            params = {
-                "vintage_dates": ",".join(asked),
-                "output_type": "1",
-                "limit": str(PAGE_LIMIT),
-                "offset": str(len(rows)),
-            }
-            page = self.client.api_json("series/observations", params, series_id)
-            check_answer(page, asked, series_id)
-            found = list(page.get("observations") or [])
-            rows += found
-            if not found or len(rows) >= int(page.get("count", len(rows))):
-                return rows
+            paging = {"limit": str(limit), "offset": str(len(items))}
+            page = self.client.api_json(endpoint, {**params, **paging}, series_id)
+            if check is not None:
+                check(page)
+            found = list(page.get(key) or [])
+            items += found
+            if not found or len(items) >= int(page.get("count", len(items))):
+                return items
 
 
 def check_answer(page: dict[str, Any], asked: Sequence[str], series_id: str) -> None:
