@@ -346,6 +346,16 @@ FLAG_RULES = dict(
     )
 )
 SIGNAL_COLUMNS = (*FLAGS, "confirmed", "alarm", "pivot", "btc_case")
+FLAG_INPUTS = {  # the measures (`alarm_measures`) each warning reads
+    LEAD: ("btc_vs_nasdaq",),
+    "gold_up_btc_down": ("btc_30d", "gold_30d"),
+    "software_lagging": ("igv_vs_qqq",),
+    "staples_over_discretionary": ("staples",),
+    "lenders_over_borrowers": ("axp_vs_igv",),
+    "regional_banks_drawdown": ("kre",),
+    "hy_spreads_widening": ("hy_60d",),
+    "unemployment_rising": ("unrate_rise", "unrate_91d"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -355,6 +365,7 @@ class AlarmMeasures:
     them."""
 
     frame: pd.DataFrame  # one column per measure below
+    missing: pd.DataFrame  # one bool column per warning: a measure it reads is unknown
 
 
 def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
@@ -381,28 +392,16 @@ def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
         },
         index=panel.prices.index,
     )
-    inputs = {
-        LEAD: ["btc_vs_nasdaq"],
-        "gold_up_btc_down": ["btc_30d", "gold_30d"],
-        "software_lagging": ["igv_vs_qqq"],
-        "staples_over_discretionary": ["staples"],
-        "lenders_over_borrowers": ["axp_vs_igv"],
-        "regional_banks_drawdown": ["kre"],
-        "hy_spreads_widening": ["hy_60d"],
-        "unemployment_rising": ["unrate_rise", "unrate_91d"],
-    }
-    unknown = pd.DataFrame(
-        {
-            flag: frame[cols].isna().any(axis=1).map({True: np.nan, False: 0.0})
-            for flag, cols in inputs.items()
-        }
+    missing = pd.DataFrame(
+        {flag: frame[list(cols)].isna().any(axis=1) for flag, cols in FLAG_INPUTS.items()}
     )
+    unknown = missing.astype("float64").mask(missing)  # NaN where missing: what warn reads
     sig.warn_missing(unknown, "hayes-pivot alarm", panel.window_start)
-    return AlarmMeasures(frame)
+    return AlarmMeasures(frame, missing)
 
 
 def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
-    """Each warning as 1/0 (NaN where its inputs are missing)."""
+    """Each warning as 1/0 (NaN where its inputs are missing: `m.missing`)."""
     f = m.frame
     conditions = {
         LEAD: f["btc_vs_nasdaq"] < -p.btc_divergence_pct / 100,
@@ -414,18 +413,8 @@ def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
         "hy_spreads_widening": f["hy_60d"] > p.hy_widening_pts,
         "unemployment_rising": (f["unrate_rise"] >= p.unrate_rise_pts) & (f["unrate_91d"] > 0),
     }
-    missing = {
-        LEAD: f["btc_vs_nasdaq"].isna(),
-        "gold_up_btc_down": f["btc_30d"].isna() | f["gold_30d"].isna(),
-        "software_lagging": f["igv_vs_qqq"].isna(),
-        "staples_over_discretionary": f["staples"].isna(),
-        "lenders_over_borrowers": f["axp_vs_igv"].isna(),
-        "regional_banks_drawdown": f["kre"].isna(),
-        "hy_spreads_widening": f["hy_60d"].isna(),
-        "unemployment_rising": f["unrate_rise"].isna() | f["unrate_91d"].isna(),
-    }
     return pd.DataFrame(
-        {name: cond.astype("float64").mask(missing[name]) for name, cond in conditions.items()}
+        {name: cond.astype("float64").mask(m.missing[name]) for name, cond in conditions.items()}
     )
 
 
