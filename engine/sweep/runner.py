@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from engine import metrics
 from engine.config import RunConfig
 from engine.data.panel import Panel
 from engine.errors import ConfigError, DataError, OutputError, from_os_error
+from engine.results import write_file_atomically
 from engine.run import cash_returns, load_panel, make_source, window_start
 from engine.schedule import decide_all
 from engine.signals import MissingInputWarning
@@ -576,15 +576,13 @@ def _write_atomically(table: pd.DataFrame, path: Path) -> None:
     """Write a chunk, marked with its inputs' fingerprint if it carries one, whole or not at all."""
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fingerprint = str(table.attrs.get(FINGERPRINT_KEY.decode(), ""))
     try:
         arrow = _arrow(table)
-        fingerprint = str(table.attrs.get(FINGERPRINT_KEY.decode(), ""))
         metadata = {**(arrow.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()}
-        pq.write_table(arrow.replace_schema_metadata(metadata), tmp)
-        os.replace(tmp, path)
+        marked = arrow.replace_schema_metadata(metadata)
+        write_file_atomically(path, lambda tmp: pq.write_table(marked, tmp))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(
             f"cannot write {path}: {exc.strerror or exc}", "free disk space or choose another --out"
         ) from exc
@@ -606,10 +604,4 @@ def _arrow(table: pd.DataFrame) -> Any:
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_file_atomically(path, lambda tmp: tmp.write_text(text + "\n"))
