@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engine import attribution
+from engine import attribution, metrics
 
 if TYPE_CHECKING:
     from engine.run import RunResult
 
 CASH = "CASH"
-SHORT_SUFFIX = "~short"
 INSTRUMENT_RETURNS = "instrument_returns.parquet"
 DECISION_SIGNALS = "decision_signals.parquet"
 
@@ -124,9 +123,9 @@ def wealth(returns: pd.Series) -> pd.Series:
 
 
 def drawdown(returns: pd.Series) -> pd.Series:
-    """Fraction below the running peak of growth of 1 (the starting 1 counts as a peak)."""
-    w = wealth(returns)
-    return w / np.maximum(w.cummax(), 1.0) - 1.0
+    """Fraction below the running peak of growth of 1 (the starting 1 counts as a peak):
+    `metrics.drawdown`, the one the run's max drawdown comes from."""
+    return metrics.drawdown(returns.astype(float))
 
 
 @dataclass(frozen=True)
