@@ -56,25 +56,6 @@ def read_price_csv(path: Path, symbol: str) -> pd.DataFrame:
     return out
 
 
-def refuse_absurd_jumps(
-    symbol: str, days: pd.DatetimeIndex, log_moves: np.ndarray, bound: float
-) -> None:
-    """A DataError for a move beyond `bound` (data.validation.max_jump_absurd), never a note.
-
-    A 1,000x price between two bars is a bad print or a file in other units; a note would
-    let the run go on and report its returns, so this holds whatever `on_issue` says.
-    """
-    over = np.flatnonzero(np.abs(log_moves) > bound)
-    if len(over):
-        at = int(over[0])
-        ratio = float(np.exp(log_moves[at]))
-        raise DataError(
-            f"{symbol} moves {ratio:.4g}x in one bar on {days[at + 1].date()}, beyond "
-            f"|log return| {bound:.4g} (a bad print or a price in other units)",
-            "fix the data; data.validation.max_jump_absurd sets the bound",
-        )
-
-
 def read_macro_csv(path: Path, series_id: str) -> pd.Series:
     """A macro series indexed by its observation (reference) date; missing values dropped."""
     frame = _read_csv(path, required=("date", "value"))

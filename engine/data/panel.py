@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from engine.config import ValidationConfig
-from engine.data.csvio import refuse_absurd_jumps
 from engine.data.releases import ReleaseLag, as_released, release_lag
 from engine.data.sources import Source
 from engine.data.vintages import VintageMode, break_notes, latest_values, panel_values
@@ -292,9 +291,9 @@ def check_prices(
         if symbol in traded:
             notes += _gap_notes(symbol, days, seven_day, rules.max_gap_bars)
         limit = rules.jump_limit(symbol, seven_day)
-        moves = np.log(window.to_numpy(dtype="float64"))
-        refuse_absurd_jumps(symbol, days, np.diff(moves), rules.max_jump_absurd)
-        notes += _jump_notes(symbol, days, np.diff(moves), limit)
+        moves = np.diff(np.log(window.to_numpy(dtype="float64")))
+        _refuse_absurd_jumps(symbol, days, moves, rules.max_jump_absurd)
+        notes += _jump_notes(symbol, days, moves, limit)
         notes += _stale_notes(symbol, days, window.to_numpy(), rules.max_stale_bars)
     if notes and rules.on_issue == "error":
         more = f" (+{len(notes) - 1} more)" if len(notes) > 1 else ""
@@ -327,6 +326,25 @@ def _gap_notes(symbol: str, days: pd.DatetimeIndex, seven_day: bool, limit: int)
         f"data check: {symbol} has {count} of more than {limit} {unit} with no bar; the longest, "
         f"{int(missing[worst])} {unit}, after {days[worst].date()} (its last price is carried)"
     ]
+
+
+def _refuse_absurd_jumps(
+    symbol: str, days: pd.DatetimeIndex, log_moves: np.ndarray, bound: float
+) -> None:
+    """A DataError for a move beyond `bound` (data.validation.max_jump_absurd), never a note.
+
+    A 1,000x price between two bars is a bad print or a file in other units; a note would
+    let the run go on and report its returns, so this holds whatever `on_issue` says.
+    """
+    over = np.flatnonzero(np.abs(log_moves) > bound)
+    if len(over):
+        at = int(over[0])
+        ratio = float(np.exp(log_moves[at]))
+        raise DataError(
+            f"{symbol} moves {ratio:.4g}x in one bar on {days[at + 1].date()}, beyond "
+            f"|log return| {bound:.4g} (a bad print or a price in other units)",
+            "fix the data; data.validation.max_jump_absurd sets the bound",
+        )
 
 
 def _jump_notes(symbol: str, days: pd.DatetimeIndex, moves: np.ndarray, limit: float) -> list[str]:
