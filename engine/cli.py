@@ -669,13 +669,7 @@ def report_tearsheet(run_folder: Path) -> None:
     For a run made with --no-report, or drawn by an older playbook."""
     from engine.workflow import write_folder_reports
 
-    needed = ("returns.parquet", "weights.parquet", "stats.json", "run.json")
-    missing = [name for name in needed if not (run_folder / name).is_file()]
-    if missing:
-        raise ConfigError(
-            f"{run_folder} is not a run folder (no {', '.join(missing)})",
-            "give a folder `playbook run` wrote, e.g. results/<run-id>",
-        )
+    _require_run_files(run_folder, "returns.parquet", "weights.parquet", "stats.json", "run.json")
     write_folder_reports(run_folder)
     click.echo(f"wrote {run_folder / 'tearsheet.html'} and {run_folder / 'equity.png'}")
 
@@ -688,17 +682,22 @@ def report_page(run_folder: Path) -> None:
     Read from the folder's own files only (engine.pages.run); opens offline in a browser."""
     from engine.pages.run import write_run_page
 
-    needed = (
+    _require_run_files(
+        run_folder,
         *("returns.parquet", "weights.parquet", "targets.parquet", "events.parquet"),
         *("stats.json", "run.json"),
     )
+    click.echo(f"wrote {write_run_page(run_folder)}")
+
+
+def _require_run_files(run_folder: Path, *needed: str) -> None:
+    """Refuse a folder that lacks any of the run files a report command reads."""
     missing = [name for name in needed if not (run_folder / name).is_file()]
     if missing:
         raise ConfigError(
             f"{run_folder} is not a run folder (no {', '.join(missing)})",
             "give a folder `playbook run` wrote, e.g. results/<run-id>",
         )
-    click.echo(f"wrote {write_run_page(run_folder)}")
 
 
 @cli.group()
