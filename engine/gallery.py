@@ -30,6 +30,7 @@ from engine.run import RunResult, run_backtest
 from engine.signals import MissingInputWarning
 from engine.simulate import CASH, SHORT_SUFFIX, accrual_index
 from engine.verdicts import Figures
+from strategies.base import rule_key
 
 SCENARIO_PATHS = 50  # enough for a median and a share, quick enough for the gallery
 MIX = "constant-mix"
@@ -184,15 +185,16 @@ def legs_of(result: RunResult) -> pd.Series:
 
 
 def decisions_of(result: RunResult) -> pd.Series:
-    """Each decision's time -> its rule: the key the strategy records (`decision_rule`,
-    '[key] ...'), else the event kind that triggered it (from the event log)."""
+    """Each decision's time -> its rule: the key the strategy cites (`decision_rule`,
+    `strategies.base.cite_rule`), else the event kind that triggered it (from the event log)."""
     log = result.schedule.log[result.schedule.log["decided"]]
     kinds = log.groupby("time")["kind"].last()
     rule_of = getattr(result.strategy, "decision_rule", None)
     labels = {}
     for time, kind in kinds.items():
         why = rule_of(time) if callable(rule_of) else None
-        labels[time] = why[1 : why.index("]")] if why and why.startswith("[") else str(kind)
+        key = rule_key(why)
+        labels[time] = str(kind) if key is None else key
     return pd.Series(labels, dtype="object").sort_index()
 
 

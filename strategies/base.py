@@ -109,6 +109,18 @@ class Context:
         return self.signals[name]
 
 
+def cite_rule(seed: str, rules: Mapping[str, str], key: str) -> str:
+    """'[key] seed: sentence': how a strategy's optional `decision_rule(time)` cites the rule
+    behind a decision and the seed sentence it encodes (`playbook signals` prints it; the
+    gallery counts decisions by the key, `rule_key`)."""
+    return f"[{key}] {seed}: {rules[key]}"
+
+
+def rule_key(why: str | None) -> str | None:
+    """The key of a `cite_rule` citation; None for no citation or another text."""
+    return why[1 : why.index("]")] if why and why.startswith("[") else None
+
+
 class Strategy(ABC):
     """Subclass, set the class attributes, implement `on_event`. See module docstring."""
 

@@ -66,6 +66,7 @@ from strategies.base import (
     Strategy,
     StrategyParams,
     Weights,
+    cite_rule,
 )
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ class HayesPivot(Strategy):
         case = self.case.get(time, 0)
         shown = case and key in ("alarm", "fresh", "pivot", "delever")
         seen = f" | BTC case {case}: {CASES[case]}" if shown else ""
-        return f"[{key}] {SEED}: {RULES[key]}{seen}"
+        return cite_rule(SEED, RULES, key) + seen
 
     def decide(
         self, event: Event, ctx: Context, weights: dict[str, float], rule: str

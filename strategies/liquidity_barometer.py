@@ -40,7 +40,16 @@ from pydantic import Field
 
 from engine import signals as sig
 from engine.data.panel import Panel
-from strategies.base import Context, Event, Inputs, Rebalance, Strategy, StrategyParams, Weights
+from strategies.base import (
+    Context,
+    Event,
+    Inputs,
+    Rebalance,
+    Strategy,
+    StrategyParams,
+    Weights,
+    cite_rule,
+)
 from strategies.hayes_pivot import macro_series, usd_liquidity
 
 SEED = "002_760e9c92f05a700c.txt"
@@ -216,7 +225,7 @@ class LiquidityBarometer(Strategy):
         """The rule behind the decision taken at `time` and the sentence it encodes (what
         `playbook signals` prints under each decision)."""
         key = self.why.get(time)
-        return None if key is None else f"[{key}] {SEED}: {RULES[key]}"
+        return None if key is None else cite_rule(SEED, RULES, key)
 
 
 def _liquidity_score(scores: pd.DataFrame, measure: str, since: pd.Timestamp | None) -> pd.Series:
