@@ -1,4 +1,5 @@
-"""Headless Chromium helpers for the page tests (run page, sweep report).
+"""Headless Chromium helpers for the page tests (run page, sweep report, compare page,
+tearsheet).
 
 Chromium logs every console message as `INFO:CONSOLE:<line>` with `--enable-logging=stderr`
 (console.error included), so any CONSOLE line or "Uncaught" counts as a problem. Plotly
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
+BASE_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -26,11 +27,11 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--disable-quic",
     "--enable-logging=stderr",
     "--v=0",
-    "--virtual-time-budget=8000",
 )
+# the plotly pages: scripts get virtual time to draw before the DOM is dumped
+FLAGS = (*BASE_FLAGS, "--disable-quic", "--virtual-time-budget=8000")
 TIMEOUT_S = 120
 # Injected into copies only: the plotly figures drawn and every resource the page fetched.
 PROBE = """<script>window.addEventListener("load", () => setTimeout(() => {
@@ -52,18 +53,24 @@ def console_problems(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
 
 
-def chromium(profile: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def chromium(
+    profile: Path,
+    page: Path,
+    *args: str,
+    flags: tuple[str, ...] = FLAGS,
+    timeout: float = TIMEOUT_S,
+) -> subprocess.CompletedProcess[str]:
     """One headless Chromium run on a local page; its whole process group dies on timeout."""
-    command = [need_chromium(), *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()]
+    command = [need_chromium(), *flags, f"--user-data-dir={profile}", *args, page.as_uri()]
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,
+        start_new_session=True,  # the wrapper script forks the browser: kill the group
     ) as process:
         try:
-            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import signal
 import struct
 import subprocess
 from html.parser import HTMLParser
@@ -25,24 +23,13 @@ import pytest
 from engine.compare import compare_runs, load_run, write_compare_page
 from engine.config import RunConfig
 from engine.workflow import run_to_folder
+from tests.page_browser import BASE_FLAGS, chromium, console_problems, need_chromium
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACT = REPO / "test-artifacts" / "compare.png"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--enable-logging=stderr",
-    "--v=0",
-)
+FLAGS = (*BASE_FLAGS, "--disable-quic")
 TIMEOUT_S = 60
 WINDOW = (1400, 2400)
 ELEMENTS = {
@@ -62,30 +49,8 @@ PROBE = """<script>window.addEventListener("load", () => {
 });</script>"""
 
 
-def console_problems(stderr: str) -> list[str]:
-    """Chromium log lines where the page wrote to the console or threw."""
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
-
-
 def _chromium(profile: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One headless Chromium run on a local page; its whole process group dies on timeout."""
-    if CHROMIUM is None:
-        pytest.skip("headless Chromium not found (apt-get install chromium)")
-    command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()]
-    with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # the wrapper script forks the browser: kill the group
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return chromium(profile, page.resolve(), *args, flags=FLAGS, timeout=TIMEOUT_S)
 
 
 class _Elements(HTMLParser):
@@ -130,8 +95,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def page(workdir: Path) -> Path:
     """A real page: two synthetic 60/40 runs, one on a shorter window (so a cut notice)."""
-    if CHROMIUM is None:
-        pytest.skip("headless Chromium not found (apt-get install chromium)")
+    need_chromium()
     results = workdir / "results"
     folders = [
         run_to_folder(RunConfig(strategy="60-40", **kw), None, results_dir=results, report=False)[0]

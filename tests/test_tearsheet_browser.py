@@ -8,9 +8,7 @@ A screenshot of the page is left in test-artifacts/tearsheet.png (git-ignored) t
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,23 +18,12 @@ import pandas as pd
 import pytest
 
 from engine import report
+from tests.page_browser import BASE_FLAGS, chromium, console_problems, need_chromium
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACT = REPO / "test-artifacts" / "tearsheet.png"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--enable-logging=stderr",
-    "--v=0",
-)
 TIMEOUT_S = 90
 # non-ASCII on purpose: a page decoded as windows-1252 shows these as "â€”", "âˆš", "Ã¼"
 TITLE = "SYNTHETIC 60/40 — Sortino/√2, Zürich"
@@ -47,20 +34,7 @@ PROBE = """<script>window.addEventListener("load", () => {
 
 
 def _chromium(profile: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One headless Chromium run on a local page; its whole process group dies on timeout."""
-    if CHROMIUM is None:
-        pytest.skip("headless Chromium not found (apt-get install chromium)")
-    command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return chromium(profile, page.resolve(), *args, flags=BASE_FLAGS, timeout=TIMEOUT_S)
 
 
 class _Dom(HTMLParser):
@@ -94,8 +68,7 @@ class _Dom(HTMLParser):
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
     """A run's tearsheet with the per-regime table, as `playbook run` writes it."""
-    if CHROMIUM is None:
-        pytest.skip("headless Chromium not found (apt-get install chromium)")
+    need_chromium()
     rng = np.random.default_rng(3)
     index = pd.bdate_range("2020-01-01", periods=800)
     returns = pd.Series(rng.normal(0.0004, 0.01, len(index)), index=index)
@@ -140,8 +113,7 @@ def test_chromium_reads_the_tearsheet_as_utf8_without_mojibake(page, tmp_path):
     for words in ("Per regime", "Key Performance Metrics", "CAGR", "Sharpe", "Time in Market"):
         assert words in shown, words
     assert {"regimes", "eoy_returns", "rolling_sharpe"} <= dom.ids
-    console = [line for line in out.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
-    assert console == []
+    assert console_problems(out.stderr) == []
 
 
 def test_a_screenshot_of_the_tearsheet_is_left_to_look_at(page, tmp_path):
