@@ -61,11 +61,7 @@ def write_run_page(folder: Path) -> Path:
     folder = Path(folder)
     text = run_page_html(rd.read_run_folder(folder))
     target = folder / RUN_PAGE
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    write_file_atomically(target, write)
+    write_file_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     link_from_tearsheet(folder)
     return target
 

@@ -42,12 +42,8 @@ def write_sweep_page(folder: Path) -> Path:
 
     folder = Path(folder)
     text = sweep_page_html(sd.read_sweep_folder(folder))
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
     target = folder / SWEEP_PAGE
-    write_file_atomically(target, write)
+    write_file_atomically(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return target
 
 

@@ -129,12 +129,10 @@ def save_benchmark(folder: Path) -> dict[str, Any] | None:
     frame = pd.DataFrame({"benchmark": bench, "cash": cash})
     text = json.dumps({k: _plain(v) for k, v in figures.items()}, indent=2) + "\n"
     write_file_atomically(Path(folder) / BENCHMARK_PARQUET, frame.to_parquet)
-    write_file_atomically(Path(folder) / BENCHMARK_JSON, lambda tmp: _write_text(tmp, text))
+    write_file_atomically(
+        Path(folder) / BENCHMARK_JSON, lambda tmp: tmp.write_text(text, encoding="utf-8")
+    )
     return figures
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
 
 
 def _summary(returns: pd.Series, cash: pd.Series) -> dict[str, float]:
