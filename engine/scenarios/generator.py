@@ -194,10 +194,7 @@ class _Plan:
     asset_index: list[pd.DatetimeIndex]  # each asset's bar dates
     bdays: pd.DatetimeIndex
     calendar: pd.DatetimeIndex  # every day, as a plain index (DFF's)
-    # The phases' own course (every phase's own numbers); `course` gives any other.
-    drift: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D, A) 0 without a return
-    factor_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D, A, F) vol x load
-    idio_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (D, A) vol x idio
+    # per course of the phases (`course`): drift, factor and idiosyncratic weights
     courses: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
         default_factory=dict
     )
@@ -260,7 +257,6 @@ def _plan(scenario: Scenario, seed: int, symbols: Sequence[str] | None) -> _Plan
         bdays=_plain(days[weekday]),
         calendar=_plain(days),
     )
-    plan.drift, plan.factor_weights, plan.idio_weights = plan.course((0,) * n_phases)
     plan.macro = [_macro_plan(plan, series_id) for series_id in scenario.macro]
     _rate_plan(plan)
     return plan
@@ -553,6 +549,7 @@ def _log_prices(
     n_factors = len(plan.scenario.factors)
     n_paths, n_days, _ = draws.shocks.shape
     returns = np.empty((n_paths, n_days, len(plan.scenario.assets)))
+    jitter, phase = plan.scenario.jitter, plan.phase_of_day
     for combo in dict.fromkeys(map(tuple, courses.tolist())):
         rows = np.flatnonzero((courses == np.array(combo)).all(axis=1))
         drift, factor_weights, idio_weights = plan.course(combo)
@@ -560,8 +557,6 @@ def _log_prices(
         factors, idio = shocks[:, :, :n_factors], shocks[:, :, n_factors:]
         part = np.einsum("pdf,daf->pda", factors, factor_weights)
         part += idio_weights[None] * idio
-        jitter = plan.scenario.jitter
-        phase = plan.phase_of_day
         if jitter.vol:
             part *= vol_scale[rows][:, phase][:, :, None]
         if jitter.drift:
