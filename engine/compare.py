@@ -35,12 +35,11 @@ from matplotlib.figure import Figure
 
 from engine import metrics
 from engine.errors import ConfigError, DataError, OutputError
+from engine.pages.links import RUN_PAGE, TEARSHEET
 from engine.report import PNG_STYLE, escape_html_text, font_family, growth_of_one
 from engine.safe_yaml import parse_yaml
 
 RUN_FILE = "run.json"
-TEARSHEET = "tearsheet.html"
-RUN_PAGE = "run.html"  # engine.pages.run: decisions, exposure, contributions
 CASH = "CASH"  # engine.simulate.CASH, repeated to keep vectorbt out of this import
 EXPOSURE_EPS = 1e-9  # the same threshold stats.json's time_in_market uses
 LIST_FIX = "`playbook runs` lists them"

@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 from pandas.errors import Pandas4Warning
 
 from engine import tearsheet_fixes as fixes
-from engine.pages.links import with_run_page_link
+from engine.pages.links import TEARSHEET, with_run_page_link
 
 PREFERRED_FONT = "Liberation Sans"  # metric-compatible with Arial (Debian: fonts-liberation)
 FALLBACK_FONT = "DejaVu Sans"  # bundled with matplotlib, so it always exists
@@ -578,7 +578,7 @@ def write_run_reports(folder: Path, inputs: ReportInputs) -> None:
     page = tearsheet_page(
         inputs.returns,
         inputs.benchmark,
-        folder / "tearsheet.html",
+        folder / TEARSHEET,
         title=inputs.title,
         periods_per_year=inputs.periods_per_year,
         cash=inputs.cash,
@@ -588,7 +588,7 @@ def write_run_reports(folder: Path, inputs: ReportInputs) -> None:
     if inputs.regimes is not None and not inputs.regimes.empty:
         page = with_regime_section(page, inputs.regimes, inputs.benchmark_name)
     page = with_run_page_link(page)  # engine.pages: run.html sits beside the tearsheet
-    (folder / "tearsheet.html").write_text(page, "utf-8")
+    (folder / TEARSHEET).write_text(page, "utf-8")
     png = equity_drawdown_png(
         inputs.returns,
         inputs.benchmark,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 RUN_PAGE = "run.html"
+TEARSHEET = "tearsheet.html"  # the quantstats tearsheet beside it (engine.report)
 LINK_MARK = "playbook-run-page-link"
 LINK = (
     f'<p class="{LINK_MARK}" style="font:14px sans-serif;margin:8px 0">'

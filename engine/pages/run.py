@@ -33,12 +33,11 @@ from engine.pages.common import (
     signed_class,
     table,
 )
-from engine.pages.links import RUN_PAGE, with_run_page_link
+from engine.pages.links import RUN_PAGE, TEARSHEET, with_run_page_link
 
 if TYPE_CHECKING:
     from engine.run import RunResult
 
-TEARSHEET = "tearsheet.html"
 MAX_SIGNALS_IN_HOVER = 14
 REGIME_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7")
 CASH_COLOR = "#c7c7c7"
