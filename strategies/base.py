@@ -55,6 +55,9 @@ class SignalSource(Protocol):
         ...
 
 
+#: the events of a strategy that trades only at the start, a listing and its schedule
+SCHEDULED = ("start", "listing", "rebalance")
+
 MAX_WINDOW_DAYS = 36_525  # a century: any longer window is a typo, and dates overflow
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field, model_validator
 
-from strategies.base import Context, Event, Rebalance, Strategy, StrategyParams, Weights
+from strategies.base import (
+    SCHEDULED,
+    Context,
+    Event,
+    Rebalance,
+    Strategy,
+    StrategyParams,
+    Weights,
+)
 
 
 class BuyAndHoldParams(StrategyParams):
@@ -52,8 +58,6 @@ class SixtyForty(Strategy):
     (earning the T-bill rate) until it lists.
     """
 
-    decides_on: ClassVar[tuple[str, ...]] = ("start", "listing", "rebalance")
-
     name = "60-40"
     thesis = "The balanced portfolio: 60% stocks, 40% long bonds, rebalanced monthly."
     Params = SixtyFortyParams
@@ -66,7 +70,7 @@ class SixtyForty(Strategy):
         return self.p.rebalance
 
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
-        if event.kind not in self.decides_on:
+        if event.kind not in SCHEDULED:
             return None
         targets = {self.p.stock: self.p.stock_weight, self.p.bond: 1.0 - self.p.stock_weight}
         return {s: w for s, w in targets.items() if s in ctx.tradable}
@@ -94,8 +98,6 @@ class ConstantMix(Strategy):
     when a leg lists and on its scheduled rebalances only; a leg with no price yet waits in cash.
     """
 
-    decides_on: ClassVar[tuple[str, ...]] = ("start", "listing", "rebalance")
-
     name = "constant-mix"
     thesis = "The same assets at constant weights (rest in T-bills): exposure without timing."
     Params = ConstantMixParams
@@ -108,6 +110,6 @@ class ConstantMix(Strategy):
         return self.p.rebalance
 
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
-        if event.kind not in self.decides_on:
+        if event.kind not in SCHEDULED:
             return None
         return {s: w for s, w in self.p.weights.items() if s in ctx.tradable}

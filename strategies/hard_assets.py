@@ -42,7 +42,16 @@ from pydantic import Field, model_validator
 
 from engine import signals as sig
 from engine.data.panel import Panel
-from strategies.base import Context, Event, Inputs, Rebalance, Strategy, StrategyParams, Weights
+from strategies.base import (
+    SCHEDULED,
+    Context,
+    Event,
+    Inputs,
+    Rebalance,
+    Strategy,
+    StrategyParams,
+    Weights,
+)
 
 SEED = "003_283e442ebaf80588.txt"
 RULES: dict[str, str] = {
@@ -151,7 +160,7 @@ class HardAssetsVsDuration(Strategy):
         return frame
 
     def on_event(self, event: Event, ctx: Context) -> Weights | None:
-        if event.kind not in ("start", "listing", "rebalance"):
+        if event.kind not in SCHEDULED:
             return None
         scale = 1.0
         if self.p.ratio_tilt and ctx.signal("equities_winning") == 1.0:

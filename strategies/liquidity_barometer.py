@@ -41,6 +41,7 @@ from pydantic import Field
 from engine import signals as sig
 from engine.data.panel import Panel
 from strategies.base import (
+    SCHEDULED,
     Context,
     Event,
     Inputs,
@@ -207,7 +208,7 @@ class LiquidityBarometer(Strategy):
         if self.cut and (fed_easing or ctx.signal("easing") == 1.0):
             self.cut = False
             rule = "fed_easing" if fed_easing else "easing_data"
-        sizing_event = event.kind in ("start", "listing", "rebalance") or fed_easing
+        sizing_event = event.kind in SCHEDULED or fed_easing
         if self.cut or not sizing_event:
             return None
         target = _finite_or_zero(ctx.signal("exposure"))
