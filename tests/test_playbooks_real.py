@@ -43,9 +43,6 @@ def sessions_after(result: RunResult, day: str, n: int) -> pd.Timestamp:
     return index[index.searchsorted(pd.Timestamp(day)) + n]
 
 
-SEED = "001_14d47c38698f02cb.txt"
-
-
 def btc_on(result: RunResult, day: str) -> float:
     """BTC's weight held over the session after `day`'s decisions could act."""
     return float(held(result, "BTC-USD").loc[day])
