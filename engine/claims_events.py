@@ -55,10 +55,10 @@ def forward_outcome(
     end = day + pd.Timedelta(days=days)
     if end > cutoff:
         return None
-    before, after = series.loc[:day], series.loc[:end]
-    if before.empty or before.index[-1] < day - pd.Timedelta(days=7):
+    v0 = _current(series, day)
+    if v0 is None:
         return None
-    v0, v1 = float(before.iloc[-1]), float(after.iloc[-1])
+    v1 = float(series.loc[:end].iloc[-1])
     return (v1 / v0 - 1.0) * 100.0 if how == "return" else v1 - v0
 
 
@@ -103,7 +103,15 @@ def divergence_days(a: pd.Series, b: pd.Series, sessions: int, gap: float) -> li
 
 def weaker_dollar(dollar: pd.Series, day: pd.Timestamp, days: int) -> bool | None:
     """Did the dollar index fall over the `days` calendar days up to `day`? None without data."""
-    now, then = dollar.loc[:day], dollar.loc[: day - pd.Timedelta(days=days)]
-    if now.empty or then.empty or now.index[-1] < day - pd.Timedelta(days=7):
+    now, then = _current(dollar, day), dollar.loc[: day - pd.Timedelta(days=days)]
+    if now is None or then.empty:
         return None
-    return bool(now.iloc[-1] < then.iloc[-1])
+    return bool(now < then.iloc[-1])
+
+
+def _current(series: pd.Series, day: pd.Timestamp) -> float | None:
+    """The last value on or before `day`; None without one in the week before it."""
+    upto = series.loc[:day]
+    if upto.empty or upto.index[-1] < day - pd.Timedelta(days=7):
+        return None
+    return float(upto.iloc[-1])
