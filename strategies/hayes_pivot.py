@@ -79,10 +79,11 @@ RULES: dict[str, str] = {
     "liquidity ... its recent divergence from the Nasdaq-100 rings the warning bell)",
     "gold": "黄金(gold,金线)上涨,而比特币(白线)下跌,清楚地告诉我们……一场通缩式的避险信用事件"
     "正在酝酿之中。 (gold up while BTC falls: a deflationary credit event is brewing)",
-    "saas": "这就是为什么代表上市软件与SaaS企业的iShares Software ETF(代号IGV)相对于更广泛的"
-    "纳斯达克指数出现大幅下跌。 (IGV falls hard relative to the Nasdaq)",
+    "saas": "这就是为什么代表上市软件与SaaS企业的iShares Software ETF(代号IGV,白线)相对于"
+    "更广泛的纳斯达克指数(Nasdaq,金线)出现大幅下跌。 (IGV falls hard relative to the Nasdaq)",
     "staples": "从近期比率上升可见,XLP明显跑赢XLY。 (XLP/XLY rising: XLP beats XLY)",
-    "lenders": "American Express(AXPUS)目前仍维持相对强势,而其借款人雇主(IGVUS)却已遭市场惩罚。 "
+    "lenders": "那些服务即将破产白领工作者的金融机构,例如American Express(AXPUS,白线),"
+    "目前仍维持相对强势,而其借款人雇主(IGVUS,金线)却已遭市场惩罚。 "
     "(AXP still relatively strong while its borrowers' employers, IGV, are punished)",
     "banks": "市场将嗅出这些脆弱银行,并摧毁其股价。 (the market will sniff out the weak, non-TBTF "
     "banks and destroy their share prices)",
