@@ -65,8 +65,9 @@ class Plan:
     shard: tuple[int, int] | None
     fingerprint: str = ""  # of every input of a chunk: identity, data and playbook version
 
-    @property
+    @functools.cached_property
     def chunks(self) -> list[list[dict[str, Any]]]:
+        """Split once per plan: callers index it per chunk (progress counts every chunk)."""
         size = self.chunk_size
         return [self.sets[i : i + size] for i in range(0, len(self.sets), size)]
 
