@@ -420,6 +420,7 @@ def scenario_run(
     percentiles, probability of beating the benchmark), a fan chart, the exposure held in
     each scenario phase and the median path's tearsheet.
     """
+    from engine.progress import work_progress
     from engine.results import default_results_dir
     from engine.scenarios.report import headline, write_scenario_folder
     from engine.scenarios.runner import run_paths
@@ -431,7 +432,7 @@ def scenario_run(
 
         seed = 0 if generator == "bootstrap" else load_scenario(scenario_name).seed
     markets, label = make_paths(config, scenario_name, paths, seed, generator, data_dir, block_days)
-    with _progress("paths") as progress:
+    with work_progress() as progress:
         task = progress.add_task("paths", total=paths)
         outcome = run_paths(
             config,
@@ -525,6 +526,7 @@ def sweep_run(
     rerun_best: int,
 ) -> None:
     """Run a sweep file (see configs/sweeps/)."""
+    from engine.progress import work_progress
     from engine.sweep.workflow import sweep_to_folder
 
     summary, folder = sweep_to_folder(
@@ -535,7 +537,7 @@ def sweep_run(
         executor=executor,
         scheduler=scheduler,
         rerun_best=rerun_best,
-        progress=_progress(),
+        progress=work_progress(),
         on_note=lambda note: click.echo(f"note: {note}", err=True),
     )
     _finish_sweep(summary, folder, fail_below_dsr)
@@ -574,14 +576,6 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     if not 1 <= k <= n:
         raise click.BadParameter(f"{text}: need 1 <= K <= N", param_hint="--shard")
     return k, n
-
-
-def _progress(label: str = "sets") -> Any:
-    """Work done, rate and ETA on stderr (engine.progress); silent off a terminal so logs and
-    errors stay clean. Each task's description is its unit (`label` is kept for callers)."""
-    from engine.progress import work_progress
-
-    return work_progress()
 
 
 def _finish_sweep(summary: dict | None, folder: Path, fail_below_dsr: float | None) -> None:
