@@ -40,8 +40,7 @@ from engine.report import PNG_STYLE, escape_html_text, font_family, growth_of_on
 from engine.safe_yaml import parse_yaml
 
 RUN_FILE = "run.json"
-CASH = "CASH"  # engine.simulate.CASH, repeated to keep vectorbt out of this import
-EXPOSURE_EPS = 1e-9  # the same threshold stats.json's time_in_market uses
+CASH = metrics.CASH  # engine.simulate.CASH, without importing vectorbt
 LIST_FIX = "`playbook runs` lists them"
 REPAIR_FIX = "rerun the playbook, or delete the damaged run folder"
 
@@ -435,8 +434,7 @@ def _time_in_market(record: RunRecord, index: pd.DatetimeIndex) -> float:
     window = weights.reindex(index)
     if window.isna().all(axis=1).any():
         raise DataError(f"{path} is corrupt: it lacks bars that returns.parquet has", REPAIR_FIX)
-    exposure = window.drop(columns=[CASH]).abs().sum(axis=1)
-    return float((exposure > EXPOSURE_EPS).mean())
+    return metrics.time_in_market(metrics.gross_exposure(window))
 
 
 # --- per-regime and config tables -----------------------------------------------------

@@ -201,7 +201,7 @@ def decisions_of(result: RunResult) -> pd.Series:
 def exposure_of(result: RunResult) -> pd.Series:
     """Gross exposure at each bar's end: sum of |weight| of everything but CASH."""
     weights = result.simulation.weights[0]
-    return weights.drop(columns=[CASH]).abs().sum(axis=1)
+    return metrics.gross_exposure(weights)
 
 
 def rules_of(result: RunResult, decisions: pd.Series) -> pd.DataFrame:

@@ -16,6 +16,19 @@ import math
 import numpy as np
 import pandas as pd
 
+CASH = "CASH"  # the weights' cash instrument (engine.simulate.CASH; kept here free of vectorbt)
+IN_MARKET = 1e-9  # gross risky weight above which a bar counts as in the market
+
+
+def gross_exposure(weights: pd.DataFrame) -> pd.Series:
+    """Each bar's end: the sum of |weight| of everything but the cash instrument (shorts count)."""
+    return weights.drop(columns=[CASH]).abs().sum(axis=1)
+
+
+def time_in_market(exposure: pd.Series) -> float:
+    """Share of bars ending with any risky exposure."""
+    return float((exposure > IN_MARKET).mean())
+
 
 def total_return(returns: pd.Series) -> float:
     return float(np.prod(1.0 + returns.to_numpy()) - 1.0) if len(returns) else 0.0

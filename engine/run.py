@@ -22,7 +22,7 @@ from engine.errors import ConfigError, DataError
 from engine.regimes import merge_regimes, regime_table
 from engine.schedule import Schedule, build_schedule, unused_signals_note
 from engine.signals import MissingInputWarning
-from engine.simulate import CASH, Costs, Simulation, accrual_index, simulate
+from engine.simulate import Costs, Simulation, accrual_index, simulate
 from engine.strategy_loader import StrategySource, absolute_spec, resolve
 from strategies.base import Strategy
 
@@ -276,15 +276,14 @@ def run_stats(
 
     `ppy` is the window's bars per calendar year (`metrics.periods_per_year`)."""
     weights = sim.weights[column]
-    risky = weights.drop(columns=[CASH])
-    exposure = risky.abs().sum(axis=1)
+    exposure = metrics.gross_exposure(weights)
     stats: dict[str, object] = {
         "start": str(returns.index[0].date()),
         "end": str(returns.index[-1].date()),
         "bars": len(returns),
         "periods_per_year": ppy,
         **metrics.summary(returns, ppy, cash),
-        "time_in_market": float((exposure > 1e-9).mean()),
+        "time_in_market": metrics.time_in_market(exposure),
         "avg_gross_exposure": float(exposure.mean()),
         "turnover_per_year": float(sim.turnover.iloc[column] / max(metrics.years(returns), 1e-9)),
         "fills": len(sim.fills[column]),

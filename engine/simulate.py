@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine import metrics
 from engine.data.panel import Panel
 from engine.decisions import Decisions
 
-CASH = "CASH"
+CASH = metrics.CASH
 SHORT_SUFFIX = "~short"
 
 

@@ -31,7 +31,7 @@ from matplotlib.ticker import PercentFormatter
 
 from engine import metrics
 
-IN_MARKET = 1e-9  # gross risky weight above which a bar counts as in the market (engine.run)
+IN_MARKET = metrics.IN_MARKET  # gross risky weight above which a bar counts as in the market
 FLAT = 1e-12  # a rolling std below this is a window spent in cash: no ratio
 # quantstats rows computed with a constant rf or its own exposure, which cannot be made true
 # by handing it a number: removed from the page (Sharpe and Sortino are replaced instead).

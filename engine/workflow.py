@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from engine.report import ReportInputs
     from engine.run import RunResult
 
-CASH_COLUMN = "CASH"  # the weights' cash column (engine.simulate)
-
 
 def run_to_folder(
     config: RunConfig,
@@ -55,6 +53,7 @@ def run_to_folder(
 
 def report_inputs(result: RunResult) -> ReportInputs:
     """What the reports of one run are drawn from, taken from the run in memory."""
+    from engine import metrics
     from engine.report import ReportInputs
 
     weights = result.simulation.weights[0]
@@ -62,7 +61,7 @@ def report_inputs(result: RunResult) -> ReportInputs:
         returns=result.returns,
         benchmark=result.benchmark,
         cash=result.cash_returns,
-        exposure=weights.drop(columns=[CASH_COLUMN]).abs().sum(axis=1),
+        exposure=metrics.gross_exposure(weights),
         title=result.title,
         periods_per_year=float(result.periods_per_year),
         benchmark_name=None if result.benchmark is None else str(result.benchmark.name),
@@ -75,6 +74,7 @@ def folder_inputs(folder: Path) -> ReportInputs:
     """The same inputs read back from a run folder's files (returns, weights, stats, regimes)."""
     import pandas as pd
 
+    from engine import metrics
     from engine.report import ReportInputs
 
     frame = pd.read_parquet(folder / "returns.parquet")
@@ -89,7 +89,7 @@ def folder_inputs(folder: Path) -> ReportInputs:
         returns=frame["strategy"].set_axis(index),
         benchmark=None if benchmark is None else benchmark.set_axis(index),
         cash=frame["cash"].set_axis(index),
-        exposure=weights.drop(columns=[CASH_COLUMN]).abs().sum(axis=1).set_axis(index),
+        exposure=metrics.gross_exposure(weights).set_axis(index),
         title=title,
         periods_per_year=float(stats["periods_per_year"]),
         benchmark_name=None if benchmark is None else str(bench_name),

@@ -22,7 +22,7 @@ from engine import attribution, metrics
 if TYPE_CHECKING:
     from engine.run import RunResult
 
-CASH = "CASH"
+CASH = metrics.CASH
 INSTRUMENT_RETURNS = "instrument_returns.parquet"
 DECISION_SIGNALS = "decision_signals.parquet"
 

@@ -24,7 +24,7 @@ from engine.regimes import Regime
 from engine.run import benchmark_returns, cash_returns, load_panel, make_strategy, window_start
 from engine.schedule import build_schedule
 from engine.signals import MissingInputWarning
-from engine.simulate import CASH, Costs, simulate
+from engine.simulate import Costs, simulate
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def _path_row(
         for key in ("final_wealth", "cagr", "max_drawdown"):
             row[f"benchmark_{key}"] = metrics.summary(benchmark, ppy, cash)[key]
         row["beat_benchmark"] = float(row["final_wealth"] > row["benchmark_final_wealth"])
-    exposure = weights.drop(columns=[CASH]).abs().sum(axis=1)
+    exposure = metrics.gross_exposure(weights)
     for regime in regimes:
         inside = (exposure.index > pd.Timestamp(regime.start)) & (
             exposure.index <= pd.Timestamp(regime.end)
