@@ -28,7 +28,6 @@ later or ends earlier) gives `measured=None, reproduced=None` and a note, never 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import textwrap
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from engine.claims_events import (
     horizon_stats,
     weaker_dollar,
 )
+from engine.config import did_you_mean
 from engine.data.releases import as_released, release_lag
 from engine.data.sources import price_path
 from engine.errors import ConfigError, DataError
@@ -220,7 +220,7 @@ class _ClaimBase(_Frozen):
                 msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
                 hint = ""
                 if err["type"] == "extra_forbidden":
-                    hint = _did_you_mean(str(err["loc"][-1]), _measure_keys(type(self)))
+                    hint = did_you_mean(str(err["loc"][-1]), _measure_keys(type(self)))
                 raise ValueError(
                     f"alternatives[{i}] ({label}): {key}: {msg}" + (f" ({hint})" if hint else "")
                 ) from None
@@ -522,7 +522,7 @@ def _claim_error(
     path = ".".join(loc) or "(claim)"
     model = _KINDS.get(str(kind))
     if err["type"] == "extra_forbidden":
-        hint = _did_you_mean(loc[-1], list(model.model_fields) if model else [])
+        hint = did_you_mean(loc[-1], list(model.model_fields) if model else [])
         return ConfigError(f"{at}: {name}: {path}: unknown key{more}", hint or "remove it")
     if err["type"] == "missing":
         return ConfigError(f"{at}: {name}: {path}: required key is missing{more}", f"add `{key}:`")
@@ -535,13 +535,6 @@ def _claim_error(
 
 def _measure_keys(model: type[BaseModel]) -> list[str]:
     return [k for k in model.model_fields if k not in _CLAIM_KEYS]
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"valid keys: {', '.join(choices)}" if choices else ""
 
 
 # --------------------------------------------------------------------------- data access
