@@ -12,7 +12,6 @@ and labelled so. The page is one self-contained HTML file: no scripts, no extern
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import math
@@ -37,6 +36,7 @@ from engine import metrics
 from engine.errors import ConfigError, DataError, OutputError
 from engine.pages.links import RUN_PAGE, TEARSHEET
 from engine.report import PNG_STYLE, escape_html_text, font_family, growth_of_one
+from engine.results import write_file_atomically
 from engine.safe_yaml import parse_yaml
 
 RUN_FILE = "run.json"
@@ -986,17 +986,13 @@ def render_compare_page(comparison: Comparison, page_dir: Path) -> str:
 
 
 def write_compare_page(comparison: Comparison, path: Path) -> Path:
-    """Write the page atomically (temp file + os.replace): a reader never sees half a page."""
+    """Write the page atomically (`results.write_file_atomically`): never half a page."""
     path = Path(path)
     text = render_compare_page(comparison, path.parent)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_file_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise OutputError(
             f"cannot write {path}: {exc.strerror or exc}",
             "choose a writable path, or free disk space",
