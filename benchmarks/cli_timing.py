@@ -71,9 +71,9 @@ def run_startup(ctx) -> list[Row]:
 
 
 # what `import vectorbt` costs a run, which declines its unused optional imports
-# (engine.optional_imports, as engine.simulate_kernel does)
+# (engine.cli.optional_imports, as engine.core.simulate_kernel does)
 VECTORBT_AS_A_RUN = (
-    "from engine.optional_imports import declined\n"
+    "from engine.cli.optional_imports import declined\n"
     "with declined('quantstats', 'ipywidgets'):\n    import vectorbt"
 )
 
@@ -87,7 +87,7 @@ def run_cli(ctx) -> list[Row]:
         (
             "import vectorbt, as a run does",
             VECTORBT_AS_A_RUN,
-            "paid by every run (engine.simulate_kernel imports it) without quantstats",
+            "paid by every run (engine.core.simulate_kernel imports it) without quantstats",
         ),
         (
             "import quantstats",

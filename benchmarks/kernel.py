@@ -3,7 +3,7 @@
 Same rules as `benchmarks.reference` (and so as vectorbt's target-percent orders): CASH and
 short-leg instruments with their own price paths, orders only at fill bars (sparse), sells
 before buys, fees and slippage on traded notional, a buy short of cash partially filled with
-all of it, positions held in units in between. Like `engine.simulate_kernel` every set reads
+all of it, positions held in units in between. Like `engine.core.simulate_kernel` every set reads
 one shared price matrix and brings only its fill rows; unlike it, the arithmetic is written
 out here (no vectorbt order and state records per order, no second pass that values the
 positions the way `Portfolio.value()` does, no gross exposure or turnover): the least work a
@@ -20,7 +20,7 @@ import pandas as pd
 from numba import njit
 
 from benchmarks.market import Market, cost_fractions
-from engine.simulate import Costs
+from engine.core.simulate import Costs
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
@@ -50,7 +50,7 @@ def accrual_index(dates: pd.DatetimeIndex, rate: np.ndarray) -> np.ndarray:
 
 def prepare(market: Market, fills: Sequence[pd.DataFrame], costs: Costs) -> KernelInputs:
     """Instrument prices once for all sets, and each set's fill rows, from fill schedules
-    (fill date x symbol frames, as `engine.simulate.fill_schedule` gives them)."""
+    (fill date x symbol frames, as `engine.core.simulate.fill_schedule` gives them)."""
     symbols = list(market.symbols)
     dates = market.dates.asi8
     bars, weights, offsets = [], [], [0]
@@ -79,7 +79,7 @@ def prepare_arrays(
 ) -> KernelInputs:
     """Instrument prices once for all sets, and each set's target-percent rows, from fill
     rows (`fill_bar`: window positions; `fill_weights`: rows x market.symbols; set s owns
-    rows offsets[s]:offsets[s + 1], as `engine.simulate.SetResults` holds them)."""
+    rows offsets[s]:offsets[s + 1], as `engine.core.simulate.SetResults` holds them)."""
     fee, slippage, borrow_rate = cost_fractions(costs)
     fill_weights = np.asarray(fill_weights, dtype=np.float64)
     shorted = np.flatnonzero((fill_weights < 0).any(axis=0))

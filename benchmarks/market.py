@@ -1,8 +1,8 @@
 """What the reference loop and the numba kernel read: a window's prices and fill schedules.
 
-Both take the same inputs as `engine.simulate`: the panel's prices of the traded symbols on
+Both take the same inputs as `engine.core.simulate`: the panel's prices of the traded symbols on
 the simulated window, the annual cash rate per bar, and each run's fill schedule (the output
-of `engine.simulate.fill_schedule`: fill bar x symbol target weights). Each builds its own
+of `engine.core.simulate.fill_schedule`: fill bar x symbol target weights). Each builds its own
 instrument prices from them (CASH accruing the cash rate, short legs times a borrow index),
 so neither borrows any arithmetic from the engine.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.panel import Panel
-from engine.simulate import Costs, fill_schedule
+from engine.core.panel import Panel
+from engine.core.simulate import Costs, fill_schedule
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ def two_shards(ctx, sets: int, cap: float, chunk_size: int | None = None) -> lis
 def cprofile_chunk(ctx, sets: int) -> list[dict]:
     """One chunk of the sweep under cProfile: the 25 functions with most time of their own."""
     from benchmarks.workload import workload
-    from engine.signals import MissingInputWarning
+    from engine.core.signals import MissingInputWarning
     from engine.sweep.runner import make_plan, run_chunk
 
     ctx.log(f"  cProfile of a {sets}-set chunk ...")

@@ -31,7 +31,7 @@ import math
 import pandas as pd
 
 from benchmarks.market import Market, cost_fractions
-from engine.simulate import Costs
+from engine.core.simulate import Costs
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12

@@ -7,12 +7,12 @@ per set for signals). Stages, each exclusive of the timed stages nested in it:
 - signals: `SignalMemo.signals` / `measures` and the strategy's own `signals` / `measures`
   (rolling windows, flags, stress score; shared between sets that read the same parameter
   values);
-- decisions: `engine.schedule.decide_all` (the strategy's `decide_many` array fast path, or
+- decisions: `engine.core.schedule.decide_all` (the strategy's `decide_many` array fast path, or
   the event walk of `build_schedule` per set), signals excluded;
-- fills: `engine.simulate._fills` (decision rows -> fill rows, numba);
-- price tables: `engine.simulate._price_tables` (the instrument table shared by every set,
+- fills: `engine.core.simulate._fills` (decision rows -> fill rows, numba);
+- price tables: `engine.core.simulate._price_tables` (the instrument table shared by every set,
   cached per panel: paid once per sweep);
-- kernel: `engine.simulate_kernel.simulate_nb` (vectorbt's order functions on fill bars);
+- kernel: `engine.core.simulate_kernel.simulate_nb` (vectorbt's order functions on fill bars);
 - simulate, rest: the rest of `simulate_sets` (returns from wealth, the result arrays);
 - metrics: the rest of `run_chunk` (column-wise metrics, block moments, in/out-of-sample
   summaries, the row table);
@@ -27,12 +27,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import engine.schedule
-import engine.simulate
-import engine.simulate_kernel
+import engine.core.schedule
+import engine.core.simulate
+import engine.core.simulate_kernel
 import engine.sweep.runner
 import engine.sweep.shared_signals
-from strategies import get_strategy
+from engine.runs.strategy_loader import get_strategy
 
 STAGES = (
     "signals",
@@ -88,9 +88,9 @@ def _patches(strategy: str) -> list[tuple[Any, str, str]]:
         (engine.sweep.runner, "simulate_sets", "simulate, rest"),
         (engine.sweep.runner, "run_chunk", "metrics"),
         (engine.sweep.runner, "_write_atomically", "write"),
-        (engine.simulate, "_fills", "fills"),
-        (engine.simulate, "_price_tables", "price tables"),
-        (engine.simulate_kernel, "simulate_nb", "kernel"),
+        (engine.core.simulate, "_fills", "fills"),
+        (engine.core.simulate, "_price_tables", "price tables"),
+        (engine.core.simulate_kernel, "simulate_nb", "kernel"),
     ]
     # the strategy's own signal steps (a plain `simulate` run, or a memo miss, calls them)
     for klass in cls.__mro__:

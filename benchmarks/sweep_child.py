@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
 
     from benchmarks.workload import workload
-    from engine.run import prepare
+    from engine.runs.backtest import prepare
     from engine.sweep.runner import _write_atomically, make_plan, run_chunk
 
     load = workload(force_synthetic=args.synthetic)

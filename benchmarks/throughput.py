@@ -4,7 +4,7 @@ Three ways through the same parameter sets, all on the same decisions and prices
 
 - playbook's sweep end to end (`benchmarks.sweep_child`: signals, decisions, one
   `simulate_sets` kernel call per chunk, metrics, chunk files), in a fresh process per size;
-- playbook's sweep simulation alone: `engine.simulate.simulate_sets` on the sets'
+- playbook's sweep simulation alone: `engine.core.simulate.simulate_sets` on the sets'
   `Decisions`, chunk by chunk as the sweep calls it (fill rows, the shared price table,
   vectorbt's order functions on fill bars, the result arrays);
 - the event-loop reference (`benchmarks.reference`) and the minimal numba kernel
@@ -15,7 +15,7 @@ Final wealth must agree across the three simulations to 1e-9 (relative) on every
 reference runs, or the benchmark fails: the speed-ups compare the same work.
 
 Decisions are computed once per distinct set the way a sweep computes them:
-`engine.schedule.decide_all` over the sets with an `engine.sweep.shared_signals.SignalMemo`
+`engine.core.schedule.decide_all` over the sets with an `engine.sweep.shared_signals.SignalMemo`
 (sets that read the same parameter values share signals and measures): the strategy's
 `decide_many` fast path when it has one, else the event walk per set. At 10,000
 sets the 1,000 distinct schedules of the 1,000-set sample are cycled ten times for the
@@ -44,15 +44,15 @@ from benchmarks.reference import simulate_reference
 from benchmarks.report import Row, chunk_layout, signal_counts
 from benchmarks.stages import stage_timers
 from benchmarks.workload import Workload, workload
-from engine.data.panel import Panel
-from engine.decisions import Decisions
-from engine.run import prepare
-from engine.schedule import decide_all
-from engine.signals import MissingInputWarning
-from engine.simulate import Costs, SetResults, simulate_sets
+from engine.core.decisions import Decisions
+from engine.core.panel import Panel
+from engine.core.schedule import decide_all
+from engine.core.signals import MissingInputWarning
+from engine.core.simulate import Costs, SetResults, simulate_sets
+from engine.runs.backtest import prepare
+from engine.runs.strategy_loader import get_strategy
 from engine.sweep.runner import make_plan
 from engine.sweep.shared_signals import SignalMemo
-from strategies import get_strategy
 
 TOLERANCE = 1e-9
 
@@ -95,7 +95,7 @@ class Fills:
         return Fills(self.bar[:end], self.weights[:end], self.offsets[: sets + 1])
 
     def frames(self, market: Market, symbols: Sequence[str]) -> list[pd.DataFrame]:
-        """One fill schedule per set (fill date x symbol), as `engine.simulate.fill_schedule`
+        """One fill schedule per set (fill date x symbol), as `engine.core.simulate.fill_schedule`
         gives it: what the event-loop reference reads."""
         out = []
         for s in range(self.sets):
@@ -242,7 +242,7 @@ def check_agreement(name: str, got: np.ndarray, want: np.ndarray) -> float:
     scale = np.maximum(np.abs(want), 1.0)
     worst = float(np.max(np.abs(got - want) / scale)) if len(want) else 0.0
     if not worst <= TOLERANCE:
-        raise Disagreement(f"{name} disagrees with engine.simulate: {worst:.3g} > {TOLERANCE}")
+        raise Disagreement(f"{name} disagrees with engine.core.simulate: {worst:.3g} > {TOLERANCE}")
     return worst
 
 

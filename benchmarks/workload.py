@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from engine.config import RunConfig, load_run_config
+from engine.runs.config import RunConfig, load_run_config
 from engine.sweep.spec import Range, Sample, Split, SweepSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def workload(force_synthetic: bool = False) -> Workload:
 
 
 def synthetic_start(base: RunConfig) -> RunConfig:
-    from engine.run import make_source
+    from engine.runs.backtest import make_source
 
     first = make_source(base).prices("BTC-USD").index[0]
     return base.model_copy(update={"start": pd.Timestamp(first).date()})

@@ -12,7 +12,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 def numba_cache_dir() -> str:
     """Where numba keeps the compiled kernels between runs (numba creates it when needed).
 
-    Set as NUMBA_CACHE_DIR by the CLI's entry point (`engine.cli.main`) and the tests'
+    Set as NUMBA_CACHE_DIR by the CLI's entry point (`engine.cli.app`) and the tests'
     conftest, never when `engine` is imported: a notebook keeps numba's own settings."""
     from platformdirs import user_cache_dir
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from engine.config import RunConfig, find_config, load_run_config_with_lines, validate
+from engine.core.strategy import Strategy
 from engine.data.sources import Source
 from engine.errors import ConfigError
-from engine.run import (
+from engine.io.yaml_models import validate
+from engine.runs.backtest import (
     RunResult,
     default_config_for,
     load_panel,
@@ -32,8 +33,8 @@ from engine.run import (
     run_prepared,
     window_start,
 )
-from engine.strategy_loader import StrategySource
-from strategies.base import Strategy
+from engine.runs.config import RunConfig, find_config, load_run_config_with_lines
+from engine.runs.strategy_loader import StrategySource
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ class Result:
 
     def write(self, results_dir: str | Path | None = None, report: bool = True) -> Path:
         """Write the run folder (as `playbook run` does) and return it."""
-        from engine.results import default_results_dir, write_run
-        from engine.workflow import write_reports
+        from engine.runs.store import default_results_dir, write_run
+        from engine.workflows.run import write_reports
 
         folder = Path(results_dir) if results_dir is not None else default_results_dir()
         reports = write_reports if report else None
@@ -95,8 +96,8 @@ class Result:
 
     def tearsheet(self, folder: str | Path) -> Path:
         """Draw the quantstats tearsheet (and equity PNG) into `folder`; the page's path."""
-        from engine.report import write_run_reports
-        from engine.workflow import report_inputs
+        from engine.reports.tearsheet import write_run_reports
+        from engine.workflows.run import report_inputs
 
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
@@ -175,7 +176,7 @@ def _config(
 def compare(*results: Result) -> pd.DataFrame:
     """Metrics of several results side by side on their common window: the numbers of
     `playbook compare` (the same code; the runs are written to a temporary folder first)."""
-    from engine.compare import compare_runs, load_run
+    from engine.reports.compare import compare_runs, load_run
 
     if len(results) < 1:
         raise ConfigError("nothing to compare", "give one or more results")

@@ -20,14 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.config import RunConfig
-from engine.data.panel import Panel, PanelRequest, build_panel
-from engine.data.sources import FrameSource, Source, SyntheticSource
+from engine.core.panel import Panel
+from engine.core.schedule import Schedule, build_schedule, decide_all
+from engine.core.signals import MissingInputWarning
+from engine.core.strategy import Strategy
+from engine.data.panel import PanelRequest, build_panel
+from engine.data.sources import FrameSource, Source
 from engine.errors import DataError
-from engine.run import load_panel
-from engine.schedule import Schedule, build_schedule, decide_all
-from engine.signals import MissingInputWarning
-from strategies.base import Strategy
+from engine.markets.source import SyntheticSource
+from engine.runs.backtest import load_panel
+from engine.runs.config import RunConfig
 
 CUT_SHARES = (0.2, 0.45, 0.7, 0.9)  # default cut days: these shares of the calendar
 

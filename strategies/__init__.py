@@ -2,12 +2,12 @@
 
 Explicit on purpose: a built-in is added to `REGISTRY` here, nothing implicit. A user's own
 strategy needs no edit here: a config's `strategy:` may name a file, a module or an installed
-entry point (`engine.strategy_loader`, which `get_strategy` delegates to).
+entry point (`engine.runs.strategy_loader`, which `get_strategy` delegates to).
 """
 
 from __future__ import annotations
 
-from strategies.base import Strategy
+from engine.core.strategy import Strategy
 from strategies.baselines import BuyAndHold, ConstantMix, SixtyForty
 from strategies.hard_assets import HardAssetsVsDuration
 from strategies.hayes_pivot import HayesPivot
@@ -24,11 +24,3 @@ REGISTRY: dict[str, type[Strategy]] = {
         HardAssetsVsDuration,
     )
 }
-
-
-def get_strategy(spec: str) -> type[Strategy]:
-    """The strategy class `spec` names (a built-in or entry point name, `module:Class` or
-    `file.py[:Class]`), or a ConfigError with a suggestion."""
-    from engine.strategy_loader import get_strategy as resolve
-
-    return resolve(spec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from strategies.base import (
+from engine.core.strategy import (
     SCHEDULED,
     Context,
     Event,

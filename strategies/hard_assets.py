@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine import signals as sig
-from engine.data.panel import Panel
-from strategies.base import (
+from engine.core import signals as sig
+from engine.core.panel import Panel
+from engine.core.strategy import (
     SCHEDULED,
     Context,
     Event,

@@ -55,9 +55,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine import signals as sig
-from engine.data.panel import Panel
-from strategies.base import (
+from engine.core import signals as sig
+from engine.core.panel import Panel
+from engine.core.strategy import (
     Context,
     Event,
     Inputs,
@@ -70,7 +70,7 @@ from strategies.base import (
 )
 
 if TYPE_CHECKING:
-    from engine.decisions import Decisions
+    from engine.core.decisions import Decisions
 
 SEED = "001_14d47c38698f02cb.txt"
 RULES: dict[str, str] = {
@@ -240,7 +240,7 @@ class HayesPivot(Strategy):
         """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`)."""
         from strategies.hayes_pivot_batch import decide_many
 
-        return decide_many(strategies, panel, signals, leverage_cap)
+        return decide_many(strategies, panel, signals, leverage_cap, rules=HayesPivot)
 
     def decision_rule(self, time: pd.Timestamp) -> str | None:
         """The rule behind the decision taken at `time` and the sentence it encodes (what

@@ -2,7 +2,7 @@
 
 The same rules as `HayesPivot.on_event`, `while_waiting` and `rearm`, over arrays, held to
 them by tests (tests/test_hayes_batch.py): every set's decision rows equal those of
-`engine.schedule.build_schedule`, bar for bar and bit for bit. Read the thesis and the
+`engine.core.schedule.build_schedule`, bar for bar and bit for bit. Read the thesis and the
 sentences the rules encode in `strategies.hayes_pivot`; this module is only bookkeeping.
 
 What every set of a panel shares is built once per call: per bar, whether it starts the
@@ -22,16 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numba import njit
 
-from engine.data.panel import Panel
-from engine.decisions import Decisions
-from engine.schedule import _validated, rebalance_bars
-from strategies.base import Context, SignalSource, Strategy
-from strategies.hayes_pivot import HayesPivot
+from engine.core.decisions import Decisions
+from engine.core.panel import Panel
+from engine.core.schedule import _validated, rebalance_bars
+from engine.core.strategy import Context, SignalSource, Strategy
+
+if TYPE_CHECKING:
+    from strategies.hayes_pivot import HayesPivot
 
 LIMIT = 2**62  # day limits beyond this are not covered (the walk is used instead)
 
@@ -56,12 +59,14 @@ def decide_many(
     panel: Panel,
     signals: SignalSource,
     leverage_cap: float,
+    rules: type[HayesPivot],
 ) -> Decisions | None:
     """Every set's decisions, equal to `build_schedule(...).targets` per set; None for
-    anything not covered exactly (then the engine walks each set)."""
+    anything not covered exactly (then the engine walks each set). `rules` is the class whose
+    rules these arrays copy: a set of any other class (a subclass may change rules) declines."""
     if not strategies or len(panel.index) == 0:
         return None
-    hayes = [s for s in strategies if type(s) is HayesPivot]  # a subclass may change rules
+    hayes = [s for s in strategies if type(s) is rules]
     if len(hayes) != len(strategies):
         return None
     universe = tuple(hayes[0].universe())
@@ -94,7 +99,7 @@ def decide_many(
 
 
 def panel_bars(panel: Panel, universe: tuple[str, ...], every: str | None) -> PanelBars | None:
-    """The static events of `engine.schedule._timeline`, counted per bar."""
+    """The static events of `engine.core.schedule._timeline`, counted per bar."""
     index = panel.index
     bars = len(index)
     listings = np.zeros(bars, dtype=np.int64)

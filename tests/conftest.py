@@ -12,10 +12,11 @@ import pytest
 
 from engine import numba_cache_dir
 
-# as `playbook` (engine.cli.main) does, before any engine module imports numba
+# as `playbook` (engine.cli.app) does, before any engine module imports numba
 os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
 
-from engine.data.panel import Panel, PanelRequest, build_panel
+from engine.core.panel import Panel
+from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import FrameSource
 
 REPO = Path(__file__).resolve().parents[1]

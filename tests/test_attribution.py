@@ -1,4 +1,4 @@
-"""Attribution by leg and by rule (engine.attribution), held to sums written out here."""
+"""Attribution by leg and by rule (engine.reports.attribution), held to sums written out here."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import attribution
-from engine.simulate import Costs, accrual_index, simulate
+from engine.core.simulate import Costs, accrual_index, simulate
+from engine.reports import attribution
 from tests.conftest import make_panel
 
 DAYS = pd.date_range("2021-01-04", periods=6, freq="B")

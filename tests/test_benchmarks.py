@@ -23,8 +23,8 @@ from benchmarks import kernel  # noqa: E402
 from benchmarks.market import fill_schedules, market_from_panel  # noqa: E402
 from benchmarks.reference import simulate_reference  # noqa: E402
 from benchmarks.throughput import Fills, select, wealth  # noqa: E402
-from engine.decisions import Decisions  # noqa: E402
-from engine.simulate import Costs, simulate, simulate_sets  # noqa: E402
+from engine.core.decisions import Decisions  # noqa: E402
+from engine.core.simulate import Costs, simulate, simulate_sets  # noqa: E402
 
 DAYS = pd.date_range("2021-01-01", periods=60)  # a 7-day calendar; B lists on day 8
 

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from pydantic import TypeAdapter
 
-from engine.claims import (
+from engine.data.sources import DirectorySource, FrameSource
+from engine.errors import ConfigError
+from engine.research.claims import (
     Claim,
     ClaimResult,
     check_claims,
@@ -20,8 +22,6 @@ from engine.claims import (
     load_claims,
     read_price_column,
 )
-from engine.data.sources import DirectorySource, FrameSource
-from engine.errors import ConfigError
 
 SHARED_DATA = Path(
     os.environ.get("PLAYBOOK_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")

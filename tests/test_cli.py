@@ -25,7 +25,7 @@ RUN_FILES = {
     "regimes.csv",
     "tearsheet.html",
     "equity.png",
-    "run.html",  # engine.pages.run, and the two files it reads beyond the run's own
+    "run.html",  # engine.reports.pages.run, and the two files it reads beyond the run's own
     "instrument_returns.parquet",
     "decision_signals.parquet",
 }
@@ -186,7 +186,7 @@ def test_unwritable_results_dir_is_an_output_error(tmp_path):
 
 
 def test_interrupted_run_leaves_no_folder(tmp_path, monkeypatch):
-    import engine.results as results_module
+    import engine.runs.store as results_module
 
     def interrupt(*_args, **_kwargs):
         raise KeyboardInterrupt

@@ -1,4 +1,5 @@
-"""engine.compare: runs measured on their common window with engine.metrics, resolved by id,
+"""engine.reports.compare: runs measured on their common window with engine.core.metrics,
+resolved by id,
 diffed by config, and shown on one self-contained page. Real synthetic runs, no mocks."""
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import metrics
-from engine.compare import (
+from engine.core import metrics
+from engine.errors import ConfigError, DataError, OutputError
+from engine.reports.compare import (
     Comparison,
     RunRecord,
     compare_runs,
@@ -25,9 +27,8 @@ from engine.compare import (
     runs_table,
     write_compare_page,
 )
-from engine.config import RunConfig
-from engine.errors import ConfigError, DataError, OutputError
-from engine.workflow import run_to_folder
+from engine.runs.config import RunConfig
+from engine.workflows.run import run_to_folder
 
 SHORT_START, SHORT_END = dt.date(2033, 1, 1), dt.date(2035, 12, 31)
 HOSTILE_TITLE = 'SYNTHETIC <script>alert("x")</script> & {{title}}'

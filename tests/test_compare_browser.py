@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.compare import compare_runs, load_run, write_compare_page
-from engine.config import RunConfig
-from engine.workflow import run_to_folder
+from engine.reports.compare import compare_runs, load_run, write_compare_page
+from engine.runs.config import RunConfig
+from engine.workflows.run import run_to_folder
 from tests.page_browser import BASE_FLAGS, chromium, console_problems, need_chromium
 
 pytestmark = pytest.mark.browser

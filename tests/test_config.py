@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import RunConfig, load_run_config, load_run_config_with_lines
 from engine.errors import ConfigError
-from engine.run import make_strategy
+from engine.runs.backtest import make_strategy
+from engine.runs.config import RunConfig, load_run_config, load_run_config_with_lines
 
 GOOD = """\
 strategy: 60-40
@@ -102,7 +102,7 @@ def test_config_hash_is_canonical_and_ignores_key_order():
         a.start = dt.date(2020, 1, 1)  # type: ignore[misc]
 
 
-# --- the bounded YAML reader's limits, at the boundary (engine/safe_yaml.py) ---------------
+# --- the bounded YAML reader's limits, at the boundary (engine/io/safe_yaml.py) ---------------
 
 
 def read_error(tmp_path: Path, text: str) -> str | None:
@@ -115,7 +115,7 @@ def read_error(tmp_path: Path, text: str) -> str | None:
 
 
 def test_nesting_up_to_the_limit_is_read_one_more_level_is_refused(tmp_path):
-    from engine.safe_yaml import MAX_DEPTH
+    from engine.io.safe_yaml import MAX_DEPTH
 
     def nested(levels: int) -> str:  # the top mapping is one level, params another
         inner = "[" * (levels - 2) + "1" + "]" * (levels - 2)
@@ -128,7 +128,7 @@ def test_nesting_up_to_the_limit_is_read_one_more_level_is_refused(tmp_path):
 
 
 def test_alias_uses_up_to_the_limit_are_read_one_more_is_refused(tmp_path):
-    from engine.safe_yaml import MAX_ALIASES
+    from engine.io.safe_yaml import MAX_ALIASES
 
     def aliases(n: int) -> str:
         return "strategy: 60-40\nx: &x 1\nparams: {many: [" + ", ".join(["*x"] * n) + "]}\n"
@@ -140,7 +140,7 @@ def test_alias_uses_up_to_the_limit_are_read_one_more_is_refused(tmp_path):
 
 
 def test_expanded_values_are_counted_through_aliases(tmp_path):
-    from engine.safe_yaml import MAX_VALUES
+    from engine.io.safe_yaml import MAX_VALUES
 
     # 1 + 9 = 10 values in `a`; each alias of it counts 10 again, the list itself 1
     uses = (MAX_VALUES - 200) // 10
@@ -153,7 +153,7 @@ def test_expanded_values_are_counted_through_aliases(tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
-    from engine.safe_yaml import MAX_BYTES
+    from engine.io.safe_yaml import MAX_BYTES
 
     error = read_error(tmp_path, "strategy: 60-40\n#" + "x" * MAX_BYTES + "\n")
     assert error is not None and f"more than the {MAX_BYTES:,} a YAML file may have" in error

@@ -1,4 +1,4 @@
-"""equity.png (engine.report): log scale and the decisions marked (issue 20)."""
+"""equity.png (engine.reports.tearsheet): log scale and the decisions marked (issue 20)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from engine import report
+from engine.reports import tearsheet as report
 
 
 def _btc_like() -> tuple[pd.Series, pd.Series, pd.DatetimeIndex]:

@@ -24,9 +24,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.config import load_run_config
 from engine.data.csvio import read_macro_csv, read_price_csv
 from engine.errors import PlaybookError
+from engine.runs.config import load_run_config
 
 FUZZ = settings(
     max_examples=int(os.environ.get("PLAYBOOK_FUZZ_EXAMPLES", "200")),
@@ -300,10 +300,10 @@ def assert_inside_or_refused(join, name: str, root: Path) -> None:
 @FUZZ
 @given(PATHLIKE)
 def test_every_name_to_path_join_refuses_names_that_leave_their_folder(name):
-    from engine.config import find_config
     from engine.data.cache import DataCache
     from engine.data.sources import DirectorySource, price_path
-    from engine.scenarios.model import find_scenario
+    from engine.markets.model import find_scenario
+    from engine.runs.config import find_config
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

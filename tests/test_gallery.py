@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from engine import verdicts
-from engine.gallery import average_weights, build_gallery
-from engine.schedule import build_schedule
+from engine.core.schedule import build_schedule
+from engine.research import verdicts
+from engine.research.gallery import average_weights, build_gallery
+from engine.research.verdicts import Figures
 from engine.sweep.overfit import deflated_sharpe
-from engine.verdicts import Figures
 from strategies import REGISTRY
 from strategies.baselines import ConstantMix, ConstantMixParams
 from tests.conftest import REPO, make_panel

@@ -96,7 +96,7 @@ def csv_prices(symbol: str) -> pd.Series:
 
 def synthetic_prices(config: dict) -> Callable[[str], pd.Series]:
     """The prices of the synthetic market the run was generated from (its input data)."""
-    from engine.data.sources import SyntheticSource
+    from engine.markets.source import SyntheticSource
 
     source = SyntheticSource(config["data"]["seed"], config["data"]["scenario"])
     return lambda symbol: source.prices(symbol)["price"]

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.config import load_run_config
-from engine.run import run_backtest
-from engine.signals import MissingInputWarning
+from engine.core.signals import MissingInputWarning
+from engine.runs.backtest import run_backtest
+from engine.runs.config import load_run_config
 from strategies.hard_assets import RULES, SEED, HardAssetsParams, level_signals
 from tests.conftest import make_panel
 

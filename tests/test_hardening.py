@@ -27,9 +27,9 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.config import ValidationConfig
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import FrameSource, symbol_filename
+from engine.data.validation import ValidationConfig
 from engine.errors import ConfigError, DataError, ExitCode
 
 REPO = Path(__file__).resolve().parents[1]
@@ -286,10 +286,10 @@ class Case:
 
 
 def validation_reaches_the_panel() -> bool:
-    """engine.run.load_panel passes `data.validation` on to the panel builder."""
-    import engine.run
+    """engine.runs.backtest.load_panel passes `data.validation` on to the panel builder."""
+    import engine.runs.backtest
 
-    return "validation" in inspect.getsource(engine.run.load_panel)
+    return "validation" in inspect.getsource(engine.runs.backtest.load_panel)
 
 
 CONFIG = "{tmp}/config.yaml"
@@ -342,7 +342,7 @@ def report_fault(name: str, code: int, message: str, patch, fix: bool = True) ->
 
 def tearsheet_path_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     """tearsheet.html is a folder: the run cannot write it (EISDIR)."""
-    from engine import workflow
+    from engine.workflows import run as workflow
 
     write_reports = workflow.write_reports
 
@@ -541,7 +541,7 @@ CATALOG = [
     fault("disk-full-writing-json", OUTPUT, "No space left on device",
           raise_on("pathlib.Path.write_text", ENOSPC, under_results)),
     fault("ctrl-c-mid-run", INTERRUPTED, "interrupted",
-          raise_on("engine.run.simulate", KeyboardInterrupt()), fix=False),
+          raise_on("engine.runs.backtest.simulate", KeyboardInterrupt()), fix=False),
     fault("ctrl-c-mid-write", INTERRUPTED, "interrupted",
           raise_on("pandas.DataFrame.to_parquet", KeyboardInterrupt()), fix=False),
     report_fault("report-cannot-write-tearsheet", OUTPUT, "Is a directory", tearsheet_path_taken),
@@ -652,7 +652,9 @@ def test_bad_input_fails_in_one_line_with_nothing_half_written(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, finished_run: Path
 ):
     if case.needs == "validation" and not validation_reaches_the_panel():
-        pytest.skip("engine.run.load_panel does not pass data.validation to PanelRequest yet")
+        pytest.skip(
+            "engine.runs.backtest.load_panel does not pass data.validation to PanelRequest yet"
+        )
     monkeypatch.chdir(REPO)  # configs/ by name, as a user in the project folder
     results = tmp_path / "results"
     run_id = ""
@@ -720,9 +722,9 @@ def test_a_run_on_the_good_data_succeeds(tmp_path, monkeypatch):
 
 def test_unknown_scenario_is_a_config_error():
     try:
-        from engine.scenarios import load_scenario
+        from engine.markets import load_scenario
     except ImportError:
-        pytest.skip("engine.scenarios.load_scenario is not importable yet")
+        pytest.skip("engine.markets.load_scenario is not importable yet")
     with pytest.raises(ConfigError) as caught:
         load_scenario("ai-credit-crunhc")
     assert caught.value.exit_code == ExitCode.USAGE
@@ -925,8 +927,8 @@ def test_macro_units_table_accepts_fred_units_and_names_the_series():
 
 def test_the_shared_real_data_passes_the_default_checks(shared_data):
     """Real history (2008, 2020-03, the 2018 VIX spike aside) raises no data-check notes."""
-    from engine.config import load_run_config
-    from engine.run import prepare
+    from engine.runs.backtest import prepare
+    from engine.runs.config import load_run_config
 
     for name in ("60-40", "hayes-pivot", "liquidity-barometer", "hard-assets-vs-duration"):
         config = load_run_config(REPO / "configs" / f"{name}.yaml")
@@ -956,16 +958,16 @@ YAML_READ = re.compile(r"yaml\.(safe_load|load|full_load|unsafe_load|compose|par
 
 
 def test_every_yaml_file_is_read_by_the_one_bounded_reader():
-    """Only engine/safe_yaml.py parses YAML: no reader that skips its limits can creep in."""
+    """Only engine/io/safe_yaml.py parses YAML: no reader that skips its limits can creep in."""
     found = []
     for folder in ("engine", "strategies", "tools"):
         for path in sorted((REPO / folder).rglob("*.py")):
-            if path == REPO / "engine" / "safe_yaml.py":
+            if path == REPO / "engine" / "io" / "safe_yaml.py":
                 continue
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if YAML_READ.search(line):
                     found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
-    assert not found, "YAML read outside engine/safe_yaml.py:\n" + "\n".join(found)
+    assert not found, "YAML read outside engine/io/safe_yaml.py:\n" + "\n".join(found)
 
 
 def test_yaml_tags_cannot_run_code(tmp_path):
@@ -984,8 +986,8 @@ def test_run_ids_never_escape_the_results_folder(name):
     import datetime as dt
     from types import SimpleNamespace
 
-    from engine.config import RunConfig
-    from engine.results import RUN_ID, run_id
+    from engine.runs.config import RunConfig
+    from engine.runs.store import RUN_ID, run_id
 
     fake = SimpleNamespace(strategy=SimpleNamespace(name=name), config=RunConfig(strategy="60-40"))
     folder = run_id(fake, dt.datetime(2030, 1, 2, 3, 4, 5))  # type: ignore[arg-type]
@@ -1152,7 +1154,7 @@ def test_yaml_bombs_are_refused_before_they_expand(name, tmp_path, finished_run)
 
 
 def test_the_yaml_limits_allow_every_shipped_file():
-    from engine.safe_yaml import read_yaml_file
+    from engine.io.safe_yaml import read_yaml_file
 
     shipped = [*REPO.glob("configs/**/*.yaml"), REPO / "engine/reference/claims.yaml"]
     assert len(shipped) > 10
@@ -1161,7 +1163,7 @@ def test_the_yaml_limits_allow_every_shipped_file():
 
 
 def test_anchors_and_merge_keys_within_the_limits_still_work(tmp_path):
-    from engine.config import load_run_config
+    from engine.runs.config import load_run_config
 
     path = tmp_path / "anchors.yaml"
     path.write_text(

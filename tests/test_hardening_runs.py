@@ -239,7 +239,7 @@ def test_chunks_of_another_playbook_version_are_recomputed(spec_file, tmp_path, 
 
 
 def test_concurrent_runs_of_one_config_each_get_their_own_folder(tmp_path):
-    from engine.results import write_folder_atomically
+    from engine.io.atomic import write_folder_atomically
 
     barrier = threading.Barrier(4)
     made: list[Path] = []
@@ -269,7 +269,7 @@ def test_concurrent_runs_of_one_config_each_get_their_own_folder(tmp_path):
 def test_two_runs_in_the_same_second_have_unique_ids_matching_their_folders(tmp_path, monkeypatch):
     import datetime as dt
 
-    import engine.results as results
+    import engine.runs.store as results
 
     fixed = dt.datetime(2030, 1, 2, 3, 4, 5)
     real = results.run_id
@@ -301,7 +301,7 @@ def test_dask_sweep_without_its_scheduler_leaves_no_sweep_folder(spec_file, tmp_
     [errno.EACCES, errno.ENOSPC, errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EROFS],
 )
 def test_an_os_error_anywhere_is_one_line_and_exit_5(code, spec_file, tmp_path, monkeypatch):
-    import engine.sweep.workflow as workflow
+    import engine.workflows.sweep as workflow
 
     def fail(*_args, **_kwargs):
         raise OSError(code, os.strerror(code), str(tmp_path / "s" / "sweep.parquet"))
@@ -312,7 +312,7 @@ def test_an_os_error_anywhere_is_one_line_and_exit_5(code, spec_file, tmp_path, 
 
 
 def test_full_disk_while_writing_a_run_leaves_nothing(tmp_path, monkeypatch):
-    import engine.results as results
+    import engine.runs.store as results
 
     def full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -612,13 +612,13 @@ def test_ctrl_c_in_scenario_run_started_in_the_background_exits_130(tmp_path):
 def test_full_disk_while_writing_sweep_outputs_leaves_no_half_file(
     spec_file, tmp_path, monkeypatch
 ):
-    import engine.sweep.summary as summary
+    import engine.workflows.sweep as sweep_workflow
 
     def half_then_full(_table, _params, _metric, path):
         Path(path).write_bytes(b"\x89PNG half")
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(summary, "write_heatmap", half_then_full)
+    monkeypatch.setattr(sweep_workflow, "write_heatmap", half_then_full)
     spec = tmp_path / "h.yaml"
     spec.write_text(spec_file.read_text() + "heatmap: [stock_weight, rebalance]\n")
     out = tmp_path / "s"
@@ -712,7 +712,7 @@ def test_metrics_of_a_wealth_path_that_ends_at_zero_are_the_textbook_figures():
     broke on its third bar: no NaN or inf where wealth 0 defines the figure."""
     import numpy as np
 
-    from engine.metrics import summary, summary_arrays
+    from engine.core.metrics import summary, summary_arrays
 
     index = pd.date_range("2030-01-01", periods=6)
     returns = pd.Series([0.02, -0.5, -1.0, 0.0, 0.0, 0.0], index=index)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from conftest import make_panel
 
-from engine.config import RunConfig, load_run_config
-from engine.data.panel import Panel
-from engine.run import prepare
-from engine.schedule import build_schedule, decide_all
-from engine.signals import MissingInputWarning
+from engine.core.panel import Panel
+from engine.core.schedule import build_schedule, decide_all
+from engine.core.signals import MissingInputWarning
+from engine.runs.backtest import prepare
+from engine.runs.config import RunConfig, load_run_config
 from engine.sweep.shared_signals import SignalMemo
 from strategies.hayes_pivot import BROAD_PIVOT_KINDS, HayesPivot, HayesPivotParams
 

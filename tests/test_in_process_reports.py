@@ -42,11 +42,11 @@ def test_report_tearsheet_of_a_folder_that_is_not_a_run_is_one_line(tmp_path):
 
 def test_importing_the_engine_leaves_libraries_unmodified():
     """A notebook importing engine (and drawing a tearsheet) gets numba, the GC and
-    quantstats' optional imports as they come; only `playbook` (engine.cli.main) sets them."""
+    quantstats' optional imports as they come; only `playbook` (engine.cli.app) sets them."""
     code = (
         "import gc, os, sys; before = gc.get_threshold(); "
-        "import engine, engine.workflow, engine.report, engine.cli; "
-        "engine.report.configure_plotting(); "
+        "import engine, engine.workflows.run, engine.reports.tearsheet, engine.cli; "
+        "engine.reports.tearsheet.configure_plotting(); "
         "print(os.environ.get('NUMBA_CACHE_DIR'), gc.get_threshold() == before, "
         "sys.modules.get('IPython', 'absent') is not None)"
     )
@@ -60,7 +60,7 @@ def test_importing_the_engine_leaves_libraries_unmodified():
 def test_the_cli_entry_point_sets_them(tmp_path):
     """`playbook` itself: numba's cache folder, the bounded GC, IPython declined."""
     code = (
-        "import gc, os, sys; import engine.cli as c; "
+        "import gc, os, sys; import engine.cli.app as c; "
         "c.cli = lambda **kw: print(os.environ.get('NUMBA_CACHE_DIR') is not None, "
         "gc.get_threshold() == c.BOUNDED_GC, sys.modules.get('IPython', 1) is None); "
         "c.main()"

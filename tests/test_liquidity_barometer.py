@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.signals import MissingInputWarning
+from engine.core.signals import MissingInputWarning
+from engine.core.strategy import Context, Event
 from engine.testing import tiny_panel, weights_on
-from strategies.base import Context, Event
 from strategies.liquidity_barometer import (
     EASING_KINDS,
     RULES,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.config import RunConfig
-from engine.run import load_panel, make_source, run_backtest
+from engine.core.strategy import Context, Event, Strategy
+from engine.runs.backtest import load_panel, make_source, run_backtest
+from engine.runs.config import RunConfig
 from engine.testing import (
     TruncatedSource,
     assert_batch_equals_walk,
@@ -20,7 +21,6 @@ from engine.testing import (
     weights_on,
 )
 from strategies import REGISTRY
-from strategies.base import Context, Event, Strategy
 
 __all__ = ["TruncatedSource"]  # tests/test_lookahead_real.py imports it from here
 

@@ -24,14 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_lookahead import TruncatedSource
 
-from engine import signals as sig
-from engine.config import RunConfig, load_run_config
-from engine.data.panel import Panel, PanelRequest, build_panel
+from engine.core import signals as sig
+from engine.core.panel import Panel
+from engine.core.schedule import build_schedule
+from engine.core.simulate import simulate
+from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import DirectorySource
 from engine.errors import DataError
-from engine.run import load_panel, make_strategy, window_start
-from engine.schedule import build_schedule
-from engine.simulate import simulate
+from engine.runs.backtest import load_panel, make_strategy, window_start
+from engine.runs.config import RunConfig, load_run_config
 from strategies import REGISTRY
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
@@ -169,7 +170,7 @@ SIGNAL_MACRO = ("WALCL", "WTREGEN", "RRPONTSYD", "DFF", "BAMLH0A0HYM2")
 
 
 def _signal_frame(source) -> pd.DataFrame:
-    """Every public signal function of engine.signals on real series, on one calendar."""
+    """Every public signal function of engine.core.signals on real series, on one calendar."""
     request = PanelRequest(
         traded=("BTC-USD",), inputs=("QQQ", "GLD"), macro=SIGNAL_MACRO, cash_series=()
     )

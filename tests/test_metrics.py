@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import metrics
+from engine.core import metrics
 
 DAYS = pd.date_range("2024-01-01", periods=6, freq="D")
 
@@ -112,9 +112,9 @@ def test_periods_per_year_of_empty_or_one_bar_windows_is_nan():
 
 def test_mixed_calendar_not_annualized_as_365_periods():
     """Weekday bars for two years, then 7-day bars: stats.json figures from calendar time."""
-    from engine.config import RunConfig
     from engine.data.sources import FrameSource
-    from engine.run import run_backtest
+    from engine.runs.backtest import run_backtest
+    from engine.runs.config import RunConfig
 
     rng = np.random.default_rng(14)
     gold_days = pd.bdate_range("2020-01-01", "2023-12-31")

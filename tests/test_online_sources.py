@@ -27,7 +27,6 @@ import requests
 from curl_cffi.requests.exceptions import DNSError
 from yfinance.exceptions import YFRateLimitError
 
-from engine.config import RunConfig
 from engine.data.cache import DataCache
 from engine.data.export import export_cache
 from engine.data.fred import FredSeries, FredSeriesNotFound
@@ -38,13 +37,14 @@ from engine.data.online import (
     list_cache,
     rich_progress,
     split_ids,
-    symbols_for_config,
 )
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.proxies import ProxySource
 from engine.data.sources import DirectorySource, FrameSource
 from engine.data.yahoo import YahooPrices
 from engine.errors import DataError, ExitCode, NetworkError
+from engine.runs.backtest import symbols_for_config
+from engine.runs.config import RunConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOGS = json.loads((FIXTURES / "yahoo_logs.json").read_text())
@@ -578,7 +578,7 @@ def test_unknown_fred_series_is_none_with_a_note(cache):
 
 
 def test_a_run_with_no_network_fails_in_one_line_pointing_at_the_cache(cache):
-    from engine.run import run_backtest
+    from engine.runs.backtest import run_backtest
 
     fake = RecordedYahoo(recorded("yahoo_spy_btc_2024-01-01_12.csv"), [LOGS["dns"]])
     config = RunConfig(strategy="buy-and-hold", params={"symbol": "BTC-USD"}, benchmark="SPY")

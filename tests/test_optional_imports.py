@@ -1,4 +1,4 @@
-"""engine.optional_imports: a declined import fails inside the block and works after it."""
+"""engine.cli.optional_imports: a declined import fails inside the block and works after it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from engine.optional_imports import declined
+from engine.cli.optional_imports import declined
 
 
 def test_a_declined_module_raises_import_error_only_inside_the_block():
@@ -36,7 +36,7 @@ def test_importing_the_simulator_leaves_vectorbts_quantstats_adapter_alone():
     import subprocess
     import sys
 
-    code = "import engine.simulate_kernel, vectorbt.returns as r; print(r.__blacklist__)"
+    code = "import engine.core.simulate_kernel, vectorbt.returns as r; print(r.__blacklist__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.strategy_loader import resolve
+from engine.runs.strategy_loader import resolve
 from engine.sweep.runner import inputs_fingerprint, make_plan
 from engine.sweep.spec import load_sweep
 from engine.testing import assert_no_lookahead, synthetic_market

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import RunConfig
-from engine.pages.run import RUN_PAGE, write_run_page_for
-from engine.workflow import run_to_folder
+from engine.reports.pages.run import RUN_PAGE, write_run_page_for
+from engine.runs.config import RunConfig
+from engine.workflows.run import run_to_folder
 from tests.page_browser import console_problems, need_chromium, probed, screenshot
 
 pytestmark = pytest.mark.browser
@@ -79,8 +79,8 @@ heatmap: [stock_weight, rebalance]
 
 @pytest.fixture(scope="module")
 def sweep_page(workdir: Path) -> Path:
-    from engine.pages.sweep import SWEEP_PAGE
-    from engine.sweep.workflow import sweep_to_folder
+    from engine.reports.pages.sweep import SWEEP_PAGE
+    from engine.workflows.sweep import sweep_to_folder
 
     spec = workdir / "weights.yaml"
     repo = Path(__file__).resolve().parents[1]
@@ -105,8 +105,8 @@ def test_sweep_page_loads_offline_without_console_errors(sweep_page: Path, workd
 
 
 def test_docs_screenshot_stays_small(run_page: Path, workdir: Path) -> None:
-    """engine.pages.shots: the docs' screenshots are 256-colour PNGs under 300 KB."""
-    from engine.pages.shots import screenshot as docs_screenshot
+    """engine.research.shots: the docs' screenshots are 256-colour PNGs under 300 KB."""
+    from engine.research.shots import screenshot as docs_screenshot
 
     shot = docs_screenshot(run_page, workdir / "docs" / "run-page.png")
     data = shot.read_bytes()

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from test_lookahead import TruncatedSource
 
-from engine.config import load_run_config
-from engine.run import RunResult, load_panel, run_backtest
-from engine.schedule import build_schedule
-from engine.signals import MissingInputWarning
+from engine.core.schedule import build_schedule
+from engine.core.signals import MissingInputWarning
+from engine.runs.backtest import RunResult, load_panel, run_backtest
+from engine.runs.config import load_run_config
 from strategies import REGISTRY
 
 PLAYBOOKS = ("hayes-pivot", "liquidity-barometer", "hard-assets-vs-duration")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.progress import Progress, ProgressSample
 
-from engine.progress import RateColumn, work_progress
-from engine.sweep.workflow import sweep_to_folder
+from engine.io.progress import RateColumn, work_progress
+from engine.workflows.sweep import sweep_to_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = """\
@@ -52,9 +52,9 @@ def test_sweep_progress_by_chunk_counts_sets(tmp_path: Path) -> None:
 
 
 def test_scenario_progress_moves_per_path() -> None:
-    from engine.config import RunConfig
-    from engine.scenarios.runner import run_paths
-    from engine.scenarios.workflow import make_paths
+    from engine.runs.config import RunConfig
+    from engine.runs.paths import run_paths
+    from engine.workflows.scenario import make_paths
 
     config = RunConfig(strategy="60-40")
     markets, label = make_paths(config, "ai-credit-crunch", 3, 7, "scenario", None, 20)

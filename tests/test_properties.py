@@ -19,7 +19,7 @@ from conftest import make_panel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.simulate import Costs, simulate
+from engine.core.simulate import Costs, simulate
 
 SETTINGS = settings(
     max_examples=25,

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.config import RunConfig
+from engine.core.regimes import Regime, embedded_regimes, find_regime, merge_regimes, regime_table
 from engine.errors import ConfigError
-from engine.regimes import Regime, embedded_regimes, find_regime, merge_regimes, regime_table
+from engine.runs.config import RunConfig
 
 
 def test_regime_return_is_the_product_of_its_daily_returns():

@@ -1,4 +1,5 @@
-"""engine.report: tearsheet content matches hand-computed numbers, escaping, fonts, PNG."""
+"""engine.reports.tearsheet: tearsheet content matches hand-computed numbers, escaping, fonts,
+PNG."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ import pytest
 from matplotlib import font_manager
 from matplotlib.font_manager import FontProperties
 
-from engine import report
-from engine.pages.links import with_run_page_link
+from engine.reports import tearsheet as report
+from engine.reports.pages.links import with_run_page_link
 
 TITLE = "SYNTHETIC hayes-pivot vs BTC"
 BENCH = "BTC-USD"

@@ -1,4 +1,4 @@
-"""The run page (engine.pages.run): its numbers recomputed here from textbook definitions
+"""The run page (engine.reports.pages.run): its numbers recomputed here from textbook definitions
 on the run folder's files, its escaping, and what it does with an older run folder."""
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.config import RunConfig
-from engine.pages import run_data
-from engine.pages.run import RUN_PAGE, link_from_tearsheet, write_run_page, write_run_page_for
-from engine.workflow import run_to_folder
+from engine.reports.pages import run_data
+from engine.reports.pages.run import (
+    RUN_PAGE,
+    link_from_tearsheet,
+    write_run_page,
+    write_run_page_for,
+)
+from engine.runs.config import RunConfig
+from engine.workflows.run import run_to_folder
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +234,7 @@ def test_report_page_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -
 
 
 def test_compare_page_links_each_run_page(hayes, tmp_path: Path) -> None:
-    from engine.compare import compare_runs, load_run, write_compare_page
+    from engine.reports.compare import compare_runs, load_run, write_compare_page
 
     runs = []
     for name in ("a", "b"):
@@ -244,7 +249,7 @@ def test_compare_page_links_each_run_page(hayes, tmp_path: Path) -> None:
 
 def test_decision_hover_shows_the_signal_values_seen(hayes) -> None:
     """Hover text: the rule, and each signal's value on the decision bar (from the run)."""
-    from engine.pages.run import decision_hover
+    from engine.reports.pages.run import decision_hover
 
     folder, result = hayes
     files = run_data.read_run_folder(folder)

@@ -16,10 +16,9 @@ import pytest
 from scipy.stats import kurtosis
 
 from engine.data.panel import PanelRequest, build_panel
-from engine.data.sources import DirectorySource, FrameSource, MarketSource
-from engine.data.synthetic import SyntheticMarket
+from engine.data.sources import DirectorySource, FrameSource
 from engine.errors import ConfigError, DataError
-from engine.scenarios import (
+from engine.markets import (
     Scenario,
     block_bootstrap,
     generate_paths,
@@ -28,7 +27,7 @@ from engine.scenarios import (
     scenario_names,
     story,
 )
-from engine.scenarios.calibrate import (
+from engine.markets.calibrate import (
     FACTORS,
     Window,
     fit_loadings,
@@ -36,7 +35,9 @@ from engine.scenarios.calibrate import (
     window_stats,
     windows,
 )
-from engine.scenarios.generator import path_courses
+from engine.markets.generator import path_courses
+from engine.markets.source import MarketSource
+from engine.markets.synthetic import SyntheticMarket
 
 SCENARIOS = ["ai-boom", "ai-credit-crunch", "soft-landing", "stagflation"]
 PRICE_COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
@@ -136,7 +137,7 @@ def test_the_four_scenarios_load_and_are_regime_compatible() -> None:
         scenario = load_scenario(name)
         assert scenario.name == name
         market = generate_paths(scenario, 1, scenario.seed, ["SPY"])[0]
-        regimes = MarketSource(market, name, scenario.seed).regimes()  # engine.regimes.Regime
+        regimes = MarketSource(market, name, scenario.seed).regimes()  # engine.core.regimes.Regime
         assert [r.name for r in regimes] == [p.name for p in scenario.phases]
         assert regimes[0].start == scenario.start and regimes[-1].end == scenario.end
         assert scenario.expected, "each scenario documents its expected ranges"
@@ -501,7 +502,7 @@ def test_jitter_varies_magnitudes_per_path_but_not_the_story_dates() -> None:
 def test_paths_are_generated_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """Memory stays bounded for any number of paths: asking for 10,000 and taking 3 builds only
     the first chunk (speed is measured in benchmarks/, not asserted here)."""
-    import engine.scenarios.generator as generator
+    import engine.markets.generator as generator
 
     built: list[range] = []
     real = generator._build_chunk
@@ -738,7 +739,7 @@ def test_scenario_constants_match_their_windows(shared_data: Path) -> None:
 def test_decaying_sum_has_lfilter_bits():
     from scipy.signal import lfilter
 
-    from engine.scenarios.generator import _decaying_sum
+    from engine.markets.generator import _decaying_sum
 
     moves = np.abs(np.random.default_rng(4).normal(size=(3, 500)))
     alpha = 2.0 / 21.0

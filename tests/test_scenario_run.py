@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.config import RunConfig
-from engine.scenarios import generate_paths, load_scenario
-from engine.scenarios.runner import percentiles, run_paths
+from engine.markets import generate_paths, load_scenario
+from engine.runs.config import RunConfig
+from engine.runs.paths import percentiles, run_paths
 
 
 @pytest.fixture(scope="module")

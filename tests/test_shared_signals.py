@@ -7,9 +7,9 @@ import pandas as pd
 from conftest import make_panel
 from pydantic import Field
 
-from engine.schedule import build_schedule
+from engine.core.schedule import build_schedule
+from engine.core.strategy import Context, Event, Strategy, StrategyParams, Weights
 from engine.sweep.shared_signals import SignalMemo
-from strategies.base import Context, Event, Strategy, StrategyParams, Weights
 
 DAYS = pd.bdate_range("2024-01-01", periods=120)
 PRICES = 100 * np.exp(np.cumsum(np.sin(np.arange(120) / 7) * 0.02))

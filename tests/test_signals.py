@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from engine import signals as sig
 from engine.cli import cli
+from engine.core import signals as sig
 
 
 def test_change_uses_calendar_days_and_the_last_value_on_or_before():

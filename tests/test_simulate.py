@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import make_panel, random_walk
 
-from engine.schedule import build_schedule
-from engine.simulate import CASH, Costs, fill_schedule, simulate
+from engine.core.schedule import build_schedule
+from engine.core.simulate import CASH, Costs, fill_schedule, simulate
 from strategies.baselines import BuyAndHold, SixtyForty
 
 

@@ -1,4 +1,4 @@
-"""engine.simulate's kernel equals vectorbt's Portfolio.from_orders on the same schedules.
+"""engine.core.simulate's kernel equals vectorbt's Portfolio.from_orders on the same schedules.
 
 The reference below is how the engine called vectorbt before the kernel: every input tiled
 to bars x columns, one `from_orders(size_type="targetpercent", cash_sharing=True,
@@ -15,9 +15,9 @@ import pytest
 import vectorbt as vbt
 from conftest import make_panel, random_walk
 
-from engine.data.panel import Panel
-from engine.decisions import Decisions
-from engine.simulate import (
+from engine.core.decisions import Decisions
+from engine.core.panel import Panel
+from engine.core.simulate import (
     CASH,
     SHORT_SUFFIX,
     Costs,

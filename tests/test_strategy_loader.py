@@ -11,23 +11,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import strategy_loader
-from engine.config import RunConfig, load_run_config
+from engine.cli.scaffold import new_strategy
+from engine.core.schedule import build_schedule, unused_signals_note
 from engine.errors import ConfigError
-from engine.run import run_backtest, window_explained
-from engine.scaffold import new_strategy
-from engine.schedule import build_schedule, unused_signals_note
-from engine.strategy_loader import absolute_spec, resolve
+from engine.runs import strategy_loader
+from engine.runs.backtest import run_backtest, window_explained
+from engine.runs.config import RunConfig, load_run_config
+from engine.runs.strategy_loader import absolute_spec, get_strategy, resolve
 from engine.testing import tiny_panel
-from strategies import REGISTRY, get_strategy
+from strategies import REGISTRY
 from strategies.baselines import SixtyForty
 
 TREND = """
 import pandas as pd
 from pydantic import Field
 
-from engine.trading_days import above_trading_day_average
-from strategies.base import Strategy, StrategyParams
+from engine.core.trading_days import above_trading_day_average
+from engine.core.strategy import Strategy, StrategyParams
 
 
 class TrendParams(StrategyParams):
@@ -131,7 +131,8 @@ class _Point:
 
 def test_entry_points_register_and_cannot_shadow_builtins(tmp_path, monkeypatch):
     cls, _ = resolve(str(write(tmp_path)))
-    points = [_Point("my-trend", cls)]
+    builtins = list(strategy_loader.entry_points(group=strategy_loader.ENTRY_POINT_GROUP))
+    points = [*builtins, _Point("my-trend", cls)]  # playbook's own (the built-ins) + a package's
     monkeypatch.setattr(strategy_loader, "entry_points", lambda group: points)
     found, source = resolve("my-trend")
     assert found is cls and source.kind == "entry point" and "pkg" in source.origin
@@ -219,3 +220,12 @@ def test_a_run_of_a_strategy_whose_signals_nothing_reads_says_so(tmp_path):
     result = run_backtest(load_run_config(_config(tmp_path, f"strategy: {path.name}")))
     assert result.notes[0].startswith("window starts")  # the run's first line
     assert "never uses them" in result.notes[1] and "triggers" in result.notes[1]
+
+
+def test_builtins_are_playbooks_own_entry_points_and_match_the_registry():
+    """The engine finds built-ins through pyproject's entry points, never by importing
+    strategies/; `strategies.REGISTRY` (for readers and tests) lists the same classes."""
+    available = strategy_loader.available()
+    builtins = {n: cls for n, (cls, src) in available.items() if src.kind == "built-in"}
+    assert builtins == REGISTRY
+    assert strategy_loader.builtin_names() == sorted(REGISTRY)

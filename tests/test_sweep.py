@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.config import RunConfig
 from engine.errors import ConfigError
-from engine.run import run_backtest
+from engine.runs.backtest import run_backtest
+from engine.runs.config import RunConfig
 from engine.sweep.runner import make_plan, run_plan
 from engine.sweep.spec import expand, load_sweep
-from engine.sweep.workflow import merge_to_folder, sweep_to_folder
+from engine.workflows.sweep import merge_to_folder, sweep_to_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = """\
@@ -136,7 +136,7 @@ def write_then_die(table, path):
     if len(written) == 2:
         os.kill(os.getpid(), signal.SIGKILL)
 runner._write_atomically = write_then_die
-from engine.sweep.workflow import sweep_to_folder
+from engine.workflows.sweep import sweep_to_folder
 sweep_to_folder({str(spec_file)!r}, out_dir={str(killed)!r})
 """
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)

@@ -1,4 +1,4 @@
-"""The sweep report (engine.pages.sweep): written by every sweep and merge, its figures
+"""The sweep report (engine.reports.pages.sweep): written by every sweep and merge, its figures
 recomputed here from the folder's files with textbook definitions."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.config import RunConfig
-from engine.pages import sweep_data as sd
-from engine.pages.sweep import SWEEP_PAGE, surface_figure, write_sweep_page
-from engine.sweep.workflow import merge_to_folder, sweep_to_folder
-from engine.workflow import run_to_folder
+from engine.reports.pages import sweep_data as sd
+from engine.reports.pages.sweep import SWEEP_PAGE, surface_figure, write_sweep_page
+from engine.runs.config import RunConfig
+from engine.workflows.run import run_to_folder
+from engine.workflows.sweep import merge_to_folder, sweep_to_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = """\

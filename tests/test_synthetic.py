@@ -15,17 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.config import RunConfig
-from engine.data.sources import SyntheticSource
-from engine.data.synthetic import (
+from engine.errors import ConfigError
+from engine.markets import generate_paths, load_scenario
+from engine.markets.source import SyntheticSource, generate_default_market
+from engine.markets.synthetic import (
     DEFAULT_SCENARIO,
     DEFAULT_SEED,
     TRACKERS,
     SyntheticMarket,
-    generate_default_market,
 )
-from engine.errors import ConfigError
-from engine.scenarios import generate_paths, load_scenario
+from engine.runs.config import RunConfig
 
 CRYPTO = ["BTC-USD", "ETH-USD", "ZEC-USD", "HYPE-USD"]
 WEEKDAY = ["SPY", "QQQ", "TLT", "GLD", "IGV", "XLP", "XLY", "KRE", "AXP", "NVDA", "BIL"]

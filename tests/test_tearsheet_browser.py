@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import report
+from engine.reports import tearsheet as report
 from tests.page_browser import BASE_FLAGS, chromium, console_problems, need_chromium
 
 pytestmark = pytest.mark.browser

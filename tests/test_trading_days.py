@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.core.trading_days import above_trading_day_average, trading_day_mean
 from engine.testing import tiny_panel
-from engine.trading_days import above_trading_day_average, trading_day_mean
 
 
 def test_a_200_bar_average_is_200_sessions_not_200_calendar_days():

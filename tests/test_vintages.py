@@ -237,8 +237,8 @@ CONFIG = FIXTURES / "jobless-rule.yaml"
 
 @pytest.fixture(scope="module")
 def sensitivity():
-    from engine.config import load_run_config_with_lines
-    from engine.vintage_sensitivity import run_sensitivity
+    from engine.research.vintage_sensitivity import run_sensitivity
+    from engine.runs.config import load_run_config_with_lines
 
     config, lines = load_run_config_with_lines(CONFIG)
     return run_sensitivity(config, lines, str(CONFIG))
@@ -308,8 +308,8 @@ def test_as_of_run_decides_the_same_without_vintages_published_after_the_bar(cut
     """A run's decisions up to bar D do not change when every vintage published after D is
     removed: nothing published later reached a decision. (Fixed bars: a run changes the
     recursion limit, which hypothesis refuses.)"""
-    from engine.config import load_run_config
-    from engine.run import run_backtest
+    from engine.runs.backtest import run_backtest
+    from engine.runs.config import load_run_config
 
     config = load_run_config(CONFIG)
     full = run_backtest(config, source=_frame_source(None))

@@ -30,7 +30,7 @@ import pandas as pd
 
 from engine.data.sources import symbol_filename
 from engine.errors import DataError, OutputError
-from engine.names import check_name, name_path
+from engine.io.names import check_name, name_path
 
 CACHE_ENV = "PLAYBOOK_CACHE"
 SIDECAR_VERSION = 1
@@ -96,7 +96,7 @@ class DataCache:
         return f"DataCache({str(self.root)!r})"
 
     def path_for(self, source: str, symbol: str) -> Path:
-        """The entry's parquet file; the key is a plain name (engine.names), so its stem is the
+        """The entry's parquet file; the key is a plain name (engine.io.names), so its stem is the
         directory layout's (`symbol_filename`: ^GSPC -> _GSPC) and stays inside the root."""
         check_name(symbol, "cache key")
         return name_path(

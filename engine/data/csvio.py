@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import DataError
-from engine.names import shown
+from engine.io.names import shown
 
 FIRST_DATE, LAST_DATE = pd.Timestamp("1800-01-01"), pd.Timestamp("2199-12-31")  # sane dates
 # A number as written by Yahoo, FRED or pandas: '.' decimal point, no thousands separators

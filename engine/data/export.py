@@ -27,7 +27,7 @@ from engine.data.sources import symbol_filename
 from engine.data.vintages import vintage_csv_text, vintage_path
 from engine.data.yahoo import PRICE_COLUMNS
 from engine.errors import DataError, OutputError
-from engine.names import is_name, name_path, shown
+from engine.io.names import is_name, name_path, shown
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ that says how to fill the cache or use a data directory.
 the panel asks for them one by one. Events and regimes are the embedded reference.
 
 The CLI helpers live here too: `fetch_symbols` (`playbook data fetch`), `list_cache`
-(`playbook data list`), `symbols_for_config` and `split_ids`.
+(`playbook data list`) and `split_ids`; what a config loads is
+`engine.runs.backtest.symbols_for_config`.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.core.regimes import Regime, embedded_regimes
 from engine.data.cache import CacheEntry, CorruptCacheError, DataCache
 from engine.data.fred import UNITS, FredSeries, FredSeriesNotFound
 from engine.data.releases import RELEASE_LAGS
 from engine.data.sources import embedded_fed_events
 from engine.data.yahoo import FULL_HISTORY_DAYS, YahooPrices, empty_error
 from engine.errors import DataError, OutputError
-from engine.regimes import Regime, embedded_regimes
 
 YAHOO = "yahoo"
 FRED = "fred"
@@ -482,19 +483,3 @@ def format_fetch_report(report: FetchReport) -> str:
     lines += [f"{k}: not on FRED, nothing cached" for k in missing]
     lines += [f"note: {n}" for n in report.notes]
     return "\n".join(lines)
-
-
-def symbols_for_config(config: Any) -> tuple[list[str], list[str]]:
-    """What a run of `config` loads: (Yahoo symbols, FRED ids), proxies included."""
-    from engine.run import make_strategy
-
-    strategy = make_strategy(config)
-    inputs = strategy.inputs()
-    universe = config.universe if config.universe is not None else strategy.universe()
-    symbols = [*universe, *inputs.symbols]
-    if config.benchmark:
-        symbols.append(config.benchmark)
-    proxies = getattr(config.data, "proxies", None) or {}
-    symbols += [proxy for symbol, proxy in proxies.items() if symbol in symbols]
-    macro = [*inputs.macro, *config.costs.cash_yield]
-    return _unique(symbols), _unique(macro)

@@ -10,7 +10,6 @@ first bar at whose close they are known.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -18,12 +17,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.config import ValidationConfig
+from engine.core.panel import Panel
 from engine.data.releases import ReleaseLag, as_released, release_lag
 from engine.data.sources import Source
+from engine.data.validation import ValidationConfig
 from engine.data.vintages import VintageMode, break_notes, latest_values, panel_values
 from engine.errors import DataError
-from engine.regimes import Regime
 
 CalendarKind = Literal["union", "business", "daily"]
 
@@ -66,87 +65,6 @@ class PanelRequest:
     cash_rate_pct: float = 0.0
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     vintages: VintageMode = "latest"  # as_of | first_release | latest (engine.data.vintages)
-
-
-@dataclass(frozen=True, eq=False)
-class Panel:
-    prices: pd.DataFrame  # calendar x symbols, total-return price
-    traded: pd.DataFrame  # calendar x symbols, True where the asset had a real bar
-    macro: pd.DataFrame  # calendar x series ids, as known at each bar's close
-    cash_rate: pd.Series  # annual rate (decimal) prevailing on each bar, for accrual only
-    events: pd.DataFrame  # bar, date, kind, description
-    tradable_symbols: tuple[str, ...]
-    calendar_kind: str
-    synthetic: bool
-    source: dict[str, str]
-    notes: tuple[str, ...] = field(default=())
-    window_start: pd.Timestamp | None = None  # first reported bar (earlier bars are warm-up)
-    regimes: tuple[Regime, ...] = ()  # the source's named regimes (history or scenario phases)
-
-    @property
-    def index(self) -> pd.DatetimeIndex:
-        index = self.prices.index
-        # wrapping a DatetimeIndex again costs ~0.1 ms, and a sweep asks per set
-        return index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index)
-
-    def first_bar(self, symbol: str) -> pd.Timestamp | None:
-        valid = self.prices[symbol].first_valid_index()
-        return None if valid is None else pd.Timestamp(valid)
-
-    def periods_per_year(self, start: pd.Timestamp | None = None) -> float:
-        """Bars per calendar year of the window from `start` (`engine.metrics.periods_per_year`)."""
-        from engine.metrics import periods_per_year
-
-        return periods_per_year(self.index if start is None else self.index[self.index >= start])
-
-    def truncated(self, last: pd.Timestamp) -> Panel:
-        """The panel as it would have been built with data up to `last` (for look-ahead tests)."""
-        keep = self.index <= last
-        return Panel(
-            prices=self.prices.loc[keep],
-            traded=self.traded.loc[keep],
-            macro=self.macro.loc[keep],
-            cash_rate=self.cash_rate.loc[keep],
-            events=self.events[self.events["bar"] <= last].reset_index(drop=True),
-            tradable_symbols=self.tradable_symbols,
-            calendar_kind=self.calendar_kind,
-            synthetic=self.synthetic,
-            source=self.source,
-            notes=self.notes,
-            window_start=self.window_start,
-            regimes=self.regimes,
-        )
-
-    def fingerprint(self) -> dict[str, object]:
-        """Source, symbols, first/last dates and a content hash: what makes a run reproducible."""
-        symbols = {}
-        for symbol in self.prices.columns:
-            first = self.first_bar(symbol)
-            symbols[symbol] = {
-                "first": None if first is None else str(first.date()),
-                "last": str(self.index[-1].date()),
-                "bars": int(self.traded[symbol].sum()),
-            }
-        macro = {sid: _series_span(self.macro[sid]) for sid in self.macro.columns}
-        return {
-            **self.source,
-            "calendar": self.calendar_kind,
-            "first": str(self.index[0].date()),
-            "last": str(self.index[-1].date()),
-            "bars": len(self.index),
-            "symbols": symbols,
-            "macro": macro,
-            "content_sha256": self.content_hash(),
-        }
-
-    def content_hash(self) -> str:
-        digest = hashlib.sha256()
-        for frame in (self.prices, self.macro, self.traded.astype(np.int8)):
-            digest.update(",".join(map(str, frame.columns)).encode())
-            digest.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
-        digest.update(self.index.asi8.tobytes())
-        digest.update(self.cash_rate.to_numpy(dtype=np.float64).tobytes())
-        return digest.hexdigest()
 
 
 def build_panel(source: Source, request: PanelRequest) -> Panel:
@@ -516,13 +434,6 @@ def _place_events(events: pd.DataFrame, calendar: pd.DatetimeIndex) -> pd.DataFr
     placed.insert(0, "bar", calendar[positions[inside]])
     placed = placed[placed["date"] >= calendar[0]]
     return placed.reset_index(drop=True)
-
-
-def _series_span(series: pd.Series) -> dict[str, str | None]:
-    valid = series.dropna()
-    if valid.empty:
-        return {"first": None, "last": None}
-    return {"first": str(valid.index[0].date()), "last": str(valid.index[-1].date())}
 
 
 def _unique(items: Sequence[str]) -> list[str]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from engine.core.regimes import Regime
 from engine.data.sources import Source
 from engine.errors import DataError
-from engine.regimes import Regime
 
 
 class ProxySource:

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
+from engine.core.regimes import Regime, embedded_regimes
 from engine.data.csvio import read_macro_csv, read_price_csv
 from engine.errors import DataError
-from engine.names import check_name, name_path
-from engine.regimes import Regime, embedded_regimes
+from engine.io.names import check_name, name_path
 
 if TYPE_CHECKING:
-    from engine.data.synthetic import SyntheticMarket
+    pass
 
 
 class Source(Protocol):
@@ -63,7 +63,8 @@ ACTS_NEXT_DAY = ("after_close", "sunday")  # announcement times no close that da
 
 
 def price_path(root: Path, symbol: str) -> Path:
-    """`root/prices/<SYMBOL>.csv`; a symbol that is not a plain name is refused (engine.names)."""
+    """`root/prices/<SYMBOL>.csv`; a symbol that is not a plain name is refused
+    (engine.io.names)."""
     check_name(symbol, "symbol")
     return name_path(root, "prices", symbol_filename(symbol), ".csv", "symbol")
 
@@ -111,7 +112,8 @@ class DirectorySource:
         if not path.is_file():
             raise DataError(
                 f"unknown symbol {symbol!r}: no {path}",
-                _did_you_mean(symbol, self.available_symbols) or "add the CSV or fix the symbol",
+                did_you_mean_symbol(symbol, self.available_symbols)
+                or "add the CSV or fix the symbol",
             )
         return read_price_csv(path, symbol)
 
@@ -141,59 +143,12 @@ class DirectorySource:
         return [_filename_symbol(s) for s in stems]
 
 
-class MarketSource:
-    """A generated market (one scenario path) as a source: prices, macro, events, regimes."""
-
-    kind = "synthetic"
-    synthetic = True
-
-    def __init__(self, market: SyntheticMarket, scenario: str, seed: int, path: int = 0) -> None:
-        self.market, self.scenario, self.seed, self.path = market, scenario, seed, path
-
-    def prices(self, symbol: str) -> pd.DataFrame:
-        frame = self.market.prices.get(symbol)
-        if frame is None:
-            raise DataError(
-                f"unknown symbol {symbol!r}: the synthetic market has no such asset",
-                _did_you_mean(symbol, sorted(self.market.prices))
-                or f"use one of {', '.join(sorted(self.market.prices))}",
-            )
-        return frame[["adj_close"]].rename(columns={"adj_close": "price"})
-
-    def macro(self, series_id: str) -> pd.Series | None:
-        return self.market.macro.get(series_id)
-
-    def events(self) -> pd.DataFrame:
-        return self.market.events[["date", "kind", "description"]].copy()
-
-    def describe(self) -> dict[str, str]:
-        info = {"source": self.kind, "scenario": self.scenario, "seed": str(self.seed)}
-        return {**info, "path": str(self.path)} if self.path else info
-
-    def regimes(self) -> tuple[Regime, ...]:
-        phases = self.market.regimes
-        return tuple(
-            Regime(name=r.name, start=r.start.date(), end=r.end.date(), description=r.description)
-            for r in phases.itertuples(index=False)
-        )
-
-
-class SyntheticSource(MarketSource):
-    """The embedded default market: one seeded path of a documented scenario, offline."""
-
-    def __init__(self, seed: int, scenario: str | None = None) -> None:
-        from engine.data.synthetic import DEFAULT_SCENARIO, generate_default_market
-
-        name = scenario or DEFAULT_SCENARIO
-        super().__init__(generate_default_market(seed, name), name, seed)
-
-
 def _filename_symbol(stem: str) -> str:
     known = {"_GSPC": "^GSPC", "_IXIC": "^IXIC", "_NDX": "^NDX", "_VIX": "^VIX", "GC_F": "GC=F"}
     return known.get(stem, stem)
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
+def did_you_mean_symbol(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
@@ -225,7 +180,7 @@ class FrameSource:
         if symbol not in self._prices:
             raise DataError(
                 f"unknown symbol {symbol!r}",
-                _did_you_mean(symbol, sorted(self._prices)) or "add it to the frames",
+                did_you_mean_symbol(symbol, sorted(self._prices)) or "add it to the frames",
             )
         series = self._prices[symbol].dropna()
         frame = pd.DataFrame({"price": series.astype("float64")})

@@ -30,7 +30,7 @@ import pandas as pd
 from engine.data.csvio import numbers
 from engine.data.releases import ReleaseLag, as_released, vintage_visible_from
 from engine.errors import DataError
-from engine.names import name_path
+from engine.io.names import name_path
 
 VintageMode = Literal["as_of", "first_release", "latest"]
 VINTAGE_MODES: tuple[VintageMode, ...] = ("as_of", "first_release", "latest")
@@ -73,7 +73,7 @@ DEFINITION_BREAKS: dict[str, tuple[DefinitionBreak, ...]] = {
 
 
 def vintage_path(root: Path, series_id: str) -> Path:
-    """`root/macro/vintages/<ID>.csv` (the id must be a plain name, engine.names)."""
+    """`root/macro/vintages/<ID>.csv` (the id must be a plain name, engine.io.names)."""
     return name_path(Path(root) / "macro", "vintages", series_id, ".csv", "FRED id", DataError)
 
 

@@ -31,7 +31,7 @@ def block_moments(excess: np.ndarray, blocks: int) -> np.ndarray:
 
 def block_moments_of_rows(returns: np.ndarray, rf: np.ndarray, blocks: int) -> np.ndarray:
     """`block_moments` of returns - rf, with returns as trials x bars (a sweep's layout)."""
-    from engine.metrics_kernel import block_moments_nb
+    from engine.core.metrics_kernel import block_moments_nb
 
     bars = returns.shape[1]
     edges = np.linspace(0, bars, blocks + 1).round().astype(np.int64)

@@ -22,21 +22,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine import metrics
-from engine.config import RunConfig
-from engine.data.panel import Panel
+from engine.core import metrics
+from engine.core.panel import Panel
+from engine.core.schedule import decide_all
+from engine.core.signals import MissingInputWarning
+from engine.core.simulate import Costs, simulate_sets
+from engine.core.strategy import Strategy
 from engine.errors import ConfigError, DataError, OutputError, from_os_error
-from engine.results import write_file_atomically
-from engine.run import cash_returns, load_panel, make_source, window_start
-from engine.schedule import decide_all
-from engine.signals import MissingInputWarning
-from engine.simulate import Costs, simulate_sets
-from engine.strategy_loader import resolve
+from engine.io.atomic import write_file_atomically
+from engine.runs.backtest import cash_returns, load_panel, make_source, window_start
+from engine.runs.config import RunConfig
+from engine.runs.strategy_loader import get_strategy, resolve
 from engine.sweep.overfit import MOMENTS, block_moments_of_rows
 from engine.sweep.shared_signals import SignalMemo
 from engine.sweep.spec import SweepSpec, expand, param_id
-from strategies import get_strategy
-from strategies.base import Strategy
 
 METRICS = (
     "total_return",
@@ -286,7 +285,7 @@ class _PanelProbe:
         return self.symbols
 
     def inputs(self):
-        from strategies.base import Inputs
+        from engine.core.strategy import Inputs
 
         return Inputs(symbols=self.inputs_key[0], macro=self.inputs_key[1])
 

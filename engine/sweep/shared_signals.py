@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from engine.data.panel import Panel
-from strategies.base import Strategy
+from engine.core.panel import Panel
+from engine.core.strategy import Strategy
 
 _MISSING = object()
 MEASURES_KEPT = 8  # distinct measures kept per read pattern (they are per panel: few)

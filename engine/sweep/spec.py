@@ -27,16 +27,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from engine.config import (
-    Frozen,
-    RunConfig,
-    did_you_mean,
-    load_run_config_with_lines,
-    read_yaml,
-    validate,
-)
 from engine.errors import ConfigError
-from strategies import get_strategy
+from engine.io.yaml_models import Frozen, did_you_mean, read_yaml, validate
+from engine.runs.config import RunConfig, load_run_config_with_lines
+from engine.runs.strategy_loader import get_strategy
 
 MAX_SETS = 1_000_000  # sets a sweep may run; a grid may be larger only when sampled
 MAX_GRID = 10**15  # combinations a sample may be drawn from (indices stay exact int64)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,59 +98,6 @@ def walk_forward(moments: np.ndarray, train_blocks: int) -> dict[str, Any]:
         "median_mean_sharpe": _plain(np.mean(median)),
         "picked_beat_median_share": _plain(np.mean(np.array(picked) > np.array(median))),
     }
-
-
-def write_outputs(table: pd.DataFrame, spec: SweepSpec, out_dir: Path) -> dict[str, Any]:
-    """sweep.parquet (a row per set, no moments), summary.json and heatmap.png."""
-    out_dir = Path(out_dir)
-    summary = summarize(table, spec)
-    public = table[[c for c in table.columns if not re.match(r"m\d\d_", c)]]
-    # each file whole or not at all (Ctrl-C, full disk): the one atomic writer of outputs
-    from engine.results import write_file_atomically
-
-    write_file_atomically(
-        out_dir / "sweep.parquet", lambda tmp: public.to_parquet(tmp, index=False)
-    )
-    text = json.dumps(summary, indent=2) + "\n"
-    write_file_atomically(out_dir / "summary.json", lambda tmp: tmp.write_text(text))
-    params = spec.heatmap or tuple(list(spec.grid)[:2])
-    if len(params) == 2:
-        write_file_atomically(
-            out_dir / "heatmap.png",
-            lambda tmp: write_heatmap(public, params, spec.metric, tmp),
-        )
-    return summary
-
-
-def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, path: Path) -> Path:
-    """Mean of the metric over every other parameter, for two parameters."""
-    from matplotlib.figure import Figure
-
-    from engine.report import configure_plotting
-
-    configure_plotting()
-    x, y = (f"p.{p}" for p in params)
-    grid = table.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
-    fig = Figure(
-        figsize=(1.2 * grid.shape[1] + 3, 0.6 * grid.shape[0] + 2.5), dpi=100, layout="constrained"
-    )
-    ax = fig.subplots()
-    image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", aspect="auto", origin="lower")
-    ax.set_xticks(
-        range(grid.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.columns]
-    )
-    ax.set_yticks(
-        range(grid.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.index]
-    )
-    ax.set_xlabel(params[0])
-    ax.set_ylabel(params[1])
-    for (row, col), value in np.ndenumerate(grid.to_numpy(dtype=float)):
-        if math.isfinite(value):
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
-    fig.colorbar(image, ax=ax, label=metric)
-    fig.suptitle(f"{metric} by {params[0]} and {params[1]} (mean over other parameters)")
-    fig.savefig(path, format="png", metadata={"Software": None})
-    return path
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,5 @@
+"""`python -m engine.cli` = `playbook`."""
+
+from engine.cli.app import main
+
+main()

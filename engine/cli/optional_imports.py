@@ -1,0 +1,31 @@
+"""Skip the optional imports a library makes when it loads but the engine never uses.
+
+vectorbt imports quantstats for its `.qs` accessor and, through plotly, ipywidgets for
+`FigureWidget`; quantstats imports IPython for notebook display and seaborn imports
+ipywidgets for notebook widgets. Each sits behind `try/except ImportError`, and together
+they are ~1.5 s of every `playbook run`. The engine calls none of them: it simulates with
+vectorbt's numba functions and draws tearsheets into files. The `playbook` command declines
+IPython and ipywidgets for its whole run (`engine.cli.app`); importing `engine` in a
+notebook declines nothing there.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def declined(*names: str) -> Iterator[None]:
+    """While the block runs, `import name` raises ImportError for each name not imported yet
+    (the libraries above go without it); afterwards each imports as usual."""
+    added = [name for name in names if name not in sys.modules]
+    for name in added:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import halted": ImportError
+    try:
+        yield
+    finally:
+        for name in added:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]

@@ -1,0 +1,311 @@
+"""Target-weight schedules -> portfolio value, for one run or thousands of sets at once.
+
+Execution half of the look-ahead wall: a decision taken at bar t's close fills at the close of
+the first later bar on which every asset it trades has a real bar (a Friday decision on BTC
+and SPY fills Monday; a Saturday BTC-only decision fills Sunday). A newer decision supersedes
+an older one still waiting to fill.
+
+vectorbt's open-source simulator has no interest on cash, no borrow fee and no margin, so the
+engine models them as instruments with their own price paths:
+- CASH accrues the cash rate: price_t = price_{t-1} * (1 + r_{t-1}) ** (days / 365). Idle
+  money is a long CASH position; leverage is a short CASH position (borrowing at the bill rate).
+- a short leg `SYM~short` is priced `price * borrow_index`, where borrow_index grows at the
+  borrow rate the same way: being short it costs exactly the borrow rate on the short notional.
+A book whose wealth falls to zero or below at a close is bankrupt: everything is closed at
+that close and wealth stays 0 (no account can hold negative equity and keep trading).
+Every schedule is one group of instruments with shared cash. The orders themselves are
+vectorbt's target-percent orders (`engine.core.simulate_kernel`, its numba layer called only on
+fill bars over one shared price table, equal to `Portfolio.from_orders`), so parameter sets
+are columns of one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.core import metrics
+from engine.core.decisions import Decisions
+from engine.core.panel import Panel
+
+CASH = metrics.CASH
+SHORT_SUFFIX = "~short"
+
+
+@dataclass(frozen=True)
+class Costs:
+    fees_bps: float = 0.0  # per side, on traded notional
+    slippage_bps: float = 0.0  # price moved against every fill
+    borrow_bps: float = 0.0  # per year, on short notional
+
+
+@dataclass(frozen=True)
+class Simulation:
+    value: pd.DataFrame  # window x runs: wealth, starting from 1.0 before the first fill
+    returns: pd.DataFrame  # window x runs: simple returns per bar
+    weights: list[pd.DataFrame]  # per run: window x instruments, end-of-bar weights
+    turnover: pd.Series  # per run: sum over risky orders (never CASH) of |notional| / wealth
+    fills: list[pd.DataFrame]  # per run: fill bar x universe targets
+    bankrupt: dict[str, str] = field(default_factory=dict)  # run -> its bankruptcy note
+
+
+@dataclass(frozen=True)
+class SetResults:
+    """Many sets on one window as arrays (a sweep's or a scenario's chunk)."""
+
+    index: pd.DatetimeIndex  # the window
+    value: np.ndarray  # sets x bars: wealth, 1.0 before the first fill
+    returns: np.ndarray  # sets x bars: simple returns per bar
+    gross: np.ndarray  # sets x bars: sum of |weight| of everything but CASH, end of bar
+    turnover: np.ndarray  # sets: sum over risky orders (never CASH) of |notional| / wealth
+    fills: np.ndarray  # sets: fills in each set's schedule that happened (not after bankruptcy)
+    weights: np.ndarray | None  # bars x sets x instruments (2m + 1), when asked for
+    symbols: tuple[str, ...]
+    fill_bar: np.ndarray  # window positions of every set's fills, set after set
+    fill_weights: np.ndarray  # fills x symbols
+    fill_offsets: np.ndarray  # sets + 1
+    bankrupt_bar: np.ndarray  # sets: window position where wealth hit <= 0, -1 if never
+    bankrupt_equity: np.ndarray  # sets: the equity it fell to there (NaN if never)
+    bankrupt_leverage: np.ndarray  # sets: gross exposure held into that bar (NaN if never)
+
+    def bankrupt_note(self, s: int) -> str:
+        """One line for a run's notes when set s went broke, else ''."""
+        bar = int(self.bankrupt_bar[s])
+        if bar < 0:
+            return ""
+        return (
+            f"bankrupt on {self.index[bar].date()}: equity fell to "
+            f"{self.bankrupt_equity[s]:.4f} of a starting 1.0 "
+            f"(leverage {self.bankrupt_leverage[s]:.2f}x gross held into that bar); "
+            "every position closed at that close, wealth 0 after, no later order filled"
+        )
+
+    def instruments(self, s: int) -> list[int]:
+        """Set s's instrument columns: its symbols, the short legs it used, CASH."""
+        m = len(self.symbols)
+        rows = self.fill_weights[self.fill_offsets[s] : self.fill_offsets[s + 1]]
+        shorted = [m + j for j in range(m) if (rows[:, j] < 0).any()]
+        return [*range(m), *shorted, 2 * m]
+
+    def instrument_names(self, columns: Sequence[int]) -> list[str]:
+        names = [*self.symbols, *(s + SHORT_SUFFIX for s in self.symbols), CASH]
+        return [names[c] for c in columns]
+
+
+def simulate(
+    panel: Panel | Sequence[Panel],
+    targets: Sequence[pd.DataFrame],
+    costs: Costs,
+    start: pd.Timestamp | None = None,
+    names: Sequence[str] | None = None,
+) -> Simulation:
+    """Simulate each target schedule (decision bar x symbol weights) from `start` to the end.
+
+    `panel` is one panel shared by every schedule (a parameter sweep) or one panel per
+    schedule on the same calendar (scenario paths): either way one kernel call.
+    """
+    if not isinstance(panel, Panel):
+        panel = list(panel)
+        if len(panel) != len(targets):
+            raise ValueError("one panel per schedule, or one panel for all")
+    index = panel.index if isinstance(panel, Panel) else panel[0].index
+    decisions = Decisions.from_targets(targets, index)
+    names = list(names) if names is not None else [f"run{i}" for i in range(len(targets))]
+    result = simulate_sets(panel, decisions, costs, start, keep_weights=True)
+    window = result.index
+    value = pd.DataFrame(result.value.T, index=window, columns=names)
+    returns = pd.DataFrame(result.returns.T, index=window, columns=names)
+    weights, fills = [], []
+    assert result.weights is not None
+    for s, frame in enumerate(targets):
+        own = [decisions.symbols.index(c) for c in frame.columns]
+        m = len(decisions.symbols)
+        columns = [
+            *own,
+            *(c for c in result.instruments(s) if m <= c < 2 * m and c - m in own),
+            2 * m,
+        ]
+        weights.append(
+            pd.DataFrame(
+                result.weights[:, s, columns],
+                index=window,
+                columns=result.instrument_names(columns),
+            )
+        )
+        first = int(result.fill_offsets[s])
+        rows = slice(first, first + int(result.fills[s]))  # none after a bankruptcy
+        fills.append(
+            pd.DataFrame(
+                result.fill_weights[rows][:, own],
+                index=pd.DatetimeIndex(window[result.fill_bar[rows]], name="date"),
+                columns=list(frame.columns),
+            )
+        )
+    turnover = pd.Series(result.turnover, index=names)
+    bankrupt = {n: result.bankrupt_note(s) for s, n in enumerate(names)}
+    bankrupt = {n: note for n, note in bankrupt.items() if note}
+    return Simulation(value, returns, weights, turnover, fills, bankrupt)
+
+
+def simulate_sets(
+    panel: Panel | Sequence[Panel],
+    decisions: Decisions,
+    costs: Costs,
+    start: pd.Timestamp | None = None,
+    keep_weights: bool = False,
+) -> SetResults:
+    """Every set of `decisions` from `start` to the end, in one numba call.
+
+    `panel` is one panel for every set (a sweep) or one per set on one calendar (scenario
+    paths). Weights per bar and instrument are kept only when asked for (a run, a scenario's
+    exposure per phase); a sweep reads gross exposure and turnover instead.
+    """
+    from engine.core import simulate_kernel as kernel
+
+    if isinstance(panel, Panel):  # a sweep: one panel for every set
+        tables, panel_of = [panel], np.zeros(decisions.sets, np.int64)
+    else:
+        tables, panel_of = _distinct(list(panel))
+        if len(panel_of) != decisions.sets:
+            raise ValueError("one panel per set, or one panel for all")
+    index = tables[0].index
+    start_pos = 0 if start is None else int(index.searchsorted(pd.Timestamp(start)))
+    window = index[start_pos:]
+    fill_bar, fill_weights, fill_offsets = _fills(tables, decisions, panel_of, start_pos)
+    fill_bar = fill_bar - start_pos
+    close, valuation, mark = _price_tables(tables, decisions.symbols, costs, start_pos)
+    m = len(decisions.symbols)
+    trades = np.r_[np.ones(2 * m), 0.0]  # CASH trades free: it is the money itself
+    value, returns, gross, turnover, weights, broke, equity, leverage = kernel.simulate_nb(
+        close,
+        valuation,
+        mark,
+        trades * costs.fees_bps / 1e4,
+        trades * costs.slippage_bps / 1e4,
+        panel_of,
+        fill_bar,
+        fill_weights,
+        fill_offsets,
+        keep_weights,
+        *kernel.order_scratch(),
+    )
+    return SetResults(
+        index=window,
+        value=value,
+        returns=returns,
+        gross=gross,
+        turnover=turnover,
+        fills=_filled(fill_bar, fill_offsets, broke),
+        weights=weights if keep_weights else None,
+        symbols=decisions.symbols,
+        fill_bar=fill_bar,
+        fill_weights=fill_weights,
+        fill_offsets=fill_offsets,
+        bankrupt_bar=broke,
+        bankrupt_equity=equity,
+        bankrupt_leverage=leverage,
+    )
+
+
+def _filled(fill_bar: np.ndarray, fill_offsets: np.ndarray, broke: np.ndarray) -> np.ndarray:
+    """Fills per set that took place: a bankrupt book's end at its bankruptcy bar."""
+    counts = np.diff(fill_offsets)
+    for s in np.flatnonzero(broke >= 0):
+        bars = fill_bar[fill_offsets[s] : fill_offsets[s + 1]]
+        counts[s] = int(np.searchsorted(bars, broke[s], side="right"))
+    return counts
+
+
+def _distinct(panels: list[Panel]) -> tuple[list[Panel], np.ndarray]:
+    """Each distinct panel once, and which of them each set reads; one calendar for all."""
+    slot: dict[int, int] = {}
+    tables: list[Panel] = []
+    for p in panels:
+        if id(p) not in slot:
+            if tables and not p.index.equals(tables[0].index):
+                raise ValueError("scenario panels must share one calendar")
+            slot[id(p)] = len(tables)
+            tables.append(p)
+    return tables, np.array([slot[id(p)] for p in panels], np.int64)
+
+
+def fill_schedule(panel: Panel, targets: pd.DataFrame, start_pos: int = 0) -> pd.DataFrame:
+    """Decisions -> the bars they fill on (the next bar on which all their legs trade).
+
+    Decisions before the window collapse into the last one, filled at the window's first
+    eligible bar, so a run started mid-history enters the position its strategy held then.
+    """
+    index = panel.index
+    decisions = Decisions.from_targets([targets], index, tuple(targets.columns))
+    fill_bar, fill_weights, _ = _fills([panel], decisions, np.zeros(1, np.int64), start_pos)
+    return pd.DataFrame(
+        fill_weights,
+        index=pd.DatetimeIndex(index[fill_bar], name="date"),
+        columns=list(targets.columns),
+    )
+
+
+def _fills(
+    panels: Sequence[Panel], decisions: Decisions, panel_of: np.ndarray, start_pos: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fill bar on the panel calendar, its weights, offsets per set) of every set."""
+    from engine.core import simulate_kernel as kernel
+
+    symbols = list(decisions.symbols)
+    traded = np.stack([p.traded[symbols].to_numpy(dtype=bool) for p in panels])
+    fill_bar, fill_row, offsets = kernel.fill_rows_nb(
+        decisions.bar, decisions.weights, decisions.offsets, traded, panel_of, start_pos
+    )
+    return fill_bar, np.ascontiguousarray(decisions.weights[fill_row]), offsets
+
+
+def accrual_index(rate: pd.Series) -> pd.Series:
+    """Growth of 1 at an annual rate prevailing over each gap, compounded by calendar days."""
+    days = rate.index.to_series().diff().dt.days.fillna(0).to_numpy()
+    prior = rate.shift(1).fillna(rate.iloc[0]).to_numpy()
+    growth = np.power(1.0 + prior, days / 365.0)
+    return pd.Series(np.cumprod(growth), index=rate.index)
+
+
+def _price_tables(
+    panels: Sequence[Panel], symbols: tuple[str, ...], costs: Costs, start_pos: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(close, valuation, mark), each panels x window x (symbols, short legs, CASH).
+
+    close is NaN where an instrument has no price; valuation back-fills it (a zero position
+    before an asset's first bar is worth 0, so a placeholder keeps value finite; no order is
+    ever placed on it); mark forward-fills valuation (the last price known).
+    """
+    tables = [_price_table(p, symbols, costs, start_pos) for p in panels]
+    close = np.stack([t[0] for t in tables])
+    valuation = np.stack([t[1] for t in tables])
+    mark = np.stack([t[2] for t in tables])
+    return close, valuation, mark
+
+
+_TABLES: dict[tuple, tuple[Panel, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+TABLES_KEPT = 8  # a sweep reuses its panel's table for every chunk
+
+
+def _price_table(
+    panel: Panel, symbols: tuple[str, ...], costs: Costs, start_pos: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    key = (id(panel), symbols, costs.borrow_bps, start_pos)
+    found = _TABLES.get(key)
+    if found is not None and found[0] is panel:
+        return found[1]
+    window = panel.index[start_pos:]
+    prices = panel.prices[list(symbols)].iloc[start_pos:].to_numpy(dtype=np.float64)
+    borrow = accrual_index(pd.Series(costs.borrow_bps / 1e4, index=window)).to_numpy()
+    cash = accrual_index(panel.cash_rate.iloc[start_pos:]).to_numpy()
+    close = np.column_stack([prices, prices * borrow[:, None], cash])
+    valuation = pd.DataFrame(close).bfill().to_numpy()
+    mark = pd.DataFrame(valuation).ffill().to_numpy()
+    table = (close, valuation, mark)
+    if len(_TABLES) >= TABLES_KEPT:
+        del _TABLES[next(iter(_TABLES))]
+    _TABLES[key] = (panel, table)
+    return table

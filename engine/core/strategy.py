@@ -1,0 +1,176 @@
+"""The Strategy contract: a thesis that reacts to sparse events with target weights.
+
+A strategy declares
+- `Params`: a frozen pydantic model (defaults, bounds, one-line docs, cross-field checks);
+- `universe()`: the symbols it may hold; `inputs()`: what else its signals read;
+- `signals(panel)`: vectorized, point-in-time series (only trailing windows: the engine's
+  truncation test proves it) and `triggers`: the boolean signals whose flips are events;
+- `on_event(event, ctx)`: the thesis itself, returning target weights or None (no trade).
+
+Two optional sweep speed-ups, each held by tests to give exactly what the plain path gives:
+`measures(panel)` (the expensive, threshold-free series `signals(panel, measures=...)`
+compares; `engine.sweep.shared_signals` computes them once per panel) and the classmethod
+`decide_many` (every set's decisions as arrays instead of one event walk per set).
+
+It never does I/O, never touches vectorbt and never shifts data: the engine decides with what
+is known at a bar's close and executes at the next bar.
+
+Window units are in the parameter's name: `*_days` count calendar days (`engine.core.signals`;
+200 days are about 140 equity sessions) and `*_bars` count the asset's own trading sessions
+(`engine.core.trading_days`). A strategy may live anywhere (a file, a module, an entry point:
+`engine.runs.strategy_loader`); `engine.testing` holds it to the look-ahead property.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from engine.core.panel import Panel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from engine.core.decisions import Decisions
+
+Weights = Mapping[str, float]
+Rebalance = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+class SignalSource(Protocol):
+    """Where a batch of parameter sets gets its signals (a sweep's `SignalMemo`)."""
+
+    def signals(self, strategy: Strategy) -> pd.DataFrame:
+        """The set's `strategy.signals(panel)` frame."""
+        ...
+
+    def measures(self, strategy: Strategy) -> Any | None:
+        """The set's `strategy.measures(panel)`, shared with sets that read the same params;
+        None when there are none to give (no `measures` step, or frames given as they are)."""
+        ...
+
+
+#: the events of a strategy that trades only at the start, a listing and its schedule
+SCHEDULED = ("start", "listing", "rebalance")
+
+MAX_WINDOW_DAYS = 36_525  # a century: any longer window is a typo, and dates overflow
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameters: frozen, unknown names rejected, numbers finite
+    and day windows at most a century (`liquidity_days: 10**12` overflowed the dates)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _windows_fit_dates(self) -> StrategyParams:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            too_long = isinstance(value, int | float) and abs(value) > MAX_WINDOW_DAYS
+            if name.endswith("_days") and too_long:
+                raise ValueError(f"{name} {value} is longer than {MAX_WINDOW_DAYS} days")
+        return self
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Data a strategy's signals read besides its universe's prices."""
+
+    symbols: tuple[str, ...] = ()
+    macro: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a strategy may react to, known at the close of bar `time`.
+
+    kinds: "start" (first bar), "listing" (an asset's first bar; `detail` is the symbol),
+    "rebalance" (scheduled), "fed:<kind>" (calendar, e.g. fed:emergency_cut),
+    "signal:<name>:on" / "signal:<name>:off" (a trigger flipped).
+    """
+
+    time: pd.Timestamp
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the strategy may know when it decides: nothing after `time`."""
+
+    time: pd.Timestamp
+    weights: Weights  # the current targets (what the last decision asked for)
+    tradable: frozenset[str]  # universe symbols that have a price at `time`
+    signals: Mapping[str, object] = field(default_factory=dict)  # signal values at `time`
+
+    def signal(self, name: str) -> object:
+        return self.signals[name]
+
+
+def cite_rule(seed: str, rules: Mapping[str, str], key: str) -> str:
+    """'[key] seed: sentence': how a strategy's optional `decision_rule(time)` cites the rule
+    behind a decision and the seed sentence it encodes (`playbook signals` prints it; the
+    gallery counts decisions by the key, `rule_key`)."""
+    return f"[{key}] {seed}: {rules[key]}"
+
+
+def rule_key(why: str | None) -> str | None:
+    """The key of a `cite_rule` citation; None for no citation or another text."""
+    return why[1 : why.index("]")] if why and why.startswith("[") else None
+
+
+class Strategy(ABC):
+    """Subclass, set the class attributes, implement `on_event`. See module docstring."""
+
+    name: ClassVar[str]
+    thesis: ClassVar[str]
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+    triggers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: StrategyParams | None = None) -> None:
+        self.p = params if params is not None else self.Params()
+        self.reset()
+
+    def reset(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Clear any state before a new walk of the event timeline."""
+
+    @abstractmethod
+    def universe(self) -> tuple[str, ...]:
+        """Symbols this strategy may hold (with these params)."""
+
+    def inputs(self) -> Inputs:
+        return Inputs()
+
+    def rebalance(self) -> Rebalance | None:
+        """Scheduled rebalance frequency, or None for purely event-driven strategies."""
+        return None
+
+    def signals(self, panel: Panel) -> pd.DataFrame:
+        """Point-in-time signals on the panel's calendar (trailing windows only)."""
+        return pd.DataFrame(index=panel.index)
+
+    @abstractmethod
+    def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        """Target weights after this event, or None to keep the current ones."""
+
+    @classmethod
+    def decide_many(
+        cls,
+        strategies: Sequence[Strategy],
+        panel: Panel,
+        signals: SignalSource,
+        leverage_cap: float,
+    ) -> Decisions | None:
+        """Optional sweep fast path: every set's decisions at once, as arrays.
+
+        Must equal walking each set's events with `on_event` (`engine.core.schedule.build_schedule`
+        with `signals.signals(set)`), row for row; a test holds every implementation to that.
+        It may read the shared `signals.measures(set)` instead of building each set's frame.
+        All `strategies` share one universe. None (the default): the engine walks each set.
+        """
+        return None

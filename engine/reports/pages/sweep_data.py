@@ -1,0 +1,218 @@
+"""What a sweep report shows, read from a sweep folder: sweep.parquet, summary.json,
+sweep.json, the chunk files (their per-block moments give each walk-forward window), the
+rerun-best run folders if any, and `benchmark.json`/`benchmark.parquet`, which
+`save_benchmark` writes once per sweep (the benchmark's figures on the sweep's window: the
+heatmap's colour scale is centred on its Sharpe)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BENCHMARK_JSON = "benchmark.json"
+BENCHMARK_PARQUET = "benchmark.parquet"
+BEST_DIR = "best"
+
+
+@dataclass(frozen=True)
+class SweepFiles:
+    folder: Path
+    table: pd.DataFrame  # sweep.parquet: a row per set
+    summary: dict[str, Any]
+    identity: dict[str, Any]  # sweep.json: spec, base, sets
+    moments: np.ndarray | None  # blocks x sets x 5 (from the chunks), when they are there
+    benchmark: dict[str, Any] | None
+    benchmark_returns: pd.DataFrame | None  # benchmark, cash per bar
+    best_runs: list[Path]  # rerun-best run folders
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.identity.get("spec") or {})
+
+    @property
+    def metric(self) -> str:
+        return str(self.summary.get("metric", "sharpe"))
+
+    def params(self) -> list[str]:
+        """The swept parameters: the heatmap pair first, then the grid's order."""
+        grid = list((self.spec.get("grid") or {}).keys())
+        first = list(self.spec.get("heatmap") or [])
+        ordered = [*first, *[p for p in grid if p not in first]]
+        return [p for p in ordered if f"p.{p}" in self.table.columns]
+
+
+def read_sweep_folder(folder: Path) -> SweepFiles:
+    from engine.sweep.runner import read_chunks, read_identity
+    from engine.sweep.summary import moments_of
+
+    folder = Path(folder)
+    identity = read_identity(folder)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    table = pd.read_parquet(folder / "sweep.parquet")
+    moments = None
+    try:
+        chunks = read_chunks(folder)
+        moments = moments_of(chunks.set_index("id").loc[table["id"]], int(summary["blocks"]))
+    except Exception:  # chunks removed or damaged: the walk-forward windows are left out
+        moments = None
+    bench_json = folder / BENCHMARK_JSON
+    bench_parquet = folder / BENCHMARK_PARQUET
+    best = folder / BEST_DIR
+    runs = (
+        sorted(p for p in best.iterdir() if (p / "returns.parquet").is_file())
+        if best.is_dir()
+        else []
+    )
+    return SweepFiles(
+        folder=folder,
+        table=table,
+        summary=summary,
+        identity=identity,
+        moments=moments,
+        benchmark=json.loads(bench_json.read_text(encoding="utf-8"))
+        if bench_json.is_file()
+        else None,
+        benchmark_returns=_dated(pd.read_parquet(bench_parquet))
+        if bench_parquet.is_file()
+        else None,
+        best_runs=runs,
+    )
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.set_axis(pd.DatetimeIndex(frame.index))
+
+
+# --- the benchmark, once per sweep ------------------------------------------------------
+
+
+def save_benchmark(folder: Path) -> dict[str, Any] | None:
+    """The base config's benchmark on the sweep's window (full, in- and out-of-sample):
+    benchmark.json and benchmark.parquet; None (nothing written) without a benchmark."""
+    from engine.runs.backtest import benchmark_returns, cash_returns, prepare
+    from engine.runs.config import RunConfig
+    from engine.sweep.runner import read_identity
+
+    identity = read_identity(folder)
+    base = RunConfig.model_validate(identity["base"])
+    if base.benchmark is None:
+        return None
+    _, panel = prepare(base)
+    index = panel.index[panel.index >= panel.window_start]
+    bench = benchmark_returns(base, panel, index)
+    if bench is None:
+        return None
+    cash = cash_returns(panel, index)
+    figures: dict[str, Any] = {"symbol": str(bench.name)}
+    figures.update(_summary(bench, cash))
+    split = (identity.get("spec") or {}).get("split")
+    if split:
+        cut = pd.Timestamp(split["oos_start"])
+        for suffix, part in (("_is", index < cut), ("_oos", index >= cut)):
+            if part.sum() >= 2:
+                sub = _summary(bench[part], cash[part])
+                figures[f"sharpe{suffix}"] = sub["sharpe"]
+                figures[f"cagr{suffix}"] = sub["cagr"]
+    from engine.io.atomic import write_file_atomically
+
+    frame = pd.DataFrame({"benchmark": bench, "cash": cash})
+    text = json.dumps({k: _plain(v) for k, v in figures.items()}, indent=2) + "\n"
+    write_file_atomically(Path(folder) / BENCHMARK_PARQUET, frame.to_parquet)
+    write_file_atomically(
+        Path(folder) / BENCHMARK_JSON, lambda tmp: tmp.write_text(text, encoding="utf-8")
+    )
+    return figures
+
+
+def _summary(returns: pd.Series, cash: pd.Series) -> dict[str, float]:
+    from engine.core import metrics
+
+    ppy = metrics.periods_per_year(pd.DatetimeIndex(returns.index))
+    return metrics.summary(returns, ppy, cash)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+# --- what the page computes --------------------------------------------------------------
+
+
+def surface(table: pd.DataFrame, x: str, y: str, metric: str) -> pd.DataFrame:
+    """Mean of the metric over every other parameter: rows are y's values, columns x's."""
+    return table.pivot_table(index=f"p.{y}", columns=f"p.{x}", values=metric, aggfunc="mean")
+
+
+def best_row(files: SweepFiles) -> pd.Series:
+    best_id = (files.summary.get("best") or {}).get("id")
+    match = files.table[files.table["id"] == best_id]
+    return match.iloc[0] if len(match) else files.table.iloc[0]
+
+
+def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> pd.DataFrame:
+    """Each walk-forward window: the set picked on the train blocks (best per-bar Sharpe),
+    its Sharpe on the next block and the median set's, annualized with sqrt(bars per year)
+    when that is known. Blocks are the window's bars cut into equal runs."""
+    from engine.sweep.overfit import sharpe_from_moments
+
+    wf = files.summary.get("walk_forward")
+    if files.moments is None or not wf:
+        return pd.DataFrame()
+    train = int(wf["train_blocks"])
+    scale = math.sqrt(periods_per_year) if periods_per_year else 1.0
+    edges = _block_edges(files, files.moments.shape[0])
+    rows = []
+    for test in range(train, files.moments.shape[0]):
+        fitted = sharpe_from_moments(files.moments[test - train : test].sum(axis=0))
+        picked = int(np.nanargmax(fitted))
+        out = sharpe_from_moments(files.moments[test])
+        rows.append(
+            {
+                "window": test - train + 1,
+                "train": f"blocks {test - train + 1}-{test}",
+                "test": f"block {test + 1}",
+                "test_dates": edges[test] if edges else "",
+                "picked": files.table["params"].iloc[picked],
+                "picked_id": files.table["id"].iloc[picked],
+                "picked_sharpe": float(out[picked]) * scale,
+                "median_sharpe": float(np.nanmedian(out)) * scale,
+                "beat": bool(out[picked] > np.nanmedian(out)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _block_edges(files: SweepFiles, blocks: int) -> list[str]:
+    """Each block's first and last date, when the benchmark's bars (the window) are known."""
+    if files.benchmark_returns is None:
+        return []
+    index = files.benchmark_returns.index
+    cuts = np.linspace(0, len(index), blocks + 1).round().astype(int)
+    return [
+        f"{index[a].date()} to {index[b - 1].date()}" if b > a else ""
+        for a, b in itertools.pairwise(cuts)
+    ]
+
+
+def best_equity(files: SweepFiles) -> dict[str, pd.Series]:
+    """Growth of 1 of each rerun-best folder (its name -> series)."""
+    curves = {}
+    for run in files.best_runs:
+        frame = pd.read_parquet(run / "returns.parquet")
+        returns = frame["strategy"].set_axis(pd.DatetimeIndex(frame.index))
+        curves[run.name] = (1.0 + returns).cumprod()
+    return curves

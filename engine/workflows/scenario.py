@@ -1,0 +1,63 @@
+"""Which paths a `playbook scenario run` uses: the regime model or a bootstrap of history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import ConfigError
+from engine.markets.synthetic import SyntheticMarket
+from engine.runs.backtest import make_strategy
+from engine.runs.config import RunConfig
+
+
+def make_paths(
+    config: RunConfig,
+    scenario: str,
+    paths: int,
+    seed: int,
+    generator: str,
+    data_dir: Path | None,
+    block_days: int,
+) -> tuple[list[SyntheticMarket], str]:
+    """The markets to run on and a label for the report."""
+    strategy = make_strategy(config)
+    inputs = strategy.inputs()
+    symbols = list(
+        dict.fromkeys(
+            [
+                *strategy.universe(),
+                *inputs.symbols,
+                *([config.benchmark] if config.benchmark else []),
+            ]
+        )
+    )
+    if generator == "bootstrap":
+        from engine.data.sources import DirectorySource
+        from engine.markets import block_bootstrap
+
+        if data_dir is None:
+            raise ConfigError(
+                "--generator bootstrap needs --data-dir with real history",
+                "e.g. --data-dir ../shared/data",
+            )
+        source = DirectorySource(data_dir)
+        macro = [*inputs.macro, *config.costs.cash_yield]
+        first = max(source.prices(s).index[0] for s in symbols)
+        last = min(source.prices(s).index[-1] for s in symbols)
+        markets = block_bootstrap(
+            source,
+            symbols,
+            macro,
+            first.date(),
+            (last - pd.Timedelta(days=0)).date(),
+            paths,
+            seed,
+            block_days=block_days,
+        )
+        return markets, f"bootstrap-{first.year}-{last.year}"
+    from engine.markets import generate_paths, load_scenario
+
+    spec = load_scenario(scenario)
+    return generate_paths(spec, paths, seed, symbols), spec.name

@@ -1,0 +1,139 @@
+"""`playbook sweep` as functions: plan, run (resumable, sharded, local or dask), summarize."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.errors import ConfigError
+from engine.io.atomic import write_file_atomically
+from engine.reports.heatmap import write_heatmap
+from engine.reports.pages.sweep import write_sweep_page_for
+from engine.runs.config import RunConfig
+from engine.runs.store import default_results_dir, slug
+from engine.sweep.runner import (
+    Plan,
+    make_plan,
+    merge_chunks,
+    read_chunks,
+    read_identity,
+    run_plan,
+)
+from engine.sweep.spec import SweepSpec, load_sweep
+from engine.sweep.summary import summarize
+
+
+def sweep_to_folder(
+    spec_file: Path,
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    shard: tuple[int, int] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    rerun_best: int = 0,
+    progress: Any = None,
+    on_note: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any] | None, Path]:
+    """Run (or resume) a sweep; the summary, or None for a shard that must be merged."""
+    if rerun_best < 0:
+        raise ConfigError(f"--rerun-best {rerun_best} is negative", "give 0 or more sets")
+    spec, base, _ = load_sweep(spec_file)
+    if data_dir is not None:
+        data = base.data.model_copy(update={"source": "directory", "path": data_dir.resolve()})
+        base = base.model_copy(update={"data": data})
+        RunConfig.model_validate(base.model_dump())
+    plan = make_plan(spec, base, shard)
+    folder = out_dir or _default_folder(Path(spec_file), plan)
+    if progress is not None:
+        with progress:
+            task = progress.add_task("sets", total=sum(len(plan.chunks[i]) for i in plan.mine()))
+            run_plan(
+                plan,
+                folder,
+                executor=executor,
+                scheduler=scheduler,
+                on_chunk=_sets_done(plan, lambda sets: progress.update(task, completed=sets)),
+                on_note=on_note,
+            )
+    else:
+        run_plan(plan, folder, executor=executor, scheduler=scheduler, on_note=on_note)
+    if shard is not None and shard[1] > 1:
+        return None, folder
+    summary = write_outputs(read_chunks(folder), spec, folder)
+    if rerun_best:
+        rerun_best_sets(folder, base, spec, rerun_best)
+    write_sweep_page_for(folder)  # sweep.html (engine.reports.pages.sweep)
+    return summary, folder
+
+
+def merge_to_folder(shard_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
+    merge_chunks(shard_dirs, out_dir)
+    spec = SweepSpec.model_validate(read_identity(out_dir)["spec"])
+    summary = write_outputs(read_chunks(out_dir), spec, out_dir)
+    write_sweep_page_for(out_dir)  # sweep.html (engine.reports.pages.sweep)
+    return summary
+
+
+def rerun_best_sets(folder: Path, base: RunConfig, spec: SweepSpec, count: int) -> list[Path]:
+    """The N best sets as normal run folders (with tearsheets) under `folder/best`."""
+    from engine.workflows.run import run_to_folder
+
+    table = pd.read_parquet(Path(folder) / "sweep.parquet")
+    best = table.sort_values(spec.metric, ascending=False).head(count)
+    paths = []
+    for row in best.itertuples(index=False):
+        config = base.model_copy(
+            update={"params": json.loads(row.params), "name": f"{base.strategy}-{row.id}"}
+        )
+        path, _ = run_to_folder(config, None, results_dir=Path(folder) / "best")
+        paths.append(path)
+    return paths
+
+
+def _sets_done(plan: Plan, report: Callable[[int], None]) -> Callable[[int, int, int], None]:
+    """run_plan's per-chunk callback as parameter sets done (chunks found on disk when a
+    sweep resumes count as full chunks), so progress and its rate are in sets."""
+    finished: list[int] = []
+    mine = plan.mine()
+    total = sum(len(plan.chunks[i]) for i in mine)
+
+    def on_chunk(done: int, _chunks: int, index: int) -> None:
+        finished.append(index)
+        resumed = (done - len(finished)) * plan.chunk_size
+        report(min(total, resumed + sum(len(plan.chunks[i]) for i in finished)))
+
+    return on_chunk
+
+
+def _default_folder(spec_file: Path, plan: Plan) -> Path:
+    digest = hashlib.sha256(json.dumps(plan.identity(), sort_keys=True).encode()).hexdigest()[:8]
+    shard = f"-shard{plan.shard[0]}of{plan.shard[1]}" if plan.shard else ""
+    stem = slug(spec_file.stem, limit=60)  # never longer than a file name may be
+    return default_results_dir() / "sweeps" / f"{stem}-{digest}{shard}"
+
+
+def write_outputs(table: pd.DataFrame, spec: SweepSpec, out_dir: Path) -> dict[str, Any]:
+    """sweep.parquet (a row per set, no moments), summary.json and heatmap.png."""
+    out_dir = Path(out_dir)
+    summary = summarize(table, spec)
+    public = table[[c for c in table.columns if not re.match(r"m\d\d_", c)]]
+    # each file whole or not at all (Ctrl-C, full disk): the one atomic writer of outputs
+    write_file_atomically(
+        out_dir / "sweep.parquet", lambda tmp: public.to_parquet(tmp, index=False)
+    )
+    text = json.dumps(summary, indent=2) + "\n"
+    write_file_atomically(out_dir / "summary.json", lambda tmp: tmp.write_text(text))
+    params = spec.heatmap or tuple(list(spec.grid)[:2])
+    if len(params) == 2:
+        write_file_atomically(
+            out_dir / "heatmap.png",
+            lambda tmp: write_heatmap(public, params, spec.metric, tmp),
+        )
+    return summary
