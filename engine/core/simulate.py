@@ -286,17 +286,14 @@ def _price_tables(
     return close, valuation, mark
 
 
-_TABLES: dict[tuple, tuple[Panel, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-TABLES_KEPT = 8  # a sweep reuses its panel's table for every chunk
-
-
 def _price_table(
     panel: Panel, symbols: tuple[str, ...], costs: Costs, start_pos: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    key = (id(panel), symbols, costs.borrow_bps, start_pos)
-    found = _TABLES.get(key)
-    if found is not None and found[0] is panel:
-        return found[1]
+    """One panel's (close, valuation, mark), window x (symbols, short legs, CASH).
+
+    Built per call, not cached: it costs a few milliseconds next to the sets it serves, and a
+    cache keyed by panel objects outlived the panels' use (`engine.runs.batch` passes what
+    sets on one panel share explicitly)."""
     window = panel.index[start_pos:]
     prices = panel.prices[list(symbols)].iloc[start_pos:].to_numpy(dtype=np.float64)
     borrow = accrual_index(pd.Series(costs.borrow_bps / 1e4, index=window)).to_numpy()
@@ -304,8 +301,4 @@ def _price_table(
     close = np.column_stack([prices, prices * borrow[:, None], cash])
     valuation = pd.DataFrame(close).bfill().to_numpy()
     mark = pd.DataFrame(valuation).ffill().to_numpy()
-    table = (close, valuation, mark)
-    if len(_TABLES) >= TABLES_KEPT:
-        del _TABLES[next(iter(_TABLES))]
-    _TABLES[key] = (panel, table)
-    return table
+    return close, valuation, mark

@@ -13,9 +13,8 @@ import dataclasses
 import functools
 import hashlib
 import json
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,12 @@ import pandas as pd
 
 from engine.core import metrics
 from engine.core.panel import Panel
-from engine.core.schedule import decide_all
-from engine.core.signals import MissingInputWarning
-from engine.core.simulate import Costs, simulate_sets
+from engine.core.simulate import Costs
 from engine.core.strategy import Strategy
 from engine.errors import ConfigError, DataError, OutputError, from_os_error
 from engine.io.atomic import write_file_atomically
-from engine.runs.backtest import cash_returns, load_panel, make_source, window_start
+from engine.runs.backtest import load_panel, make_source, window_start
+from engine.runs.batch import SharedPanel, run_batch
 from engine.runs.config import RunConfig
 from engine.runs.strategy_loader import get_strategy, resolve
 from engine.sweep.overfit import MOMENTS, block_moments_of_rows
@@ -63,6 +61,7 @@ class Plan:
     chunk_size: int
     shard: tuple[int, int] | None
     fingerprint: str = ""  # of every input of a chunk: identity, data and playbook version
+    panels: PanelShelf = field(default_factory=lambda: PanelShelf(), compare=False, repr=False)
 
     @functools.cached_property
     def chunks(self) -> list[list[dict[str, Any]]]:
@@ -90,7 +89,8 @@ class Plan:
 
 def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = None) -> Plan:
     sets = expand(spec, base)
-    bars = _window_bars(base, sets[0])
+    panels = PanelShelf()
+    bars = _window_bars(base, sets[0], panels)
     if bars < 2 * spec.blocks:  # CSCV splits the window into blocks of at least 2 bars
         raise DataError(
             f"the sweep's window has {bars} bars, too few for {spec.blocks} CSCV blocks "
@@ -100,7 +100,7 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
     size = spec.chunk_size or _auto_chunk_size(spec, bars)
     if shard is not None and not 1 <= shard[0] <= shard[1]:
         raise ConfigError(f"shard {shard[0]}/{shard[1]} is out of range", "use K/N with 1<=K<=N")
-    plan = Plan(spec, base, sets, size, shard)
+    plan = Plan(spec, base, sets, size, shard, panels=panels)
     return dataclasses.replace(plan, fingerprint=inputs_fingerprint(plan))
 
 
@@ -117,7 +117,7 @@ def inputs_fingerprint(plan: Plan) -> str:
     for params in plan.sets:
         strategy = cls(cls.Params(**params))
         keys[(strategy.universe(), _inputs_key(strategy))] = None
-    data = [_panel(base_json, universe, inputs).content_hash() for universe, inputs in keys]
+    data = [plan.panels.get(base_json, *key).panel.content_hash() for key in keys]
     payload = {"identity": plan.identity(), "data": data, "playbook": __version__}
     code = resolve(plan.base.strategy)[1].sha256  # a user's strategy file: its content
     if code is not None:
@@ -126,11 +126,11 @@ def inputs_fingerprint(plan: Plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _window_bars(base: RunConfig, params: dict[str, Any]) -> int:
+def _window_bars(base: RunConfig, params: dict[str, Any], panels: PanelShelf) -> int:
     """Bars in the window of a set's panel (the sets of a sweep share the window)."""
     strategy = get_strategy(base.strategy)(get_strategy(base.strategy).Params(**params))
-    panel = _panel(base.canonical_json(), strategy.universe(), _inputs_key(strategy))
-    return len(panel.index) - int(panel.index.searchsorted(window_start(base, panel)))
+    shared = panels.get(base.canonical_json(), strategy.universe(), _inputs_key(strategy))
+    return len(shared.window)
 
 
 def _auto_chunk_size(spec: SweepSpec, bars: int) -> int:
@@ -139,8 +139,17 @@ def _auto_chunk_size(spec: SweepSpec, bars: int) -> int:
     return int(max(1, min(2000, spec.memory_budget_mb * 2**20 // per_set)))
 
 
-def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) -> pd.DataFrame:
-    """One chunk, from plain data (so a dask worker can run it): a row per parameter set."""
+def run_chunk(
+    base_json: str,
+    spec_json: str,
+    param_sets: list[dict[str, Any]],
+    panels: PanelShelf | None = None,
+) -> pd.DataFrame:
+    """One chunk, from plain data (so a dask worker can run it): a row per parameter set.
+
+    `panels` is the plan's shelf when the chunk runs in the planning process; without it the
+    chunk builds the panels it needs (see `PanelShelf`)."""
+    panels = PanelShelf() if panels is None else panels
     base = RunConfig.model_validate_json(base_json)
     spec = SweepSpec.model_validate_json(spec_json)
     cls = get_strategy(base.strategy)
@@ -150,8 +159,8 @@ def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) 
         groups.setdefault((strategy.universe(), _inputs_key(strategy)), []).append(i)
     tables = []
     for (universe, inputs), members in groups.items():
-        panel = _panel(base_json, universe, inputs)
-        table = _simulate_group(base, spec, panel, [strategies[i] for i in members])
+        shared = panels.get(base_json, universe, inputs)
+        table = _simulate_group(base, spec, shared, [strategies[i] for i in members])
         tables.append(table.set_index(pd.Index(members)))
     metrics_table = pd.concat(tables).sort_index()
     ids = pd.DataFrame(
@@ -165,19 +174,15 @@ def run_chunk(base_json: str, spec_json: str, param_sets: list[dict[str, Any]]) 
 
 
 def _simulate_group(
-    base: RunConfig, spec: SweepSpec, panel: Panel, strategies: list[Strategy]
+    base: RunConfig, spec: SweepSpec, shared: SharedPanel, strategies: list[Strategy]
 ) -> pd.DataFrame:
-    """Sets of one universe on one panel: decisions, one kernel call, metrics, a row each."""
-    shared = _shared(panel)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingInputWarning)
-        decisions = decide_all(strategies, panel, base.leverage_cap, shared.memo)
+    """Sets of one universe on one panel through the batch pipeline (decisions, one kernel
+    call, headline metrics), plus the sweep's own columns: a row each."""
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
-    sim = simulate_sets(panel, decisions, costs, start=panel.window_start)
-    rows, cash, ppy, span = sim.returns, shared.cash, shared.ppy, shared.span
-    assert len(cash) == len(sim.index), "the simulated window is the panel's window"
+    batch = run_batch([(strategies, shared)], costs, base.leverage_cap)
+    sim, table = batch.sim, batch.table
+    rows, cash, span = sim.returns, shared.cash, shared.span
     names = pd.RangeIndex(len(strategies))
-    table = metrics.summary_arrays(rows, cash, span, ppy)
     columns: dict[str, Any] = {key: table[key] for key in METRICS if key in table}
     # run_stats's exposure, turnover and fills, from the kernel's per-set arrays
     columns["time_in_market"] = (sim.gross > 1e-9).mean(axis=1)
@@ -206,64 +211,33 @@ def _simulate_group(
     return pd.DataFrame(columns, index=names)
 
 
-@dataclass(frozen=True, eq=False)
-class _PanelShare:
-    """What every chunk of a sweep on one panel reuses: its signal memo (signals and
-    measures shared between sets) and its window's cash returns, calendar and span."""
-
-    panel: Panel
-    memo: SignalMemo
-    cash: np.ndarray  # what idle cash earned on each bar of the window
-    ppy: float  # the window's bars per calendar year (each split part uses its own)
-    span: float  # years
+MEMO_BUDGET_MB = 128.0
 
 
-SHARED_PANELS, MEMO_BUDGET_MB = 4, 128.0
-_SHARED: dict[int, _PanelShare] = {}
+class PanelShelf:
+    """The shared panels of one sweep, built on first use and kept as long as this object.
+
+    A plan owns one (`Plan.panels`): planning, fingerprinting and every local chunk read the
+    same panels, built once (a real-data panel takes seconds). A chunk run from plain data (a
+    dask worker) builds its own shelf per chunk, once for up to thousands of sets, which is
+    cheap next to the sets and keeps no state in the worker between chunks. Keyed by what
+    the panel is built from (config, universe, inputs), never by object ids; nothing global.
+    """
+
+    def __init__(self) -> None:
+        self._shared: dict[tuple, SharedPanel] = {}
+
+    def get(self, base_json: str, universe: tuple[str, ...], inputs: tuple) -> SharedPanel:
+        key = (base_json, universe, inputs)
+        found = self._shared.get(key)
+        if found is None:
+            panel = _build_panel(base_json, universe, inputs)
+            found = self._shared[key] = SharedPanel.of(panel, SignalMemo(panel, MEMO_BUDGET_MB))
+        return found
 
 
-def _shared(panel: Panel) -> _PanelShare:
-    """One share per panel for the life of the process (the oldest panel's goes first)."""
-    found = _SHARED.get(id(panel))
-    if found is None or found.panel is not panel:
-        while len(_SHARED) >= SHARED_PANELS:
-            del _SHARED[next(iter(_SHARED))]
-        start = panel.window_start
-        window = panel.index[panel.index.searchsorted(start) if start is not None else 0 :]
-        found = _SHARED[id(panel)] = _PanelShare(
-            panel,
-            SignalMemo(panel, MEMO_BUDGET_MB),
-            cash_returns(panel, window).to_numpy(),
-            metrics.periods_per_year(window),
-            metrics.years(window),
-        )
-    return found
-
-
-def _panel(base_json: str, universe: tuple[str, ...], inputs: tuple) -> Panel:
-    """The panel a group of parameter sets shares, built once per process and data state
-    (a long-lived process must not keep using a panel of files changed since)."""
-    return _cached_panel(base_json, universe, inputs, _data_stamp(base_json))
-
-
-def _data_stamp(base_json: str) -> tuple:
-    """Name, size and modification time of every file the config's source can read."""
-    data = RunConfig.model_validate_json(base_json).data
-    root = data.path if data.source == "directory" else getattr(data, "cache", None)
-    if data.source == "synthetic" or root is None or not Path(root).is_dir():
-        return ()
-    stamp = []
-    for path in sorted(Path(root).rglob("*")):
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        stamp.append((str(path), info.st_size, info.st_mtime_ns))
-    return tuple(stamp)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_panel(base_json: str, universe: tuple[str, ...], inputs: tuple, _stamp: tuple) -> Panel:
+def _build_panel(base_json: str, universe: tuple[str, ...], inputs: tuple) -> Panel:
+    """The panel a group of parameter sets shares (a `PanelShelf` keeps it)."""
     base = RunConfig.model_validate_json(base_json)
     cls = get_strategy(base.strategy)
     probe = _PanelProbe(universe, inputs, cls)
@@ -321,7 +295,7 @@ def run_plan(
         base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
         chunks = plan.chunks
         work = [(i, chunks[i]) for i in todo]
-        results = _execute(executor, scheduler, base_json, spec_json, work)
+        results = _execute(executor, scheduler, base_json, spec_json, work, plan.panels)
         for count, (index, table) in enumerate(results, start=1):
             _write_atomically(_marked(table, plan.fingerprint), chunk_path(out_dir, index))
             computed.append(index)
@@ -382,10 +356,11 @@ def _execute(
     base_json: str,
     spec_json: str,
     work: list[tuple[int, list[dict[str, Any]]]],
+    panels: PanelShelf,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     if executor == "local":
         for index, sets in work:
-            yield index, run_chunk(base_json, spec_json, sets)
+            yield index, run_chunk(base_json, spec_json, sets, panels)
         return
     if executor != "dask":
         raise ConfigError(f"unknown executor {executor!r}", "use local or dask")
