@@ -20,6 +20,7 @@ import pytest
 from matplotlib import font_manager
 from matplotlib.font_manager import FontProperties
 
+from engine.reports import style
 from engine.reports import tearsheet as report
 from engine.reports.pages.links import with_run_page_link
 
@@ -262,9 +263,9 @@ def test_bad_rates_are_rejected(tmp_path, periods_per_year, rf, error):
 
 
 def test_choose_font_family_prefers_liberation_then_dejavu():
-    assert report.choose_font_family({"DejaVu Sans", "Liberation Sans"}) == "Liberation Sans"
-    assert report.choose_font_family({"DejaVu Sans"}) == "DejaVu Sans"
-    assert report.choose_font_family(set()) == "DejaVu Sans"  # bundled with matplotlib
+    assert style.choose_font_family({"DejaVu Sans", "Liberation Sans"}) == "Liberation Sans"
+    assert style.choose_font_family({"DejaVu Sans"}) == "DejaVu Sans"
+    assert style.choose_font_family(set()) == "DejaVu Sans"  # bundled with matplotlib
 
 
 def test_configure_plotting_is_idempotent_and_retargets_quantstats():
@@ -284,7 +285,7 @@ def test_configure_plotting_is_idempotent_and_retargets_quantstats():
 def without_liberation(monkeypatch):
     """Hide Liberation Sans from matplotlib, then restore the real configuration."""
     manager = font_manager.fontManager
-    kept = [f for f in manager.ttflist if f.name != report.PREFERRED_FONT]
+    kept = [f for f in manager.ttflist if f.name != style.PREFERRED_FONT]
     monkeypatch.setattr(manager, "ttflist", kept)
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *args, **kwargs: [])
     manager._findfont_cached.cache_clear()

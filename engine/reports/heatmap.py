@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.reports.style import DIVERGING, PNG_DPI
+
 
 def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, path: Path) -> Path:
     """Mean of the metric over every other parameter, for two parameters."""
@@ -18,11 +20,10 @@ def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, pat
     configure_plotting()
     x, y = (f"p.{p}" for p in params)
     grid = table.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
-    fig = Figure(
-        figsize=(1.2 * grid.shape[1] + 3, 0.6 * grid.shape[0] + 2.5), dpi=100, layout="constrained"
-    )
+    size = (1.2 * grid.shape[1] + 3, 0.6 * grid.shape[0] + 2.5)
+    fig = Figure(figsize=size, dpi=PNG_DPI, layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", aspect="auto", origin="lower")
+    image = ax.imshow(grid.to_numpy(dtype=float), cmap=DIVERGING, aspect="auto", origin="lower")
     ax.set_xticks(
         range(grid.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.columns]
     )

@@ -20,10 +20,17 @@ import yaml
 
 from engine import __version__
 from engine.io.atomic import write_folder_atomically
+from engine.reports.style import (
+    BENCHMARK_COLOR,
+    CSS_FONT_STACK,
+    GRID_COLOR,
+    MUTED_TEXT_COLOR,
+    PNG_DPI,
+    REGIME_LINE_COLOR,
+    STRATEGY_COLOR,
+)
 from engine.reports.tearsheet import escape_html_text
 from engine.runs.paths import ScenarioOutcome, percentiles, summary_table
-
-COLORS = {"strategy": "#1f4e79", "benchmark": "#d95f02"}
 
 
 def write_scenario_folder(outcome: ScenarioOutcome, results_dir: Path, command: str = "") -> Path:
@@ -111,7 +118,7 @@ def render_page(outcome: ScenarioOutcome, summary: dict[str, object]) -> str:
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:"Liberation Sans",Arial,sans-serif;margin:24px;max-width:1100px}}
+<style>body{{font-family:{CSS_FONT_STACK};margin:24px;max-width:1100px}}
 table{{border-collapse:collapse;margin:8px 0 18px}}td,th{{padding:4px 10px;text-align:right;
 border-bottom:1px solid #ddd}}th:first-child{{text-align:left}}.note{{color:#555}}</style>
 </head><body>
@@ -146,7 +153,7 @@ def _figure_png(draw) -> str:  # type: ignore[no-untyped-def]
     from engine.reports.tearsheet import configure_plotting
 
     configure_plotting()
-    fig = Figure(figsize=(10, 4.8), dpi=100, layout="constrained")
+    fig = Figure(figsize=(10, 4.8), dpi=PNG_DPI, layout="constrained")
     draw(fig.subplots())
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
@@ -163,7 +170,7 @@ def _fan_chart(outcome: ScenarioOutcome) -> str:
             x,
             bands["p5"],
             bands["p95"],
-            color=COLORS["strategy"],
+            color=STRATEGY_COLOR,
             alpha=0.15,
             label="5th-95th percentile",
             linewidth=0,
@@ -172,35 +179,35 @@ def _fan_chart(outcome: ScenarioOutcome) -> str:
             x,
             bands["p25"],
             bands["p75"],
-            color=COLORS["strategy"],
+            color=STRATEGY_COLOR,
             alpha=0.3,
             label="25th-75th percentile",
             linewidth=0,
         )
-        ax.plot(x, bands["p50"], color=COLORS["strategy"], linewidth=1.6, label="median")
+        ax.plot(x, bands["p50"], color=STRATEGY_COLOR, linewidth=1.6, label="median")
         if bench is not None:
             ax.plot(
                 x,
                 bench["p50"],
-                color=COLORS["benchmark"],
+                color=BENCHMARK_COLOR,
                 linewidth=1.2,
                 label=f"benchmark median ({outcome.config.benchmark})",
             )
         for regime in outcome.regimes:
-            ax.axvline(pd.Timestamp(regime.start), color="#999999", linewidth=0.6)
+            ax.axvline(pd.Timestamp(regime.start), color=REGIME_LINE_COLOR, linewidth=0.6)
             ax.text(
                 pd.Timestamp(regime.start),
                 ax.get_ylim()[1] if False else 1.0,
                 f" {regime.name}",
                 fontsize=7,
-                color="#666666",
+                color=MUTED_TEXT_COLOR,
                 rotation=90,
                 va="bottom",
             )
         ax.set_yscale("log")
         ax.set_ylabel("growth of 1 (log)")
         ax.legend(loc="upper left", frameon=False, fontsize=8)
-        ax.grid(True, color="#eeeeee")
+        ax.grid(True, color=GRID_COLOR)
 
     return _figure_png(draw)
 
@@ -209,13 +216,13 @@ def _histogram(outcome: ScenarioOutcome) -> str:
     def draw(ax) -> None:  # type: ignore[no-untyped-def]
         values = outcome.per_path["cagr"].to_numpy(dtype=float) * 100
         bins = np.histogram_bin_edges(values, bins=min(40, max(5, len(values) // 10)))
-        ax.hist(values, bins=bins, color=COLORS["strategy"], alpha=0.7, label=outcome.strategy)
+        ax.hist(values, bins=bins, color=STRATEGY_COLOR, alpha=0.7, label=outcome.strategy)
         if "benchmark_cagr" in outcome.per_path:
             bench = outcome.per_path["benchmark_cagr"].to_numpy(dtype=float) * 100
             ax.hist(
                 bench,
                 bins=bins,
-                color=COLORS["benchmark"],
+                color=BENCHMARK_COLOR,
                 alpha=0.5,
                 label=str(outcome.config.benchmark),
             )

@@ -23,17 +23,16 @@ import io
 import numbers
 import re
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import MatplotlibDeprecationWarning, font_manager
+from matplotlib import MatplotlibDeprecationWarning
 from matplotlib import style as mpl_style
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -41,10 +40,15 @@ from pandas.errors import Pandas4Warning
 
 from engine.reports import tearsheet_fixes as fixes
 from engine.reports.pages.links import TEARSHEET, with_run_page_link
-
-PREFERRED_FONT = "Liberation Sans"  # metric-compatible with Arial (Debian: fonts-liberation)
-FALLBACK_FONT = "DejaVu Sans"  # bundled with matplotlib, so it always exists
-_FONT_FILE_PREFIX = {PREFERRED_FONT: "LiberationSans-"}
+from engine.reports.style import (  # PNG_STYLE, font_family: the compare page reads them here
+    BENCHMARK_COLOR,
+    DRAWDOWN_COLOR,
+    FALLBACK_FONT,
+    PNG_DPI,
+    PNG_STYLE,
+    STRATEGY_COLOR,
+    font_family,
+)
 
 STRATEGY_NAME = "Strategy"
 MIN_TEARSHEET_ROWS = 3  # quantstats' Smart Sharpe needs a lag-1 autocorrelation
@@ -78,52 +82,7 @@ _KNOWN_QUANTSTATS_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
     ),
 )
 
-# One fixed look for the PNGs (here and the compare page's), whatever seaborn/quantstats did
-# to the global rcParams.
-PNG_STYLE = {
-    "figure.facecolor": "white",
-    "axes.facecolor": "white",
-    "axes.grid": True,
-    "grid.color": "#dddddd",
-    "grid.linewidth": 0.6,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "lines.linewidth": 1.4,
-}
-_STRATEGY_COLOR = "#348dc1"
-_BENCHMARK_COLOR = "#808080"
-_DRAWDOWN_COLOR = "#af4b64"
-
-
 # --- fonts and backend ----------------------------------------------------------------
-
-
-def choose_font_family(available: Collection[str]) -> str:
-    """Prefer Liberation Sans: it has Arial's metrics, so quantstats' layout holds."""
-    return PREFERRED_FONT if PREFERRED_FONT in available else FALLBACK_FONT
-
-
-def _installed_families() -> set[str]:
-    """Families matplotlib knows, read from its font list (findfont would log warnings)."""
-    return {entry.name for entry in font_manager.fontManager.ttflist}
-
-
-def _register_system_font(family: str) -> None:
-    """Add a font installed after matplotlib cached its font list (apt after pip)."""
-    prefix = _FONT_FILE_PREFIX.get(family)
-    if prefix is None:
-        return
-    for path in sorted(font_manager.findSystemFonts(fontext="ttf")):
-        if Path(path).name.startswith(prefix):
-            font_manager.fontManager.addfont(path)
-
-
-@cache
-def font_family() -> str:
-    """The family all report text uses; resolved once per process."""
-    if PREFERRED_FONT not in _installed_families():
-        _register_system_font(PREFERRED_FONT)
-    return choose_font_family(_installed_families())
 
 
 def _retarget_fontname_defaults(module: ModuleType, family: str) -> None:
@@ -430,11 +389,11 @@ def _plot_equity(
         ax.plot(
             benchmark.index,
             growth_of_one(benchmark),
-            color=_BENCHMARK_COLOR,
+            color=BENCHMARK_COLOR,
             label=_literal(benchmark_name),
         )
     wealth = growth_of_one(returns)
-    ax.plot(returns.index, wealth, color=_STRATEGY_COLOR, label=STRATEGY_NAME)
+    ax.plot(returns.index, wealth, color=STRATEGY_COLOR, label=STRATEGY_NAME)
     if decisions is not None:
         inside = decisions[(decisions >= returns.index[0]) & (decisions <= returns.index[-1])]
         at = wealth.iloc[np.maximum(returns.index.searchsorted(inside, side="right") - 1, 0)]
@@ -448,10 +407,10 @@ def _plot_equity(
 def _plot_drawdown(ax: Axes, returns: pd.Series, benchmark: pd.Series | None) -> None:
     """Bottom panel: strategy drawdown filled, benchmark drawdown as a thin line, in %."""
     if benchmark is not None:
-        ax.plot(benchmark.index, drawdown(benchmark) * 100.0, color=_BENCHMARK_COLOR, lw=0.7)
+        ax.plot(benchmark.index, drawdown(benchmark) * 100.0, color=BENCHMARK_COLOR, lw=0.7)
     dd = drawdown(returns) * 100.0
-    ax.fill_between(dd.index, dd.to_numpy(), 0.0, color=_DRAWDOWN_COLOR, alpha=0.35, lw=0)
-    ax.plot(dd.index, dd, color=_DRAWDOWN_COLOR, linewidth=0.9)
+    ax.fill_between(dd.index, dd.to_numpy(), 0.0, color=DRAWDOWN_COLOR, alpha=0.35, lw=0)
+    ax.plot(dd.index, dd, color=DRAWDOWN_COLOR, linewidth=0.9)
     ax.set_ylabel("Drawdown %")
 
 
@@ -470,7 +429,7 @@ def equity_drawdown_png(
     style = {**PNG_STYLE, "font.family": matplotlib.rcParams["font.family"]}
     out = io.BytesIO()
     with mpl_style.context(["default", style]):
-        fig = Figure(figsize=(10, 6.5), dpi=100, layout="constrained")
+        fig = Figure(figsize=(10, 6.5), dpi=PNG_DPI, layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
         _plot_equity(top, returns, benchmark, label, decisions)
         _plot_drawdown(bottom, returns, benchmark)

@@ -12,23 +12,17 @@ from collections.abc import Iterable, Sequence
 
 import plotly.graph_objects as go
 
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
-STRATEGY_COLOR = "#1f5fa8"
-BENCHMARK_COLOR = "#7f7f7f"
-DRAWDOWN_COLOR = "#b2304a"
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-)
-CSS = """
-body{font-family:"Liberation Sans",Arial,sans-serif;margin:24px auto;max-width:1320px;
+# The colours are re-exported for pages that took them from here; new code imports style.
+from engine.reports.style import BENCHMARK_COLOR as BENCHMARK_COLOR
+from engine.reports.style import CSS_FONT_STACK, PLOT_CONFIG, STRATEGY_COLOR
+from engine.reports.style import DRAWDOWN_COLOR as DRAWDOWN_COLOR
+from engine.reports.style import PALETTE as PALETTE
+
+CSS = (
+    """
+body{font-family:"""
+    + CSS_FONT_STACK
+    + """;margin:24px auto;max-width:1320px;
  color:#222;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px;border-bottom:1px solid
  #ddd;padding-bottom:3px}
@@ -43,9 +37,12 @@ th,td{border-bottom:1px solid #e5e5e5;padding:3px 8px;text-align:right;vertical-
 th{background:#f5f5f5}td.l,th.l{text-align:left}
 tr.open td{font-style:italic}
 .neg{color:#b2304a}.pos{color:#1a7f37}
-.note{background:#f7f9fc;border-left:3px solid #1f5fa8;padding:6px 10px;margin:8px 0}
+.note{background:#f7f9fc;border-left:3px solid """
+    + STRATEGY_COLOR
+    + """;padding:6px 10px;margin:8px 0}
 details{margin:8px 0}
 """
+)
 
 
 def esc(text: object) -> str:

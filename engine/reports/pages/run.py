@@ -20,10 +20,6 @@ from plotly.subplots import make_subplots
 
 from engine.reports.pages import run_data as rd
 from engine.reports.pages.common import (
-    BENCHMARK_COLOR,
-    DRAWDOWN_COLOR,
-    PALETTE,
-    STRATEGY_COLOR,
     Figures,
     card,
     esc,
@@ -34,13 +30,20 @@ from engine.reports.pages.common import (
     table,
 )
 from engine.reports.pages.links import RUN_PAGE, TEARSHEET, with_run_page_link
+from engine.reports.style import (
+    BENCHMARK_COLOR,
+    CASH_COLOR,
+    DRAWDOWN_COLOR,
+    PLOTLY_TEMPLATE,
+    REGIME_COLORS,
+    STRATEGY_COLOR,
+    palette_color,
+)
 
 if TYPE_CHECKING:
     from engine.runs.backtest import RunResult
 
 MAX_SIGNALS_IN_HOVER = 14
-REGIME_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7")
-CASH_COLOR = "#c7c7c7"
 DECISION_COLUMNS = [
     "decided",
     "rule (event that fired)",
@@ -254,7 +257,7 @@ def main_figure(files: rd.RunFiles, decisions: pd.DataFrame) -> go.Figure:
         margin={"l": 60, "r": 20, "t": 40, "b": 40},
         legend={"orientation": "h", "y": -0.04, "x": 0.0, "yanchor": "top"},
         hovermode="closest",
-        template="plotly_white",
+        template=PLOTLY_TEMPLATE,
     )
     return fig
 
@@ -360,7 +363,7 @@ def _weight_areas(fig: go.Figure, files: rd.RunFiles) -> None:
     w = files.weights
     names = [c for c in w.columns if c != rd.CASH] + ([rd.CASH] if rd.CASH in w.columns else [])
     for i, name in enumerate(names):
-        color = CASH_COLOR if name == rd.CASH else PALETTE[i % len(PALETTE)]
+        color = CASH_COLOR if name == rd.CASH else palette_color(i)
         column = w[name].astype(float)
         for part, group in ((column.clip(lower=0.0), "long"), (column.clip(upper=0.0), "short")):
             if not (part != 0).any():
@@ -538,7 +541,7 @@ def _contribution_section(files: rd.RunFiles, figures: Figures) -> str:
     rows.append(["<b>sum of strategy bar returns</b>", f"<b>{pct(total)}</b>"])
     lines = go.Figure()
     for i, name in enumerate(cumulative.columns):
-        color = CASH_COLOR if name == rd.CASH else PALETTE[i % len(PALETTE)]
+        color = CASH_COLOR if name == rd.CASH else palette_color(i)
         lines.add_trace(
             go.Scatter(
                 x=cumulative.index,
@@ -550,7 +553,7 @@ def _contribution_section(files: rd.RunFiles, figures: Figures) -> str:
         )
     lines.update_layout(
         height=340,
-        template="plotly_white",
+        template=PLOTLY_TEMPLATE,
         title="Cumulative contribution (sum of previous weight x return)",
         yaxis={"tickformat": ".0%"},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},

@@ -19,8 +19,6 @@ import plotly.graph_objects as go
 
 from engine.reports.pages import sweep_data as sd
 from engine.reports.pages.common import (
-    BENCHMARK_COLOR,
-    PALETTE,
     Figures,
     card,
     esc,
@@ -29,11 +27,11 @@ from engine.reports.pages.common import (
     pct,
     table,
 )
+from engine.reports.style import BENCHMARK_COLOR, DIVERGING, PLOTLY_TEMPLATE, palette_color
 
 SWEEP_PAGE = "sweep.html"
 MAX_HEATMAPS = 3
 TOP_SETS = 15
-DIVERGING = "RdBu"  # red below the benchmark, blue above
 
 
 def write_sweep_page(folder: Path) -> Path:
@@ -213,7 +211,7 @@ def surface_figure(files: sd.SweepFiles, x: str, y: str) -> go.Figure:
         yaxis={"title": esc(y), "type": "category"},
         height=max(360, 46 * len(ys) + 180),
         margin={"l": 90, "r": 20, "t": 60, "b": 60},
-        template="plotly_white",
+        template=PLOTLY_TEMPLATE,
     )
     return fig
 
@@ -229,7 +227,7 @@ def line_figure(files: sd.SweepFiles, x: str) -> go.Figure:
         title=f"{esc(files.metric)} by {esc(x)}",
         xaxis={"title": esc(x)},
         height=360,
-        template="plotly_white",
+        template=PLOTLY_TEMPLATE,
     )
     return fig
 
@@ -270,7 +268,7 @@ def _in_vs_out(files: sd.SweepFiles, figures: Figures) -> str:
             y=t["sharpe_oos"],
             mode="markers",
             name="parameter set",
-            marker={"size": 8, "color": PALETTE[0], "opacity": 0.6},
+            marker={"size": 8, "color": palette_color(0), "opacity": 0.6},
             hovertext=[esc(_params_text(p)) for p in t["params"]],
             hoverinfo="text+x+y",
         )
@@ -310,7 +308,7 @@ def _in_vs_out(files: sd.SweepFiles, figures: Figures) -> str:
         xaxis={"title": "Sharpe in sample"},
         yaxis={"title": "Sharpe out of sample"},
         height=460,
-        template="plotly_white",
+        template=PLOTLY_TEMPLATE,
         margin={"l": 60, "r": 20, "t": 30, "b": 50},
     )
     corr = t[["sharpe_is", "sharpe_oos"]].corr(method="spearman").iloc[0, 1]
@@ -390,13 +388,13 @@ def _best_equity(files: sd.SweepFiles, figures: Figures) -> str:
                 x=curve.index,
                 y=curve,
                 name=esc(name),
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+                line={"color": palette_color(i), "width": 1.5},
             )
         )
     fig.update_layout(
         yaxis={"type": "log", "title": "growth of 1 (log)"},
         height=460,
-        template="plotly_white",
+        template=PLOTLY_TEMPLATE,
         margin={"l": 60, "r": 20, "t": 30, "b": 40},
     )
     links = " ".join(
