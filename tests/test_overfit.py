@@ -76,3 +76,66 @@ def test_block_moments_of_rows_are_those_of_the_excess_returns():
         part = excess[edges[b] : edges[b + 1]]
         want = [np.full(3, len(part)), *((part**k).sum(axis=0) for k in range(1, 5))]
         np.testing.assert_allclose(got[b].T, want, rtol=1e-12)
+
+
+def _pbo_as_first_written(moments: np.ndarray, max_combinations: int = 1000, seed: int = 0):
+    """The formula before issue 22, verbatim: every split's blocks summed afresh, all five
+    moments, the splits listed (and sampled from the list)."""
+    import itertools
+    import math
+
+    blocks, trials = moments.shape[0], moments.shape[1]
+    combos = list(itertools.combinations(range(blocks), blocks // 2))
+    if len(combos) > max_combinations:
+        rng = np.random.default_rng(seed)
+        picked = rng.choice(len(combos), size=max_combinations, replace=False)
+        combos = [combos[i] for i in sorted(picked)]
+    total = moments.sum(axis=0)
+    below = 0
+    for combo in combos:
+        inside = moments[list(combo)].sum(axis=0)
+        best = int(np.nanargmax(sharpe_from_moments(inside)))
+        outside = sharpe_from_moments(total - inside)
+        rank = float((outside < outside[best]).sum() + 1)
+        relative = rank / (trials + 1)
+        below += math.log(relative / (1 - relative)) <= 0
+    return below / len(combos)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "trials", "cap"),
+    [
+        (2, 5, 1000),
+        (6, 40, 1000),
+        (10, 3000, 1000),
+        (12, 500, 1000),
+        (14, 300, 1000),
+        (16, 200, 100),
+    ],
+)
+def test_pbo_prefix_sums_equal_the_formula_as_first_written(blocks: int, trials: int, cap: int):
+    """Issue 22: PBO sums only count, sum and squares and reuses the prefix a split shares
+    with the previous one; on random tables (with ties and flat trials) it is the old value."""
+    rng = np.random.default_rng(blocks)
+    returns = rng.standard_t(4, size=(blocks * 30, trials)) * 0.01 + rng.normal(0, 0.002, trials)
+    returns[:, 1] = returns[:, 0]  # an exact tie
+    returns[: len(returns) // 2, 2] = 0.0  # flat in some blocks
+    moments = block_moments(returns, blocks)
+    assert probability_of_overfitting(moments, cap) == _pbo_as_first_written(moments, cap)
+
+
+def test_pbo_samples_splits_of_32_blocks_without_listing_them():
+    """Issue 22: 32 blocks have 601 million splits; listing them ran out of memory."""
+    rng = np.random.default_rng(4)
+    moments = block_moments(rng.normal(0, 0.01, size=(640, 30)), 32)
+    assert 0.0 <= probability_of_overfitting(moments, max_combinations=50) <= 1.0
+
+
+def test_nth_combination_is_itertools_order():
+    import itertools
+
+    from engine.sweep.overfit import nth_combination
+
+    for n, k in ((6, 3), (10, 5), (7, 2)):
+        listed = list(itertools.combinations(range(n), k))
+        assert [nth_combination(n, k, i) for i in range(len(listed))] == listed

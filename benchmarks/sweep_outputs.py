@@ -1,0 +1,125 @@
+"""Issue 22: the fixed costs after a sweep's kernel (summary, heatmap, sweep.html, parquet).
+
+`python -m benchmarks.sweep_outputs make N FOLDER` writes a synthetic sweep folder of N sets
+(chunk files with the runner's columns: ids, params, three swept parameters of 100, 10 and
+N/1000 values, the metrics and normal per-block moments), without running N simulations.
+`python -m benchmarks.sweep_outputs time FOLDER` times each output stage on it (one process;
+run it under `/usr/bin/time -v` for the peak RSS).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+BLOCKS, BARS_PER_BLOCK, CHUNK = 10, 250, 2000
+
+
+def make(sets: int, folder: Path, seed: int = 0) -> None:
+    from engine.sweep.overfit import MOMENTS
+    from engine.sweep.runner import METRICS, _marked, _write_atomically, chunk_path
+    from engine.sweep.spec import SweepSpec, param_id
+
+    rng = np.random.default_rng(seed)
+    grid = {"a": list(range(100)), "b": [round(0.1 * i, 1) for i in range(10)]}
+    grid["c"] = list(range(max(1, -(-sets // 1000))))
+    spec = SweepSpec.model_validate(
+        {
+            "base": str(REPO / "configs" / "60-40.yaml"),
+            "grid": grid,
+            "blocks": BLOCKS,
+            "split": {"oos_start": "2034-01-01"},
+            "walk_forward": {"train_blocks": 3},
+            "heatmap": ["a", "b"],
+        }
+    )
+    from engine.runs.config import RunConfig
+
+    base = RunConfig(strategy="60-40")
+    index = np.arange(sets)
+    params = [{"a": int(i % 100), "b": grid["b"][(i // 100) % 10], "c": int(i // 1000)} for i in index]
+    ids = [param_id(p) for p in params]
+    identity = {
+        "spec": json.loads(spec.model_dump_json()),
+        "base": json.loads(base.canonical_json()),
+        "sets": sets,
+        "set_ids": ids,
+        "chunk_size": CHUNK,
+        "shard": None,
+        "fingerprint": "synthetic",
+    }
+    (folder / "chunks").mkdir(parents=True, exist_ok=True)
+    (folder / "sweep.json").write_text(json.dumps(identity, indent=1, sort_keys=True) + "\n")
+    for start in range(0, sets, CHUNK):
+        rows = slice(start, min(sets, start + CHUNK))
+        n = rows.stop - rows.start
+        columns: dict[str, object] = {
+            "id": ids[rows],
+            "params": [json.dumps(p, sort_keys=True) for p in params[rows]],
+            "p.a": [p["a"] for p in params[rows]],
+            "p.b": [p["b"] for p in params[rows]],
+            "p.c": [p["c"] for p in params[rows]],
+        }
+        for key in (*METRICS, "sharpe_is", "sharpe_oos", "cagr_is", "cagr_oos"):
+            columns[key] = rng.normal(0.3, 0.4, n)
+        mu = rng.normal(2e-4, 3e-4, n)
+        sigma = rng.uniform(0.005, 0.015, n)
+        for b in range(BLOCKS):
+            m = rng.normal(mu, sigma / np.sqrt(BARS_PER_BLOCK))  # the block's sample mean
+            k = float(BARS_PER_BLOCK)
+            raw = (k, k * m, k * (sigma**2 + m**2), k * (m**3 + 3 * m * sigma**2))
+            raw4 = k * (m**4 + 6 * m**2 * sigma**2 + 3 * sigma**4)
+            for name, value in zip(MOMENTS, (*raw, raw4), strict=True):
+                columns[f"m{b:02d}_{name}"] = np.broadcast_to(value, (n,)).astype(float)
+        table = pd.DataFrame(columns)
+        _write_atomically(_marked(table, "synthetic"), chunk_path(folder, start // CHUNK))
+
+
+def timed(folder: Path) -> dict[str, float]:
+    """Seconds per stage of write_outputs and the page, on a finished sweep folder."""
+    import cProfile
+    import os
+
+    from engine.reports.pages.sweep import write_sweep_page
+    from engine.sweep.runner import read_chunks, read_identity
+    from engine.sweep.spec import SweepSpec
+    from engine.workflows import sweep as workflow
+
+    spec = SweepSpec.model_validate(read_identity(folder)["spec"])
+    out: dict[str, float] = {}
+    clock = time.perf_counter()
+    table = read_chunks(folder)
+    out["read_chunks"] = time.perf_counter() - clock
+    profile = cProfile.Profile() if os.environ.get("PROFILE") else None
+    stages = {
+        "summarize": lambda: workflow.summarize(table, spec),
+        "write_outputs (summary+parquet+heatmap)": lambda: workflow.write_outputs(
+            table, spec, folder
+        ),
+        "sweep.html": lambda: write_sweep_page(folder),
+    }
+    for name, stage in stages.items():
+        clock = time.perf_counter()
+        if profile is not None:
+            profile.runcall(stage)
+        else:
+            stage()
+        out[name] = time.perf_counter() - clock
+    out["sweep.html MB"] = (folder / "sweep.html").stat().st_size / 2**20
+    if profile is not None:
+        profile.dump_stats(os.environ["PROFILE"])
+    return out
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "make":
+        make(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        for key, value in timed(Path(sys.argv[2])).items():
+            print(f"{key:45s} {value:8.2f}")
