@@ -14,15 +14,14 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from engine.core import metrics
 from engine.errors import ConfigError
+from engine.io.yaml_models import Frozen
 
 
-class Regime(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Regime(Frozen):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="id, e.g. gfc")
     start: dt.date = Field(description="first day (a peak close, for a bust)")
     end: dt.date = Field(description="last day")

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
 from engine.core.panel import Panel
+from engine.io.yaml_models import Frozen
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -61,11 +62,11 @@ SCHEDULED = ("start", "listing", "rebalance")
 MAX_WINDOW_DAYS = 36_525  # a century: any longer window is a typo, and dates overflow
 
 
-class StrategyParams(BaseModel):
+class StrategyParams(Frozen):
     """Base of every strategy's parameters: frozen, unknown names rejected, numbers finite
     and day windows at most a century (`liquidity_days: 10**12` overflowed the dates)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False)  # pydantic merges it with Frozen's
 
     @model_validator(mode="after")
     def _windows_fit_dates(self) -> StrategyParams:
@@ -165,12 +166,24 @@ class Strategy(ABC):
         panel: Panel,
         signals: SignalSource,
         leverage_cap: float,
-    ) -> Decisions | None:
+    ) -> Decisions | Decline | None:
         """Optional sweep fast path: every set's decisions at once, as arrays.
 
         Must equal walking each set's events with `on_event` (`engine.core.schedule.build_schedule`
-        with `signals.signals(set)`), row for row; a test holds every implementation to that.
-        It may read the shared `signals.measures(set)` instead of building each set's frame.
-        All `strategies` share one universe. None (the default): the engine walks each set.
+        with `signals.signals(set)`), row for row: `engine.testing.assert_batch_equals_walk`
+        holds any implementation to that. It may read the shared `signals.measures(set)`
+        instead of building each set's frame, and should use the engine's public pieces for
+        the event order and weight validation (`engine.core.schedule.scheduled_events`,
+        `EVENT_ORDER`, `validate_weights`) rather than copies. All `strategies` share one
+        universe. For anything it does not cover exactly it returns `Decline(reason)` and
+        the engine walks each set (a sweep prints the reason); None (the default, no batch
+        path) counts as a decline without a reason.
         """
         return None
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A batch path's answer when it does not cover these sets exactly: why (one line)."""
+
+    reason: str

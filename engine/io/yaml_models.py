@@ -20,6 +20,8 @@ from engine.io.safe_yaml import read_yaml_file
 
 
 class Frozen(BaseModel):
+    """The base of every config model: immutable once read, and a misspelt key is an error."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

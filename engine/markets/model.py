@@ -25,12 +25,12 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 import engine
 from engine.errors import ConfigError
 from engine.io.names import check_name, name_path
-from engine.io.yaml_models import did_you_mean, read_yaml, validate
+from engine.io.yaml_models import Frozen, did_you_mean, read_yaml, validate
 
 SCENARIO_DIR = Path("configs") / "scenarios"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # the Regime name pattern: phases become regimes
@@ -86,10 +86,6 @@ MACRO_SERIES: dict[str, MacroSeries] = {
 # Derived, never given as levels: DFF, FEDFUNDS, DTB3 and DGS2 from `fed_funds`; DGS10 from
 # `bond` when the scenario has one; WM2NS from M2SL.
 DERIVED_MACRO = ("DFF", "FEDFUNDS", "DTB3", "DGS2", "DGS10", "WM2NS")
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class AssetSpec(Frozen):

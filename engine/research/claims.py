@@ -39,7 +39,6 @@ import pandas as pd
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
@@ -51,7 +50,7 @@ from engine.data.releases import as_released, release_lag
 from engine.data.sources import price_path
 from engine.errors import ConfigError, DataError
 from engine.io.safe_yaml import YamlDocument, parse_yaml, read_yaml_file
-from engine.io.yaml_models import did_you_mean
+from engine.io.yaml_models import Frozen, did_you_mean
 from engine.research.claims_events import (
     HorizonStats,
     declustered,
@@ -122,11 +121,7 @@ _CLAIM_KEYS = frozenset(
 # --------------------------------------------------------------------------- schema
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class _ClaimBase(_Frozen):
+class _ClaimBase(Frozen):
     id: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_.-]*$",
         description="unique claim id (lower case letters, digits, '-', '_', '.')",
