@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from engine.core import metrics
 from engine.errors import ConfigError, DataError, OutputError
@@ -27,19 +28,21 @@ from engine.reports.compare import (
     runs_table,
     write_compare_page,
 )
+from engine.reports.pages.run_data import save_page_inputs
 from engine.runs.config import RunConfig
 from engine.workflows.run import run_to_folder
 
 SHORT_START, SHORT_END = dt.date(2033, 1, 1), dt.date(2035, 12, 31)
 HOSTILE_TITLE = 'SYNTHETIC <script>alert("x")</script> & {{title}}'
-TABLE_IDS = ("metrics-table", "regimes-table", "config-diff")
-CHART_IDS = ("equity-chart", "drawdown-chart")
+TABLE_IDS = ("metrics-table", "yearly-table", "regimes-table", "config-diff")
 
 
 def _run(results: Path, **config: object) -> Path:
-    folder, _ = run_to_folder(
+    """A run folder with the run page's inputs (instrument returns) but no reports."""
+    folder, result = run_to_folder(
         RunConfig(strategy="60-40", **config), None, results_dir=results, report=False
     )
+    save_page_inputs(result, folder)
     return folder
 
 
@@ -76,6 +79,11 @@ def _common_prefix(names: list[str]) -> str:
 
 def _compare(*folders: Path) -> Comparison:
     return compare_runs([load_run(f) for f in folders])
+
+
+def _outside_scripts(page: str) -> str:
+    """The page without its script elements (plotly.js and the figure's data)."""
+    return re.sub(r"<script.*?</script>", "", page, flags=re.S)
 
 
 # --- the common window ---------------------------------------------------------------
@@ -292,16 +300,19 @@ def test_page_has_tables_charts_and_escapes_titles(runs: dict[str, Path], tmp_pa
     comparison = _compare(hostile, runs["heavy"], runs["short"])
     page = write_compare_page(comparison, tmp_path / "out" / "compare.html")
     text = page.read_text(encoding="utf-8")
+    outside = _outside_scripts(text)
     for element in TABLE_IDS:
-        assert re.search(rf'<table id="{element}"', text), element
-    for element in CHART_IDS:
-        assert re.search(rf'<img id="{element}"[^>]* src="data:image/png;base64,', text), element
-    assert "<script" not in text.lower()
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#123;&#123;title" in text
-    assert not re.search(r"(src|href)=\"(https?:)?//", text)  # nothing to fetch
+        assert re.search(rf'<table id="{element}"', outside), element
+    assert re.search(r'<div id="compare-chart" class="plotly-graph-div"', text)
+    assert text.count("plotly.js v") <= 2  # the library embedded once (its banner)
+    assert not re.search(r"<script[^>]*\bsrc=", text)  # no script fetched
+    assert "<img" not in outside  # the static PNG charts are gone
+    assert "<script>alert(" not in text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; {{title}}" in outside
+    assert not re.search(r"(src|href)=\"(https?:)?//", outside)  # nothing to fetch
     assert "compared on the common window 2033-01-03 to 2035-12-31" in text.lower()
-    assert text.count("no tearsheet (run with reports)") == 3
-    assert "not covered" in text
+    assert outside.count("no tearsheet (run with reports)") == 3
+    assert "not covered" in outside
     assert sorted(p.name for p in page.parent.iterdir()) == ["compare.html"]  # no temp left
 
 
@@ -309,7 +320,7 @@ def test_page_links_tearsheets_relative_to_itself(runs: dict[str, Path], tmp_pat
     run = _copy(runs["base"], tmp_path / "results", runs["base"].name)
     (run / "tearsheet.html").write_text("<html></html>")
     page = write_compare_page(_compare(run, runs["heavy"]), tmp_path / "pages" / "c.html")
-    hrefs = re.findall(r'href="([^"]+)"', page.read_text())
+    hrefs = re.findall(r'href="([^"]+)"', _outside_scripts(page.read_text()))
     assert hrefs == [f"../results/{run.name}/tearsheet.html"]
     assert (page.parent / hrefs[0]).resolve() == (run / "tearsheet.html").resolve()
 
@@ -339,3 +350,111 @@ def test_runs_table_lists_each_run(runs: dict[str, Path]) -> None:
         assert "SYNTHETIC" in line
         assert f"{record.stats['cagr']:+.2%}" in line
         assert f"{record.stats['start']} to {record.stats['end']}" in line
+
+
+# --- yearly returns, turnover per regime, exposure (recomputed here by definition) -----
+
+
+def _years(index: pd.DatetimeIndex) -> float:
+    """Calendar years of bars, from the first bar's open (one bar spacing before it)."""
+    spacing = pd.Series(index).diff().min()
+    return (index[-1] - index[0] + spacing).days / 365.25
+
+
+def _turnover_by_bar(folder: Path) -> pd.Series:
+    """Traded notional of the risky instruments over wealth, per bar, in money terms:
+    holdings before the fill = last close's holding grown by the instrument's return, after =
+    end weight x wealth; fills move by the slippage against the trade (buys pay more)."""
+    weights = pd.read_parquet(folder / "weights.parquet")
+    moves = pd.read_parquet(folder / "instrument_returns.parquet")
+    wealth = (1 + pd.read_parquet(folder / "returns.parquet")["strategy"]).cumprod()
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    slippage = config["costs"]["slippage_bps"] / 1e4
+    risky = [c for c in weights.columns if c != "CASH"]
+    turnover = []
+    for t in range(len(weights)):
+        traded = 0.0
+        for name in risky:
+            before = 0.0 if t == 0 else weights[name].iloc[t - 1] * wealth.iloc[t - 1]
+            before *= 1 + moves[name].iloc[t]
+            change = weights[name].iloc[t] * wealth.iloc[t] - before
+            traded += abs(change) * (1 + slippage * np.sign(change))
+        turnover.append(traded / wealth.iloc[t])
+    return pd.Series(turnover, index=weights.index)
+
+
+def test_yearly_returns_are_calendar_years_of_the_common_window(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    comparison = _compare(runs["base"], runs["short"])
+    start, end = comparison.window
+    page = _outside_scripts(write_compare_page(comparison, tmp_path / "y.html").read_text())
+    bench = json.loads((runs["base"] / "stats.json").read_text())["benchmark"]["symbol"]
+    sources = {
+        comparison.labels[0]: (runs["base"], "strategy"),
+        comparison.labels[1]: (runs["short"], "strategy"),
+        f"benchmark {bench}": (runs["base"], "benchmark"),
+    }
+    assert list(comparison.yearly.columns) == list(sources)
+    for column, (folder, series) in sources.items():
+        bars = pd.read_parquet(folder / "returns.parquet")[series].loc[start:end]
+        for year in range(start.year, end.year + 1):
+            in_year = bars[bars.index.year == year]
+            want = np.prod(1 + in_year.to_numpy()) - 1
+            assert comparison.yearly.loc[year, column] == pytest.approx(want, rel=1e-12)
+            assert f"{want:+.1%}" in page
+    # the window runs 2033-01-03 to 2035-12-31: 2033 misses its first two days, 2035 is whole
+    assert comparison.partial_years == {2033: "from 01-03"}
+    assert "2033 <span class='small'>(partial: from 01-03)</span>" in page
+    assert "2035 <span" not in page
+
+
+def test_regime_turnover_is_stats_turnover_on_the_regime_bars(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = runs["base"]
+    per_bar = _turnover_by_bar(folder)
+    stats = json.loads((folder / "stats.json").read_text())
+    # the definition above is stats.json's: over the whole run it gives the same figure
+    whole = per_bar.sum() / _years(pd.DatetimeIndex(per_bar.index))
+    assert whole == pytest.approx(stats["turnover_per_year"], rel=1e-9)
+
+    comparison = _compare(folder, runs["short"])
+    label = comparison.labels[0]
+    page = _outside_scripts(write_compare_page(comparison, tmp_path / "t.html").read_text())
+    written = pd.read_csv(folder / "regimes.csv")
+    checked = 0
+    for row in written.itertuples():
+        shown = comparison.regimes.loc[row.regime, f"{label} turnover"]
+        if row.coverage == "none":
+            assert np.isnan(shown)
+            continue
+        inside = per_bar[
+            (per_bar.index > pd.Timestamp(row.start)) & (per_bar.index <= pd.Timestamp(row.end))
+        ]
+        want = inside.sum() / _years(pd.DatetimeIndex(inside.index))
+        assert shown == pytest.approx(want, rel=1e-9, abs=1e-12), row.regime
+        assert comparison.regimes.loc[row.regime, f"{label} max drawdown"] == row.max_drawdown
+        assert f"{want:.2f}" in page and f"{row.max_drawdown:+.1%}" in page
+        checked += 1
+    assert checked >= 2
+
+
+def test_regime_turnover_without_instrument_returns_is_na_never_zero(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    old = _copy(runs["base"], tmp_path, runs["base"].name)
+    (old / "instrument_returns.parquet").unlink()  # a folder written before the run page
+    comparison = _compare(old)
+    assert comparison.regimes[f"{comparison.labels[0]} turnover"].isna().all()
+    assert comparison.regimes[f"{comparison.labels[0]} return"].notna().any()
+    assert any("no instrument_returns.parquet" in note for note in comparison.notes)
+
+
+def test_exposure_is_the_gross_risky_weight_in_the_window(runs: dict[str, Path]) -> None:
+    comparison = _compare(runs["base"], runs["short"])
+    start, end = comparison.window
+    weights = pd.read_parquet(runs["base"] / "weights.parquet").loc[start:end]
+    want = weights.drop(columns="CASH").abs().sum(axis=1)
+    got = comparison.exposure[comparison.labels[0]]
+    pd.testing.assert_series_equal(got, want, check_names=False, rtol=1e-12)

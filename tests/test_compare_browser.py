@@ -1,52 +1,47 @@
-"""The compare page in headless Chromium: it loads with no console errors, its tables and
-charts are in the DOM and the charts decode, and a screenshot is saved for a human to look at
-(test-artifacts/compare.png, git-ignored).
+"""The compare page in headless Chromium: it loads offline with no console errors, plotly
+draws its one interactive chart, nothing is fetched, the text shows the yearly returns and the
+per-regime figures (recomputed here from the run folders), and a screenshot is saved for a
+human to look at (test-artifacts/compare.png, git-ignored).
 
 Console detection: Chromium 156 logs every console message as `INFO:CONSOLE:<line>` with
 `--enable-logging=stderr`, console.error included, so filtering on an ERROR level would
-silently pass. The page has no scripts at all, so any CONSOLE line (or an "Uncaught") is a
-failure; `test_console_detection_catches_injected_errors` proves the check fires.
+silently pass. Any CONSOLE line (or an "Uncaught") is a failure;
+`test_console_detection_catches_injected_errors` proves the check fires.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from engine.reports.compare import compare_runs, load_run, write_compare_page
+from engine.reports.pages.run_data import save_page_inputs
 from engine.runs.config import RunConfig
 from engine.workflows.run import run_to_folder
-from tests.page_browser import BASE_FLAGS, chromium, console_problems, need_chromium
+from tests.page_browser import FLAGS, chromium, console_problems, need_chromium, probed
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACT = REPO / "test-artifacts" / "compare.png"
-FLAGS = (*BASE_FLAGS, "--disable-quic")
-TIMEOUT_S = 60
+TIMEOUT_S = 120
 WINDOW = (1400, 2400)
 ELEMENTS = {
     "metrics-table": "table",
+    "yearly-table": "table",
     "regimes-table": "table",
     "config-diff": "table",
-    "equity-chart": "img",
-    "drawdown-chart": "img",
+    "compare-chart": "div",
+    "window-notice": "p",
 }
-# Injected into copies only: reports, in the DOM, images that did not decode and resources
-# the page fetched (data: URIs are not fetched). --dump-dom runs after the load event.
-PROBE = """<script>window.addEventListener("load", () => {
-  const broken = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0));
-  const fetched = performance.getEntriesByType("resource").map(e => e.name);
-  document.body.setAttribute("data-probe", JSON.stringify({
-    images: document.images.length, broken: broken.map(i => i.id || i.src), fetched}));
-});</script>"""
 
 
 def _chromium(profile: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,22 +49,30 @@ def _chromium(profile: Path, page: Path, *args: str) -> subprocess.CompletedProc
 
 
 class _Elements(HTMLParser):
-    """id -> tag, and the probe's report, from a dumped DOM."""
+    """id -> tag, and the text outside scripts, from a dumped DOM."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tags: dict[str, str] = {}
-        self.images: dict[str, str] = {}
-        self.probe: dict | None = None
+        self.words: list[str] = []
+        self._in_script = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if values.get("id"):
             self.tags[str(values["id"])] = tag
-            if tag == "img":
-                self.images[str(values["id"])] = str(values.get("src"))
-        if tag == "body" and values.get("data-probe"):
-            self.probe = json.loads(str(values["data-probe"]))
+        self._in_script = tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._in_script:
+            self.words.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.words).split())
 
 
 def _parse(dom: str) -> _Elements:
@@ -93,31 +96,42 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(workdir: Path) -> Path:
-    """A real page: two synthetic 60/40 runs, one on a shorter window (so a cut notice)."""
+def folders(workdir: Path) -> list[Path]:
+    """Two synthetic 60/40 runs, one on a shorter window (so a cut notice), with the run
+    page's instrument returns (so turnover per regime)."""
     need_chromium()
-    results = workdir / "results"
-    folders = [
-        run_to_folder(RunConfig(strategy="60-40", **kw), None, results_dir=results, report=False)[0]
-        for kw in (
-            {"params": {"stock_weight": 0.6}},
-            {"params": {"stock_weight": 0.8}, "start": dt.date(2031, 1, 1)},
+    made = []
+    for kw in (
+        {"params": {"stock_weight": 0.6}},
+        {"params": {"stock_weight": 0.8}, "start": dt.date(2031, 1, 1)},
+    ):
+        folder, result = run_to_folder(
+            RunConfig(strategy="60-40", **kw), None, results_dir=workdir / "results", report=False
         )
-    ]
+        save_page_inputs(result, folder)
+        made.append(folder)
+    return made
+
+
+@pytest.fixture(scope="module")
+def page(folders: list[Path], workdir: Path) -> Path:
     comparison = compare_runs([load_run(f) for f in folders])
     return write_compare_page(comparison, workdir / "pages" / "compare.html")
 
 
 @pytest.fixture(scope="module")
-def loaded(page: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
-    """The page as written, loaded once: its DOM after load and Chromium's log."""
-    return _chromium(workdir / "profile-load", page, "--dump-dom")
+def loaded(page: Path, workdir: Path) -> tuple[dict, str, str]:
+    """The page loaded once with the probe: what plotly drew, the DOM, Chromium's log."""
+    return probed(page, workdir)
 
 
-def test_page_loads_without_console_errors(loaded: subprocess.CompletedProcess[str]) -> None:
-    assert loaded.returncode == 0, loaded.stderr[-2000:]
-    assert "<html" in loaded.stdout
-    assert console_problems(loaded.stderr) == []
+def test_page_loads_offline_without_console_errors(loaded: tuple[dict, str, str]) -> None:
+    report, dom, stderr = loaded
+    assert "<html" in dom
+    assert console_problems(stderr) == []
+    assert report["fetched"] == []  # plotly.js is embedded: nothing comes from the network
+    assert report["plots"] == ["compare-chart"]
+    assert report["drawn"] >= 1  # plotly drew its SVG layers
 
 
 def test_console_detection_catches_injected_errors(page: Path, workdir: Path) -> None:
@@ -134,23 +148,45 @@ def test_console_detection_catches_injected_errors(page: Path, workdir: Path) ->
     assert any("Uncaught" in line and "injected-uncaught" in line for line in problems)
 
 
-def test_dom_has_the_tables_and_charts(loaded: subprocess.CompletedProcess[str]) -> None:
-    found = _parse(loaded.stdout)
+def test_dom_has_the_tables_and_the_chart(loaded: tuple[dict, str, str]) -> None:
+    found = _parse(loaded[1])
     for element, tag in ELEMENTS.items():
         assert found.tags.get(element) == tag, element
-    for chart in ("equity-chart", "drawdown-chart"):
-        assert found.images[chart].startswith("data:image/png;base64,")
-    assert "window-notice" in found.tags
 
 
-def test_charts_decode_and_nothing_is_fetched(page: Path, workdir: Path) -> None:
-    probed = _chromium(workdir / "profile-probe", _inject(page, "probe.html", PROBE), "--dump-dom")
-    report = _parse(probed.stdout).probe
-    assert report == {"images": 2, "broken": [], "fetched": []}
-    # the probe can fail: a missing image is reported
-    broken = _inject(page, "probe-broken.html", '<img id="gone" src="gone.png">' + PROBE)
-    report = _parse(_chromium(workdir / "profile-broken", broken, "--dump-dom").stdout).probe
-    assert report is not None and report["broken"] == ["gone"]
+def test_text_shows_the_yearly_and_regime_figures(
+    loaded: tuple[dict, str, str], folders: list[Path]
+) -> None:
+    """Figures recomputed here from the run folders, by definition, are on the page as read."""
+    text = _parse(loaded[1]).text
+    short = pd.read_parquet(folders[1] / "returns.parquet")["strategy"]
+    start, end = short.index[0], short.index[-1]
+    long = pd.read_parquet(folders[0] / "returns.parquet")["strategy"].loc[start:end]
+    for bars in (long, short):
+        for year in (start.year + 1, end.year):
+            in_year = bars[bars.index.year == year]
+            assert f"{np.prod(1 + in_year.to_numpy()) - 1:+.1%}" in text, year
+    # a year the window does not span from 1 January to 31 December is marked partial
+    marks = []
+    if (start.month, start.day) != (1, 1):
+        marks.append(f"{start.year} (partial: from {start:%m-%d})")
+    if (end.month, end.day) != (12, 31):
+        marks.append(f"{end.year} (partial: to {end:%m-%d})")
+    assert text.count("(partial:") == len(marks)
+    assert all(mark in text for mark in marks)
+    # per regime, the full run's bars after its start up to its end: return and max drawdown
+    full = pd.read_parquet(folders[0] / "returns.parquet")["strategy"]
+    regimes = pd.read_csv(folders[0] / "regimes.csv")
+    covered = regimes[regimes["coverage"] != "none"].to_dict("records")
+    assert covered
+    for row in covered:
+        inside = full[(full.index > row["start"]) & (full.index <= row["end"])]
+        wealth = np.cumprod(1 + inside.to_numpy())
+        worst = np.min(wealth / np.maximum(np.maximum.accumulate(wealth), 1.0) - 1)
+        growth = wealth[-1] - 1
+        shown = f"{row['regime']} {row['start']} to {row['end']} {growth:+.1%}"
+        assert f"{shown} {worst:+.1%}" in text, row["regime"]
+    assert "turnover/yr" in text
 
 
 def test_screenshot_is_saved_as_an_artifact(page: Path, workdir: Path) -> None:

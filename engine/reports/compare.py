@@ -4,15 +4,16 @@ Runs on different date ranges are measured on their common window: each run's me
 its own bars inside [latest first bar, earliest last bar], annualized with those bars per
 calendar year (`metrics.periods_per_year` of the run's bars in the window: a 7-day BTC run and
 a 5-day 60/40 run keep their calendars, and a run whose calendar changed inside its span is
-measured on the part that is compared). Figures the
-run folder only has for the full run (turnover, the per-regime table) are shown as written
-and labelled so. The page is one self-contained HTML file: no scripts, no external resources.
+measured on the part that is compared). The yearly returns are calendar years of that window
+(a year it does not span whole is marked partial). Figures the run folder only has for the
+full run (turnover, the per-regime table) are shown as written and labelled so; turnover per
+regime is recomputed from the folder's weights and instrument returns (`compare_measures`).
+The page is one self-contained HTML file with one interactive plotly chart (plotly.js
+embedded, nothing fetched), styled like the run page.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import math
 import os
@@ -26,18 +27,17 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 import yaml
-from matplotlib import dates as mdates
-from matplotlib import style as mpl_style
-from matplotlib import ticker
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from engine.core import metrics
 from engine.errors import ConfigError, DataError, OutputError
 from engine.io.atomic import write_file_atomically
 from engine.io.safe_yaml import parse_yaml
+from engine.reports import compare_measures as measures
+from engine.reports.compare_chart import compare_figure
+from engine.reports.pages.common import CSS, Figures, esc
 from engine.reports.pages.links import RUN_PAGE, TEARSHEET
-from engine.reports.tearsheet import PNG_STYLE, escape_html_text, font_family, growth_of_one
+from engine.reports.pages.run_data import INSTRUMENT_RETURNS
+from engine.reports.style import palette_color
 
 RUN_FILE = "run.json"
 CASH = metrics.CASH  # engine.core.simulate.CASH, without importing vectorbt
@@ -73,20 +73,7 @@ ABSENT = "(absent)"
 TERMINAL_DIFF_ROWS = 12
 NOT_COVERED = "not covered"
 NOT_MEASURED = "absent"  # coverage of a regime missing from a run's regimes.csv
-COLORS = (
-    "#348dc1",
-    "#af4b64",
-    "#4fa487",
-    "#e08e0b",
-    "#7b4fa4",
-    "#808080",
-    "#1f3a93",
-    "#c0392b",
-    "#16a085",
-    "#8c6d31",
-)
-_PNG_STYLE = {**PNG_STYLE, "lines.linewidth": 1.3}  # thinner: several runs overlaid
-
+REGIME_FIGURES = ("return", "max drawdown", "turnover")  # per run, in the regime table
 
 # --- reading run folders --------------------------------------------------------------
 
@@ -315,10 +302,14 @@ class Comparison:
     window: tuple[pd.Timestamp, pd.Timestamp]
     windows_differ: bool
     metrics: pd.DataFrame  # METRIC_ROWS x labels, floats (NaN where undefined)
-    regimes: pd.DataFrame  # regime x (start, end, description, "<label> return/coverage")
+    regimes: pd.DataFrame  # regime x (start, end, description, "<label> <REGIME_FIGURES>")
     config_diff: pd.DataFrame  # differing keys x labels, values as shown
     returns: pd.DataFrame  # strategy returns in the window, labels as columns (NaN off-calendar)
     notes: list[str]
+    yearly: pd.DataFrame  # calendar year x (labels, benchmarks): compounded return in the window
+    partial_years: dict[int, str]  # years the window does not span whole: the part it does
+    benchmarks: pd.DataFrame  # each distinct benchmark's returns in the window ("benchmark SPY")
+    exposure: dict[str, pd.Series]  # label -> gross exposure per bar in the window
 
 
 def compare_runs(records: Sequence[RunRecord]) -> Comparison:
@@ -330,16 +321,31 @@ def compare_runs(records: Sequence[RunRecord]) -> Comparison:
     start, end = _common_window(records)
     sliced = [_in_window(r.returns, start, end) for r in records]
     _check_enough_bars(records, sliced, start, end)
+    weights = [_read_weights(r) for r in records]
+    exposure = {
+        label: metrics.gross_exposure(_window_weights(r, w, s.index))
+        for label, r, w, s in zip(labels, records, weights, sliced, strict=True)
+    }
     table = pd.DataFrame(
-        {label: _window_metrics(r, s) for label, r, s in zip(labels, records, sliced, strict=True)},
+        {
+            label: _window_metrics(r, s, exposure[label])
+            for label, r, s in zip(labels, records, sliced, strict=True)
+        },
         index=list(METRIC_ROWS),
     )
     table.index.name = "metric"
     returns = pd.concat(
         [s["strategy"].rename(label) for label, s in zip(labels, sliced, strict=True)], axis=1
     ).sort_index()
+    benchmarks = _benchmarks(records, sliced)
+    yearly = pd.concat(
+        {name: measures.yearly_returns(column) for name, column in returns.items()}
+        | {name: measures.yearly_returns(column) for name, column in benchmarks.items()},
+        axis=1,
+    )
     differ = any(len(s) != len(r.returns) for r, s in zip(records, sliced, strict=True))
-    regimes, regime_notes = _regime_table(records, labels)
+    turnover = [_bar_turnover(r, w) for r, w in zip(records, weights, strict=True)]
+    regimes, regime_notes = _regime_table(records, labels, turnover)
     return Comparison(
         runs=records,
         labels=labels,
@@ -350,6 +356,10 @@ def compare_runs(records: Sequence[RunRecord]) -> Comparison:
         config_diff=_config_diff(records, labels),
         returns=returns,
         notes=[*_notes(records, labels, sliced), *regime_notes],
+        yearly=yearly,
+        partial_years=measures.partial_years(start, end),
+        benchmarks=benchmarks,
+        exposure=exposure,
     )
 
 
@@ -407,7 +417,9 @@ def _check_enough_bars(
             )
 
 
-def _window_metrics(record: RunRecord, frame: pd.DataFrame) -> dict[str, float]:
+def _window_metrics(
+    record: RunRecord, frame: pd.DataFrame, exposure: pd.Series
+) -> dict[str, float]:
     """engine.core.metrics on the run's own bars in the window, with their own bars per year."""
     ppy = metrics.periods_per_year(pd.DatetimeIndex(frame.index))
     returns, cash = frame["strategy"], frame["cash"]
@@ -419,31 +431,70 @@ def _window_metrics(record: RunRecord, frame: pd.DataFrame) -> dict[str, float]:
         "max drawdown": metrics.max_drawdown(returns),
         "Calmar": metrics.calmar(returns),
         "volatility": metrics.volatility(returns, ppy),
-        "time in market": _time_in_market(record, frame.index),
+        "time in market": metrics.time_in_market(exposure),
         TURNOVER_ROW: float(turnover) if isinstance(turnover, int | float) else math.nan,
         "total return": metrics.total_return(returns),
     }
 
 
-def _time_in_market(record: RunRecord, index: pd.DatetimeIndex) -> float:
-    """Share of the window's bars ending with any non-cash exposure (weights.parquet)."""
+def _read_weights(record: RunRecord) -> pd.DataFrame:
+    """weights.parquet: end-of-bar weights on dates, with the CASH column."""
     path = record.folder / "weights.parquet"
     weights = _read_parquet(path)
     if CASH not in weights.columns or not isinstance(weights.index, pd.DatetimeIndex):
         raise DataError(f"{path} is corrupt: no {CASH} column or no dates", REPAIR_FIX)
+    return weights
+
+
+def _window_weights(
+    record: RunRecord, weights: pd.DataFrame, index: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """The weights on the window's bars; a bar returns.parquet has and weights lack is corrupt."""
     window = weights.reindex(index)
     if window.isna().all(axis=1).any():
+        path = record.folder / "weights.parquet"
         raise DataError(f"{path} is corrupt: it lacks bars that returns.parquet has", REPAIR_FIX)
-    return metrics.time_in_market(metrics.gross_exposure(window))
+    return window
+
+
+def _benchmarks(records: Sequence[RunRecord], sliced: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Each distinct benchmark symbol once, on the first run that has it, in the window."""
+    found: dict[str, pd.Series] = {}
+    for record, frame in zip(records, sliced, strict=True):
+        bench = record.stats.get("benchmark")
+        if "benchmark" in frame.columns and isinstance(bench, dict) and bench.get("symbol"):
+            found.setdefault(f"benchmark {bench['symbol']}", frame["benchmark"].astype(float))
+    if not found:
+        return pd.DataFrame(index=pd.DatetimeIndex([]))
+    return pd.concat(found, axis=1).sort_index()
+
+
+def _bar_turnover(record: RunRecord, weights: pd.DataFrame) -> pd.Series | None:
+    """stats.json's turnover on each bar of the run (`compare_measures.bar_turnover`), or None
+    when the folder has no instrument returns (written with the run page) that match it."""
+    path = record.folder / INSTRUMENT_RETURNS
+    if not path.is_file():
+        return None
+    returns = _read_parquet(path)
+    if list(returns.columns) != list(weights.columns) or not returns.index.equals(weights.index):
+        return None
+    strategy = record.returns["strategy"].reindex(weights.index)
+    costs = record.config.get("costs")
+    bps = costs.get("slippage_bps", 0.0) if isinstance(costs, dict) else 0.0
+    slippage = float(bps) / 1e4 if isinstance(bps, int | float) else 0.0
+    return measures.bar_turnover(weights, returns, strategy, slippage)
 
 
 # --- per-regime and config tables -----------------------------------------------------
 
 
 def _regime_table(
-    records: Sequence[RunRecord], labels: Sequence[str]
+    records: Sequence[RunRecord],
+    labels: Sequence[str],
+    turnover: Sequence[pd.Series | None],
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Each run's regimes.csv as written (its full run): return and coverage per regime."""
+    """Each run's regimes.csv as written (its full run): return, max drawdown and coverage per
+    regime, and its turnover per year on the regime's bars (CASH excluded, as stats.json's)."""
     catalog: dict[str, dict[str, str]] = {}
     notes: list[str] = []
     redated: list[str] = []
@@ -461,12 +512,18 @@ def _regime_table(
         index=pd.Index(order, name="regime"),
         dtype=object,
     )
-    for label, record in zip(labels, records, strict=True):
-        returns, coverage = _regime_columns(record, order)
-        table[f"{label} return"] = pd.Series(returns, index=table.index, dtype=float)
-        table[f"{label} coverage"] = pd.Series(coverage, index=table.index, dtype=object)
+    for label, record, per_bar in zip(labels, records, turnover, strict=True):
+        columns = _regime_columns(record, order, per_bar)
+        for figure in REGIME_FIGURES:
+            table[f"{label} {figure}"] = pd.Series(columns[figure], index=table.index, dtype=float)
+        table[f"{label} coverage"] = pd.Series(columns["coverage"], index=table.index, dtype=object)
         if record.regimes is None:
             notes.append(f"{label} has no regimes.csv: its regime column is empty")
+        elif per_bar is None:
+            notes.append(
+                f"{label} has no {INSTRUMENT_RETURNS} (written with the run page): its turnover "
+                "per regime is n/a; rerun it with reports to see it"
+            )
     if redated:
         notes.append(
             f"regimes with different dates in different runs (each run used its own): "
@@ -475,26 +532,39 @@ def _regime_table(
     return table, notes
 
 
-def _regime_columns(record: RunRecord, order: Sequence[str]) -> tuple[list[float], list[str]]:
-    """Return and coverage per regime; uncovered and absent regimes get NaN, never 0."""
+def _regime_columns(
+    record: RunRecord, order: Sequence[str], per_bar: pd.Series | None
+) -> dict[str, list]:
+    """Return, max drawdown, turnover and coverage per regime; uncovered and absent regimes
+    get NaN, never 0."""
     rows = (
         {}
         if record.regimes is None
         else {str(r["regime"]): r for r in record.regimes.to_dict("records")}
     )
-    returns, coverage = [], []
+    columns: dict[str, list] = {key: [] for key in (*REGIME_FIGURES, "coverage")}
     for name in order:
         row = rows.get(name)
-        if row is None:
-            returns.append(math.nan)
-            coverage.append(NOT_MEASURED)
+        kind = NOT_MEASURED if row is None else str(row["coverage"])
+        covered = row is not None and kind != "none" and _finite(row.get("return"))
+        columns["coverage"].append(kind)
+        if row is None or not covered:
+            for figure in REGIME_FIGURES:
+                columns[figure].append(math.nan)
             continue
-        kind = str(row["coverage"])
-        value = row["return"]
-        covered = kind != "none" and isinstance(value, int | float) and math.isfinite(value)
-        returns.append(float(value) if covered else math.nan)
-        coverage.append(kind)
-    return returns, coverage
+        drawdown = row.get("max_drawdown")
+        columns["return"].append(float(row["return"]))
+        columns["max drawdown"].append(float(drawdown) if _finite(drawdown) else math.nan)
+        columns["turnover"].append(
+            math.nan
+            if per_bar is None
+            else measures.regime_turnover(per_bar, str(row["start"]), str(row["end"]))
+        )
+    return columns
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _text(row: dict, key: str) -> str:
@@ -707,106 +777,27 @@ def _number(value: Any) -> float:
     )
 
 
-# --- charts ---------------------------------------------------------------------------
-
-
-def _color(i: int) -> str:
-    return COLORS[i % len(COLORS)]
-
-
-def _linestyle(i: int) -> str:
-    return ("-", "--", ":")[(i // len(COLORS)) % 3]
-
-
-def _literal(text: str) -> str:
-    """Stop matplotlib reading a pair of `$` in a label as mathtext."""
-    return text.replace("$", r"\$")
-
-
-def _date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-def _legend_below(ax: Axes, runs: int) -> None:
-    """Under the axes, so no line is hidden; the page's runs table repeats the colours."""
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=min(runs, 3), frameon=False)
-
-
-def _plot_equity(ax: Axes, comparison: Comparison) -> None:
-    """Growth of 1 per run over the window, each on its own dates; log scale if it spans 8x."""
-    lows, highs = [], []
-    for i, label in enumerate(comparison.labels):
-        wealth = growth_of_one(comparison.returns[label].dropna())
-        lows.append(float(wealth.min()))
-        highs.append(float(wealth.max()))
-        ax.plot(wealth.index, wealth, color=_color(i), ls=_linestyle(i), label=_literal(label))
-    ax.axhline(1.0, color="black", linewidth=0.6)
-    if min(lows) > 0 and max(highs) / min(lows) > 8:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_ylabel("Growth of 1 (log scale)")
-    else:
-        ax.set_ylabel("Growth of 1")
-    _legend_below(ax, len(comparison.labels))
-
-
-def _plot_drawdown(ax: Axes, comparison: Comparison) -> None:
-    """Drawdown per run in %, from engine.core.metrics.drawdown over the window."""
-    for i, label in enumerate(comparison.labels):
-        dd = metrics.drawdown(comparison.returns[label].dropna()) * 100.0
-        ax.plot(dd.index, dd, color=_color(i), ls=_linestyle(i), lw=1.0, label=_literal(label))
-    ax.axhline(0.0, color="black", linewidth=0.6)
-    ax.set_ylabel("Drawdown %")
-    _legend_below(ax, len(comparison.labels))
-
-
-def chart_png(comparison: Comparison, kind: str) -> bytes:
-    """The `equity` or `drawdown` chart as PNG bytes, identical on rerun."""
-    plot = {"equity": _plot_equity, "drawdown": _plot_drawdown}[kind]
-    start, end = comparison.window
-    title = "Growth of 1" if kind == "equity" else "Drawdown"
-    style = {**_PNG_STYLE, "font.family": [font_family(), "DejaVu Sans"]}
-    with mpl_style.context(["default", style]):
-        fig = Figure(figsize=(11, 4.2), dpi=100, layout="constrained")
-        ax = fig.subplots()
-        plot(ax, comparison)
-        _date_axis(ax)
-        ax.set_title(f"{title}, {start.date()} to {end.date()}", loc="left", fontweight="bold")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 # --- the HTML page --------------------------------------------------------------------
 
+# The run page's look (pages.common.CSS) plus what only this page has.
 _CSS = """
-body { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; margin: 24px 32px;
-       color: #222; max-width: 1200px; }
-h1 { font-size: 22px; margin-bottom: 4px; }
-h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right;
-         vertical-align: top; }
-th:first-child, td:first-child, td.text, th.text { text-align: left; }
-thead th { border-bottom: 2px solid #bbb; }
-.notice { background: #fff8e1; border-left: 4px solid #e0a800; padding: 8px 12px; }
-.warning { background: #fdecea; border: 2px solid #c0392b; color: #7b1a12; padding: 10px 14px;
-           font-weight: bold; font-size: 15px; }
-.synthetic { background: #eef4fb; border-left: 4px solid #348dc1; padding: 8px 12px; }
-.muted { color: #888; }
-.small { font-size: 12px; color: #555; }
-.swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
-          vertical-align: middle; }
-img.chart { max-width: 100%; height: auto; display: block; }
-code { font-size: 12px; }
-#config-diff td { text-align: left; overflow-wrap: anywhere; }
+.notice{background:#fff8e1;border-left:4px solid #e0a800;padding:8px 12px}
+.warning{background:#fdecea;border:2px solid #c0392b;color:#7b1a12;padding:10px 14px;
+ font-weight:bold;font-size:15px}
+.synthetic{background:#eef4fb;border-left:4px solid #348dc1;padding:8px 12px}
+.small{font-size:12px;color:#555}
+.swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle}
+th:first-child,td:first-child,td.text,th.text{text-align:left}
+th.run{text-align:center;border-left:1px solid #ddd}
+td.first,th.first{border-left:1px solid #ddd}
+tr.partial td{font-style:italic;color:#555}
+code{font-size:12px}
+#config-diff td{text-align:left;overflow-wrap:anywhere}
 """
 
 
 def _e(text: object) -> str:
-    return escape_html_text(str(text))
+    return esc(text)
 
 
 def _sentence(text: str) -> str:
@@ -860,7 +851,8 @@ def _runs_html(comparison: Comparison, page_dir: Path) -> str:
             f"<br><span class='small'>{_e(n)}</span>" for n in record.run.get("notes") or []
         )
         cells = [
-            f'<td><span class="swatch" style="background:{_color(i)}"></span>{_e(label)}</td>',
+            f'<td><span class="swatch" style="background:{palette_color(i)}"></span>'
+            f"{_e(label)}</td>",
             f"<td class='text'>{_e(record.run.get('title', ''))}{notes}</td>",
             f"<td class='text'><code>{_e(record.id)}</code></td>",
             f"<td class='text'>{index[0].date()} to {index[-1].date()}</td>",
@@ -888,35 +880,48 @@ def _metrics_html(comparison: Comparison) -> str:
     )
 
 
-def _regime_cell(value: float, coverage: str) -> str:
+def _regime_cell(value: float, coverage: str, figure: str) -> str:
     if coverage == NOT_MEASURED:
         return '<span class="muted">not in this run\'s regimes</span>'
-    if coverage == "none" or not math.isfinite(value):
+    if coverage == "none":
         return f'<span class="muted">{NOT_COVERED}</span>'
-    suffix = "" if coverage == "full" else f' <span class="small">({_e(coverage)})</span>'
-    return f"{value:+.1%}{suffix}"
+    if not math.isfinite(value):
+        return '<span class="muted">n/a</span>'
+    text = f"{value:.2f}" if figure == "turnover" else f"{value:+.1%}"
+    return text + ("" if coverage == "full" else f' <span class="small">({_e(coverage)})</span>')
 
 
 def _regimes_html(comparison: Comparison) -> str:
     table = comparison.regimes
     intro = (
-        "<p class='small'>Each run's regimes.csv as written: returns over its <em>full</em> "
-        "run (not cut to the common window), peak close to trough close; partial means the "
-        "run covered only part of the regime.</p>"
+        "<p class='small'>Each run's regimes.csv as written: return and max drawdown over its "
+        "<em>full</em> run (not cut to the common window), from the close before the regime "
+        "to its end; turnover per year on the same bars (the sum of risky orders' traded "
+        "notional over wealth, CASH excluded, per calendar year: stats.json's definition); "
+        "partial means the run covered only part of the regime.</p>"
     )
     if table.empty:
         return (
             intro
             + '<table id="regimes-table"><tr><td>no run has a per-regime table</td></tr></table>'
         )
-    head = "<tr><th>regime</th><th class='text'>dates</th>" + "".join(
-        f"<th>{_e(lb)}</th>" for lb in comparison.labels
+    span = len(REGIME_FIGURES)
+    head = "<tr><th rowspan='2'>regime</th><th rowspan='2' class='text'>dates</th>" + "".join(
+        f"<th class='run' colspan='{span}'>{_e(lb)}</th>" for lb in comparison.labels
+    )
+    first = ("first", "", "")  # a line between runs
+    head += "</tr><tr>" + "".join(
+        f'<th class="{css}">{heading}</th>'
+        for _ in comparison.labels
+        for css, heading in zip(first, ("return", "max DD", "turnover/yr"), strict=True)
     )
     rows = []
     for name, row in table.iterrows():
         cells = "".join(
-            f"<td>{_regime_cell(float(row[f'{lb} return']), str(row[f'{lb} coverage']))}</td>"
+            f'<td class="{css}">'
+            f"{_regime_cell(float(row[f'{lb} {fig}']), str(row[f'{lb} coverage']), fig)}</td>"
             for lb in comparison.labels
+            for css, fig in zip(first, REGIME_FIGURES, strict=True)
         )
         rows.append(
             f'<tr><td title="{_e(row["description"])}">{_e(name)}</td>'
@@ -925,6 +930,29 @@ def _regimes_html(comparison: Comparison) -> str:
     return (
         f'{intro}<table id="regimes-table"><thead>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _yearly_value(value: float) -> str:
+    return f"{value:+.1%}" if math.isfinite(value) else '<span class="muted">n/a</span>'
+
+
+def _yearly_html(comparison: Comparison) -> str:
+    """Year x run (and benchmark): compounded return of the calendar year in the window."""
+    yearly = comparison.yearly
+    head = "<tr><th>year</th>" + "".join(f"<th>{_e(name)}</th>" for name in yearly.columns)
+    rows = []
+    for year, values in yearly.iterrows():
+        part = comparison.partial_years.get(int(year))
+        shown = f"{year} <span class='small'>(partial: {_e(part)})</span>" if part else str(year)
+        cells = "".join(f"<td>{_yearly_value(float(v))}</td>" for v in values)
+        css = " class='partial'" if part else ""
+        rows.append(f"<tr{css}><td>{shown}</td>{cells}</tr>")
+    return (
+        f'<table id="yearly-table"><thead>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        "</table><p class='small'>Each run's bars in the common window, compounded per calendar "
+        "year; a partial year is only the part of it in the window, not a whole year's "
+        "return.</p>"
     )
 
 
@@ -949,10 +977,17 @@ def _config_html(comparison: Comparison) -> str:
     )
 
 
-def _img(comparison: Comparison, kind: str) -> str:
-    data = base64.b64encode(chart_png(comparison, kind)).decode("ascii")
-    alt = "growth of 1 per run" if kind == "equity" else "drawdown per run"
-    return f'<img id="{kind}-chart" class="chart" alt="{alt}" src="data:image/png;base64,{data}">'
+def _chart_html(comparison: Comparison) -> str:
+    """The interactive chart (plotly.js embedded once, so the page works offline)."""
+    figure = compare_figure(comparison.returns, comparison.exposure, comparison.benchmarks)
+    explain = (
+        '<p class="lede">Growth of 1 on a log scale for each run and its benchmark (dashed '
+        "grey), each on its own bars in the common window; the middle panel is each run's "
+        "gross exposure (risky weights at the end of the bar, CASH excluded); the bottom "
+        "panel its drawdown. Drag to zoom, double-click to reset, hover for the values, "
+        "click a run in the legend to hide or show it in every panel.</p>"
+    )
+    return explain + Figures().div(figure, "compare-chart")
 
 
 def render_compare_page(comparison: Comparison, page_dir: Path) -> str:
@@ -963,7 +998,7 @@ def render_compare_page(comparison: Comparison, page_dir: Path) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{_e(title)}</title><style>{CSS}{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
         _banner(comparison),
         f'<p id="window-notice" class="notice">{_e(_sentence(window_line(comparison)))}.</p>',
@@ -971,11 +1006,11 @@ def render_compare_page(comparison: Comparison, page_dir: Path) -> str:
         _runs_html(comparison, page_dir),
         "<h2>Metrics on the common window</h2>",
         _metrics_html(comparison),
-        "<h2>Equity</h2>",
-        _img(comparison, "equity"),
-        "<h2>Drawdown</h2>",
-        _img(comparison, "drawdown"),
-        "<h2>Per regime</h2>",
+        '<h2 id="chart">Equity, exposure and drawdown</h2>',
+        _chart_html(comparison),
+        '<h2 id="yearly">Calendar-year returns</h2>',
+        _yearly_html(comparison),
+        '<h2 id="regimes">Per regime</h2>',
         _regimes_html(comparison),
         "<h2>Config differences</h2>",
         _config_html(comparison),
