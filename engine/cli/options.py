@@ -17,7 +17,9 @@ import click
 REAL_DATA_DIR = Path("../shared/data")
 
 # Options whose flag recurs with a meaning of its command's own (see the module docstring).
-PER_COMMAND = frozenset({"--out"})
+# `scenario table`'s --scenario (several, 'all'), --seed (one for every cell) and --paths (per
+# cell) differ from `scenario run`'s.
+PER_COMMAND = frozenset({"--out", "--scenario", "--seed", "--paths"})
 
 
 class FiniteFloat(click.ParamType):

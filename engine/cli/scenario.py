@@ -9,12 +9,16 @@ import click
 
 from engine.cli.options import DATA_DIR, RESULTS_DIR
 from engine.cli.output import command_line
+from engine.cli.scenario_table import scenario_table
 from engine.cli.targets import resolve_target
 
 
 @click.group()
 def scenario() -> None:
     """Stress a playbook on futures that have not happened, over many paths."""
+
+
+scenario.add_command(scenario_table)
 
 
 @scenario.command(name="list")
