@@ -117,6 +117,15 @@ def test_all_means_every_named_scenario_and_a_typo_is_refused_before_any_run() -
     assert "stagflation" in info.value.fix
 
 
+def test_two_playbooks_with_one_label_are_refused_before_any_run() -> None:
+    from engine.errors import ConfigError
+    from engine.runs.config import RunConfig
+
+    twins = [("60-40", RunConfig(strategy="60-40")), ("60-40", RunConfig(strategy="60-40"))]
+    with pytest.raises(ConfigError, match="both called '60-40'"):
+        run_table(twins, ["stagflation"], PATHS, SEED)
+
+
 # --- the page in headless Chromium ---------------------------------------------------------
 
 

@@ -46,7 +46,7 @@ def scenario_table(
     seed: int,
     results_dir: Path | None,
 ) -> None:
-    """Tabulate playbooks (configs or strategy names) across named scenarios.
+    """Playbooks x named scenarios in one table, on the same paths.
 
     \b
     playbook scenario table hayes-pivot                       # across every scenario

@@ -83,7 +83,8 @@ def row_key(frame: pd.DataFrame) -> str:
 def title_of(frame: pd.DataFrame) -> str:
     key = row_key(frame)
     if key == "scenario":
-        return f"SYNTHETIC scenarios: {frame['playbook'].iloc[0]} across {len(frame)} scenarios"
+        many = f"{len(frame)} scenarios" if len(frame) > 1 else "1 scenario"
+        return f"SYNTHETIC scenarios: {frame['playbook'].iloc[0]} across {many}"
     if key == "playbook":
         return (
             f"SYNTHETIC scenario {frame['scenario'].iloc[0]}: {len(frame)} playbooks side by side"

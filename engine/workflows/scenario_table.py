@@ -54,6 +54,13 @@ def run_table(
     """
     if not playbooks:
         raise ConfigError("no playbook to run", "name a config or strategy")
+    labels = [label for label, _config in playbooks]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:  # rows are told apart by label: two alike would read as one playbook
+        raise ConfigError(
+            f"two playbooks are both called {twice[0]!r}",
+            "give one a `name:` in its config, or name each playbook once",
+        )
     total = paths * len(playbooks) * len(scenarios)
     cells: list[Cell] = []
     for label, config in playbooks:
