@@ -38,18 +38,13 @@ def definitions_by_flag(group: click.Group) -> dict[str, dict[str, list[str]]]:
 
 def shared_definitions() -> set[str]:
     """The flags engine.cli.options defines."""
+
+    def probe() -> None: ...
+
     flags: set[str] = set()
-    for value in vars(options).values():
-        if callable(value) and not isinstance(value, type):
-
-            def probe() -> None: ...
-
-            try:
-                decorated: Any = value(probe)
-            except TypeError:
-                continue
-            for param in getattr(decorated, "__click_params__", []):
-                flags.update(param.opts)
+    for option in options.SHARED:
+        decorated: Any = option(probe)
+        flags.update(opt for param in decorated.__click_params__ for opt in param.opts)
     return flags
 
 

@@ -78,3 +78,7 @@ FAIL_BELOW_DSR = click.option(
 def real_data_dir(data_dir: Path | None) -> Path:
     """The folder a command that always measures on real history reads."""
     return data_dir if data_dir is not None else REAL_DATA_DIR
+
+
+# Every shared option above, for the test that each flag has one definition.
+SHARED = (DATA_DIR, RESULTS_DIR, START, END, CACHE, FAIL_BELOW_DSR)

@@ -6,11 +6,11 @@ import sys
 from typing import Any
 
 
-def fmt(fmt: str, value: Any) -> str:
-    """`value` in `fmt`, or "-" for a missing or NaN number."""
+def fmt(form: str, value: Any) -> str:
+    """`value` in the format `form`, or "-" for a missing or NaN number."""
     if value is None or (isinstance(value, float) and value != value):
         return "-"
-    return fmt.format(value)
+    return form.format(value)
 
 
 def command_line(fallback: str) -> str:
