@@ -27,3 +27,15 @@ def test_strategy_params_still_reject_nan():
         Params(level=float("nan"))
     with pytest.raises(ValidationError):
         Params(other=1)  # type: ignore[call-arg]
+
+
+def test_did_you_mean_keeps_each_callers_wording():
+    from engine.data.sources import did_you_mean_symbol
+    from engine.io.yaml_models import did_you_mean
+
+    assert did_you_mean("fee_bp", ["fees_bps", "slippage_bps"]) == "did you mean 'fees_bps'?"
+    assert did_you_mean("zzz", ["a", "b"]) == "valid keys: a, b"
+    assert did_you_mean("zzz", []) == ""
+    assert did_you_mean("zzz", ["a"], otherwise="use one of a") == "use one of a"
+    assert did_you_mean_symbol("SPX", ["QQQ", "SPXL", "SPY"]) == "did you mean 'SPXL' or 'SPY'?"
+    assert did_you_mean_symbol("ZZZ", ["QQQ"]) == ""

@@ -9,7 +9,6 @@ and up to its end (peak close to trough close), so it reads like the dated facts
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from importlib import resources
 
 import numpy as np
@@ -18,7 +17,7 @@ from pydantic import Field, model_validator
 
 from engine.core import metrics
 from engine.errors import ConfigError
-from engine.io.yaml_models import Frozen
+from engine.io.yaml_models import Frozen, did_you_mean
 
 
 class Regime(Frozen):
@@ -52,9 +51,10 @@ def find_regime(name: str, catalog: tuple[Regime, ...]) -> Regime:
     for regime in catalog:
         if regime.name == name:
             return regime
-    close = difflib.get_close_matches(name, [r.name for r in catalog], n=1, cutoff=0.4)
-    names = ", ".join(r.name for r in catalog)
-    hint = f"did you mean {close[0]!r}?" if close else f"this data's regimes are: {names}"
+    names = [r.name for r in catalog]
+    hint = did_you_mean(
+        name, names, cutoff=0.4, otherwise=f"this data's regimes are: {', '.join(names)}"
+    )
     raise ConfigError(f"unknown regime {name!r}", hint)
 
 

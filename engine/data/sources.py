@@ -10,7 +10,6 @@ calendar.
 
 from __future__ import annotations
 
-import difflib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -22,6 +21,7 @@ from engine.core.regimes import Regime, embedded_regimes
 from engine.data.csvio import read_macro_csv, read_price_csv
 from engine.errors import DataError
 from engine.io.names import check_name, name_path
+from engine.io.yaml_models import did_you_mean
 
 if TYPE_CHECKING:
     pass
@@ -149,10 +149,8 @@ def _filename_symbol(stem: str) -> str:
 
 
 def did_you_mean_symbol(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    if close:
-        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return ""
+    """Up to three close symbols ("" if none): the shared hint, tuned for tickers."""
+    return did_you_mean(name, choices, n=3, otherwise="")
 
 
 class FrameSource:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import reprlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +123,26 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-def did_you_mean(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+def did_you_mean(
+    name: str,
+    choices: Iterable[str],
+    *,
+    n: int = 1,
+    cutoff: float = 0.5,
+    otherwise: str | None = None,
+) -> str:
+    """The one 'did you mean' hint for a misspelt name: up to `n` close choices.
+
+    With nothing close it returns `otherwise`, or by default the list of valid keys ("" when
+    there are none), so a caller with its own fallback passes it here.
+    """
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=n, cutoff=cutoff)
     if close:
-        return f"did you mean {close[0]!r}?"
-    return f"valid keys: {', '.join(choices)}" if choices else ""
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if otherwise is not None:
+        return otherwise
+    return f"valid keys: {', '.join(options)}" if options else ""
 
 
 def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:

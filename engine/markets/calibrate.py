@@ -29,6 +29,7 @@ import engine
 from engine.core.regimes import embedded_regimes
 from engine.data.sources import DirectorySource, Source
 from engine.errors import DataError
+from engine.io.yaml_models import did_you_mean
 
 FACTORS: tuple[str, ...] = ("tech", "crypto", "gold", "duration", "credit")
 
@@ -389,12 +390,9 @@ def _first_present(candidates: Sequence[str], symbols: Sequence[str]) -> str | N
 def _window(name: str) -> Window:
     known = windows()
     if name not in known:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
         raise DataError(
             f"unknown calibration window {name!r}",
-            f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(known)}",
+            did_you_mean(name, known, otherwise=f"use one of {', '.join(known)}"),
         )
     return known[name]
 

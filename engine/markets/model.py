@@ -17,7 +17,6 @@ then the project's configs/scenarios; mistakes are one-line errors with file and
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -543,8 +542,7 @@ def scenario_problems(s: Scenario) -> list[tuple[tuple[Any, ...], str, str]]:
 
 
 def _hint(name: str, choices: Any) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(name, choices, otherwise="")
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -585,13 +583,9 @@ def load_scenario(name_or_path: str) -> Scenario:
     if path is None:
         names = scenario_names()
         stem = Path(str(name_or_path)).stem
-        close = difflib.get_close_matches(stem, names, n=1, cutoff=0.4)
         listing = ", ".join(names) or "none"
-        fix = (
-            f"did you mean {close[0]!r}? (available: {listing})"
-            if close
-            else f"available: {listing}"
-        )
+        close = did_you_mean(stem, names, cutoff=0.4, otherwise="")
+        fix = f"{close} (available: {listing})" if close else f"available: {listing}"
         raise ConfigError(f"unknown scenario {name_or_path!r}", fix)
     data, lines = read_yaml(path)
     try:

@@ -17,7 +17,6 @@ The same spec resolves the same way on a dask worker (it imports the file by its
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -31,6 +30,7 @@ from typing import Literal
 
 from engine.core.strategy import Strategy
 from engine.errors import ConfigError
+from engine.io.yaml_models import did_you_mean
 
 ENTRY_POINT_GROUP = "playbook.strategies"
 DISTRIBUTION = "playbook"  # whose entry points are the built-ins
@@ -132,11 +132,11 @@ def _from_name(name: str) -> tuple[type[Strategy], StrategySource]:
         return _builtin(name, builtins[name])
     if name in points:
         return _load_entry_point(points[name])
-    close = difflib.get_close_matches(name, [*builtins, *points], n=1, cutoff=0.4)
-    hint = (
-        f"did you mean {close[0]!r}?"
-        if close
-        else "`playbook strategies` lists the names; your own: path/to/file.py[:Class]"
+    hint = did_you_mean(
+        name,
+        [*builtins, *points],
+        cutoff=0.4,
+        otherwise="`playbook strategies` lists the names; your own: path/to/file.py[:Class]",
     )
     raise ConfigError(f"unknown strategy {name!r}", hint)
 
@@ -278,9 +278,8 @@ def _class_in(module: ModuleType, class_name: str, spec: str) -> type[Strategy]:
     cls = getattr(module, class_name, None)
     if cls is None:
         names = [c.__name__ for c in strategies_in(module)]
-        close = difflib.get_close_matches(class_name, names, n=1, cutoff=0.4)
         defined = ", ".join(names) or "none"
-        hint = f"did you mean {close[0]!r}?" if close else f"it defines {defined}"
+        hint = did_you_mean(class_name, names, cutoff=0.4, otherwise=f"it defines {defined}")
         raise ConfigError(f"strategy {spec!r}: no class {class_name!r}", hint)
     _check_class(cls, spec)
     _check_not_builtin(cls, spec)
