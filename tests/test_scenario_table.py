@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
-from engine.reports.scenario_table import CSV, PAGE, cell_row, table_frame, terminal_table
+from engine.reports.scenario_table import CSV, PAGE, Cell, cell_row, table_frame, terminal_table
 from engine.runs.config import find_config, load_run_config
 from engine.workflows.scenario_table import run_table, scenario_list, write_table_folder
 from tests.page_browser import console_problems, need_chromium, probed
@@ -75,6 +75,35 @@ def test_table_figures_are_the_textbook_statistics_of_the_paths(across) -> None:
             assert row[f"exposure.{phase}"] == pytest.approx(
                 per_path[f"exposure.{phase}"].sum() / PATHS
             )
+
+
+def test_table_figures_on_hand_made_paths_even_count_and_ending_at_exactly_1(across) -> None:
+    """Four paths with figures worked out by hand: the median of an even count is the mean
+    of the middle two, and a path ending at exactly its starting wealth did not lose."""
+    from dataclasses import replace
+
+    per_path = pd.DataFrame(
+        {
+            "cagr": [0.10, -0.20, 0.30, 0.00],
+            "max_drawdown": [-0.10, -0.40, -0.20, -0.30],
+            "final_wealth": [1.1, 0.8, 1.3, 1.0],
+            "benchmark_final_wealth": [1.0, 0.9, 1.5, 0.9],
+            "benchmark_cagr": [0.0, -0.1, 0.5, -0.1],
+            "beat_benchmark": [1.0, 0.0, 0.0, 1.0],
+            "exposure.boom": [1.0, 0.5, 0.0, 0.5],
+        },
+        index=pd.Index(range(4), name="path"),
+    )
+    row = cell_row(Cell("hand", replace(across[0][0].outcome, per_path=per_path)))
+    assert row["cagr_median"] == pytest.approx(0.05)  # (0.0 + 0.1) / 2
+    assert row["cagr_p5"] == pytest.approx(-0.17)  # -0.2 + 0.15 * (0.0 - -0.2)
+    assert row["cagr_p95"] == pytest.approx(0.27)  # 0.1 + 0.85 * (0.3 - 0.1)
+    assert row["max_drawdown_median"] == pytest.approx(-0.25)
+    assert row["max_drawdown_p5"] == pytest.approx(-0.385)  # -0.4 + 0.15 * 0.1
+    assert row["p_loss"] == pytest.approx(0.25)  # only 0.8; 1.0 is not a loss
+    assert row["p_beat_benchmark"] == pytest.approx(0.5)
+    assert row["benchmark_cagr_median"] == pytest.approx(-0.05)
+    assert row["exposure.boom"] == pytest.approx(0.5)
 
 
 def test_the_folder_has_the_csv_page_text_and_every_cells_numbers(across) -> None:
@@ -154,6 +183,7 @@ def test_table_page_loads_offline_and_shows_the_figures(across, tmp_path: Path) 
 # --- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_scenario_table_command_puts_playbooks_side_by_side_on_the_same_paths(
     across, tmp_path: Path
 ) -> None:
