@@ -458,3 +458,14 @@ def test_exposure_is_the_gross_risky_weight_in_the_window(runs: dict[str, Path])
     want = weights.drop(columns="CASH").abs().sum(axis=1)
     got = comparison.exposure[comparison.labels[0]]
     pd.testing.assert_series_equal(got, want, check_names=False, rtol=1e-12)
+
+
+def test_exposure_axis_from_zero_not_autoscaled_into_float_noise(runs: dict[str, Path]) -> None:
+    """A fully invested 60/40 holds 100% +- 1e-16: autoscaled, its flat line drew as spikes."""
+    from engine.reports.compare_chart import compare_figure
+
+    comparison = _compare(runs["base"])
+    invested = comparison.exposure[comparison.labels[0]].iloc[1:]  # the first bar is cash
+    assert 0 < invested.max() - invested.min() < 1e-12  # the noise autoscaling blew up
+    figure = compare_figure(comparison.returns, comparison.exposure, comparison.benchmarks)
+    assert figure.layout.yaxis2.rangemode == "tozero"

@@ -90,7 +90,8 @@ def compare_figure(
             col=1,
         )
     fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", row=2, col=1)
+    # from zero: a fully invested run's 100% (+-1e-16) must not autoscale into noise
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=2, col=1)
     fig.update_yaxes(tickformat=".0%", row=3, col=1)
     fig.update_xaxes(
         rangeselector={
