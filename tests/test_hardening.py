@@ -753,7 +753,7 @@ def test_cache_write_on_a_full_disk_leaves_the_old_entry(tmp_path, monkeypatch):
     frame = pd.DataFrame({"close": closes(BDAYS, 1)}, index=BDAYS)
     cache.write("yahoo", "SPY", frame)
     before = snapshot(tmp_path)
-    raise_on("os.fdopen", ENOSPC)(monkeypatch)
+    raise_on("os.fsync", ENOSPC)(monkeypatch)  # the cache syncs each file before its rename
     with pytest.raises(OutputError) as caught:
         cache.write("yahoo", "SPY", frame * 2)
     monkeypatch.undo()

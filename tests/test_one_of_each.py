@@ -39,3 +39,39 @@ def test_did_you_mean_keeps_each_callers_wording():
     assert did_you_mean("zzz", ["a"], otherwise="use one of a") == "use one of a"
     assert did_you_mean_symbol("SPX", ["QQQ", "SPXL", "SPY"]) == "did you mean 'SPXL' or 'SPY'?"
     assert did_you_mean_symbol("ZZZ", ["QQQ"]) == ""
+
+
+def test_one_atomic_writer_syncs_when_asked(tmp_path, monkeypatch):
+    import os
+
+    from engine.io.atomic import write_file_atomically
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    write_file_atomically(tmp_path / "a.txt", lambda tmp: tmp.write_text("a"))
+    assert synced == []
+    write_file_atomically(tmp_path / "b.txt", lambda tmp: tmp.write_text("b"), fsync=True)
+    assert len(synced) == 1 and (tmp_path / "b.txt").read_text() == "b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_write_errors_share_one_errno_table():
+    import errno
+
+    from engine.errors import ExitCode
+    from engine.io.atomic import output_error
+
+    full = OSError(errno.ENOSPC, os_strerror(errno.ENOSPC), "/r/x")
+    error = output_error(full, "cannot write to /r", "--results-dir chooses the folder")
+    assert error.exit_code == ExitCode.OUTPUT
+    assert error.one_line() == (
+        "cannot write to /r: No space left on device (fix: free disk space or choose another"
+        " folder; --results-dir chooses the folder)"
+    )
+
+
+def os_strerror(code: int) -> str:
+    import os
+
+    return os.strerror(code)

@@ -7,7 +7,7 @@ source metadata such as FRED units and release lags). ALFRED vintage tables are 
 The root is the user's cache folder (`platformdirs.user_cache_dir("playbook")/data`),
 `$PLAYBOOK_CACHE`, or an explicit path.
 
-Writes are atomic (temporary file + `os.replace`, the parquet before its sidecar), so an
+Writes are atomic and synced (`engine.io.atomic`, the parquet before its sidecar), so an
 interrupted write leaves either the old entry or one whose checksum no longer matches. A read
 checks everything; any mismatch raises `CorruptCacheError` naming the file, and callers
 report it and refetch: a damaged cache is never used silently.
@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ from typing import Any
 import pandas as pd
 
 from engine.data.sources import symbol_filename
-from engine.errors import DataError, OutputError
+from engine.errors import DataError
+from engine.io.atomic import output_error, write_file_atomically
 from engine.io.names import check_name, name_path
 
 CACHE_ENV = "PLAYBOOK_CACHE"
@@ -151,13 +151,14 @@ class DataCache:
         path = self.path_for(source, symbol)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, payload)
+            _write_synced(path, payload)
             text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
-            _atomic_write(self.sidecar_for(source, symbol), text.encode())
+            _write_synced(self.sidecar_for(source, symbol), text.encode())
         except OSError as exc:
-            raise OutputError(
-                f"cannot write the data cache at {path.parent} ({exc.strerror or exc})",
-                f"free disk space, fix permissions, or set ${CACHE_ENV} to a writable folder",
+            raise output_error(
+                exc,
+                f"cannot write the data cache at {path.parent}",
+                f"or set ${CACHE_ENV} to a writable folder",
             ) from exc
         return _entry(source, symbol, path, meta)
 
@@ -279,17 +280,9 @@ def _prepared(
     return out
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def _write_synced(path: Path, payload: bytes) -> None:
+    """Whole or not at all, and on disk before the rename: a cache is trusted when read."""
+    write_file_atomically(path, lambda tmp: tmp.write_bytes(payload), fsync=True)
 
 
 def _day(stamp: Any) -> str:

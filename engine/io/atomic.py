@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.errors import OutputError
+from engine.errors import OutputError, from_os_error
 
 
 def write_folder_atomically(
@@ -44,9 +44,8 @@ def write_named_folder(
         tmp.mkdir()
     except OSError as exc:
         _remove_claim(claimed)
-        raise OutputError(
-            f"cannot write to {parent}: {exc.strerror or exc}",
-            "choose a writable folder with --results-dir",
+        raise output_error(
+            exc, f"cannot write to {parent}", "--results-dir chooses the folder"
         ) from exc
     try:
         fill(tmp, final.name)
@@ -54,9 +53,8 @@ def write_named_folder(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_claim(claimed)
-        raise OutputError(
-            f"could not write {final.name} in {parent}: {exc.strerror or exc}",
-            "free disk space or fix permissions, then run again",
+        raise output_error(
+            exc, f"could not write {final.name} in {parent}", "then run again"
         ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -65,21 +63,39 @@ def write_named_folder(
     return final
 
 
-def write_file_atomically(path: Path, write: Callable[[Path], object]) -> None:
+def write_file_atomically(
+    path: Path, write: Callable[[Path], object], *, fsync: bool = False
+) -> None:
     """`write(tmp)` beside `path`, then rename it into place: a reader never sees half a
     file, and a failure (full disk, Ctrl-C) leaves the old file or none. A folder at `path`
-    is refused (EISDIR, one line in the CLI) rather than written into or replaced."""
+    is refused (EISDIR, one line in the CLI) rather than written into or replaced.
+
+    `fsync` flushes the file to disk before the rename, so a power cut cannot leave an
+    empty file under the final name (the data cache, read back without a rerun, asks for it).
+    """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")
     try:
         write(tmp)
+        if fsync:
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def output_error(exc: OSError, doing: str, then: str = "") -> OutputError:
+    """One line (exit 5) for a failed write: what was being written, the system's own words
+    for the cause, and the fix from `engine.errors.from_os_error`'s one errno table (so every
+    writer gives the same fix for a full disk or a denied folder)."""
+    cause = from_os_error(exc)
+    fix = f"{cause.fix}; {then}" if then else cause.fix
+    return OutputError(f"{doing}: {exc.strerror or cause.problem}", fix)
 
 
 def _claim_name(parent: Path, base: str) -> Path:
