@@ -172,3 +172,86 @@ def test_broad_pivots_buy_the_crunchs_ordinary_easing_the_articles_rule_waits(tm
     assert default["fed-pivot"] > 0.9 and broad["fed-pivot"] > 0.9
     # the false alarm fools the article's rule: out in the boom that resumes, no crisis
     assert default["boom-resumes"] < 0.2 < default["boom"]
+
+
+def test_scenario_paths_through_the_batch_pipeline_equal_one_run_per_path():
+    """Issue 18/22: paths go through the sweep's batch pipeline (batch decisions, one kernel
+    call per chunk, metrics in one pass). Each path's wealth, exposure per phase and headline
+    numbers equal `playbook run` on that path's market (`run_prepared`), and the headline
+    numbers equal their textbook definitions recomputed here with pandas."""
+    import dataclasses
+
+    import pandas as pd
+
+    from engine.core.metrics import CASH
+    from engine.markets.source import MarketSource
+    from engine.runs.backtest import load_panel, make_strategy, run_prepared, window_start
+
+    config = RunConfig(strategy="hayes-pivot", benchmark="BTC-USD")
+    markets = generate_paths(load_scenario("ai-credit-crunch"), 5, seed=11)
+    outcome = run_paths(config, markets, "ai-credit-crunch", 11, chunk_paths=2)
+    for i in range(5):
+        strategy = make_strategy(config)
+        panel = load_panel(config, strategy, MarketSource(markets[i], "ai-credit-crunch", 11, i))
+        panel = dataclasses.replace(panel, window_start=window_start(config, panel))
+        run = run_prepared(config, strategy, panel)
+        returns = run.returns
+        pd.testing.assert_series_equal(
+            outcome.wealth[i], (1 + returns).cumprod().rename(i), check_exact=True
+        )
+        row = outcome.per_path.loc[i]
+        stats = run.stats
+        for key in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown"):
+            assert row[key] == pytest.approx(stats[key], rel=1e-12, abs=1e-15), key
+        bench = run.stats["benchmark"]
+        for key in ("final_wealth", "cagr", "max_drawdown"):
+            assert row[f"benchmark_{key}"] == pytest.approx(bench[key], rel=1e-12), key
+        exposure = run.simulation.weights[0].drop(columns=CASH).abs().sum(axis=1)
+        for regime in outcome.regimes:
+            inside = (exposure.index > pd.Timestamp(regime.start)) & (
+                exposure.index <= pd.Timestamp(regime.end)
+            )
+            assert row[f"exposure.{regime.name}"] == float(exposure[inside].mean())
+        # textbook definitions, on the path's own returns and cash
+        cash = run.cash_returns
+        wealth = (1 + returns).cumprod()
+        years = ((returns.index[-1] - returns.index[0]).days + 1) / 365.25
+        ppy = len(returns) / years
+        excess = returns - cash
+        assert row["final_wealth"] == pytest.approx(wealth.iloc[-1], rel=1e-12)
+        assert row["cagr"] == pytest.approx(wealth.iloc[-1] ** (1 / years) - 1, rel=1e-12)
+        assert row["max_drawdown"] == pytest.approx(
+            (wealth / np.maximum(wealth.cummax(), 1.0) - 1).min(), rel=1e-12
+        )
+        assert row["sharpe"] == pytest.approx(
+            excess.mean() / excess.std(ddof=1) * np.sqrt(ppy), rel=1e-10
+        )
+    assert outcome.periods_per_year == pytest.approx(ppy, rel=1e-12)
+    median = outcome.median_path
+    wealth = (1 + outcome.median_returns).cumprod().rename(median)
+    pd.testing.assert_series_equal(wealth, outcome.wealth[median], check_exact=True)
+
+
+def test_lazy_path_sequence_equals_generate_paths():
+    """Issue 22: `playbook scenario run` reads its paths from a PathSequence (a chunk at a
+    time, memory flat in the number of paths); every path equals generate_paths' path."""
+    from engine.markets.generator import PathSequence
+
+    scenario = load_scenario("ai-credit-crunch")
+    symbols = ["BTC-USD", "QQQ", "BIL"]
+    eager = generate_paths(scenario, 7, seed=4, symbols=symbols)
+    lazy = PathSequence(scenario, 7, seed=4, symbols=symbols, chunk_paths=3)
+    assert len(lazy) == 7
+    for i in (6, 0, 1, 5, 3, 2, 4, -1):
+        mine, theirs = lazy[i], eager[i]
+        assert mine.description == theirs.description
+        assert list(mine.prices) == list(theirs.prices) and list(mine.macro) == list(theirs.macro)
+        for symbol, frame in theirs.prices.items():
+            assert mine.prices[symbol].equals(frame), symbol
+            assert frame[["open", "high", "low", "volume"]].isna().all().all()
+            assert frame["close"].equals(frame["adj_close"]) and frame["close"].notna().all()
+        for series_id, series in theirs.macro.items():
+            assert mine.macro[series_id].equals(series), series_id
+        assert mine.events.equals(theirs.events) and mine.regimes.equals(theirs.regimes)
+    with pytest.raises(IndexError):
+        lazy[7]

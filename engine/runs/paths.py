@@ -8,7 +8,7 @@ the headline numbers, the wealth curve and the exposure held in each scenario ph
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from engine.core import metrics
+from engine.core.panel import Panel
 from engine.core.regimes import Regime
-from engine.core.schedule import build_schedule
-from engine.core.signals import MissingInputWarning
-from engine.core.simulate import Costs, simulate
+from engine.core.simulate import Costs
+from engine.core.strategy import Strategy
 from engine.errors import DataError
 from engine.markets.source import MarketSource
 from engine.markets.synthetic import SyntheticMarket
@@ -30,7 +30,19 @@ from engine.runs.backtest import (
     make_strategy,
     window_start,
 )
+from engine.runs.batch import Batch, SharedPanel, run_batch
 from engine.runs.config import RunConfig
+
+SUMMARY_KEYS = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "final_wealth",
+)  # metrics.summary's numbers, in its order
 
 
 @dataclass(frozen=True)
@@ -62,56 +74,58 @@ def run_paths(
     chunk_paths: int = 100,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> ScenarioOutcome:
-    """Run `config`'s playbook on every market; markets must share a calendar."""
-    if not markets:
+    """Run `config`'s playbook on every market; markets must share a calendar.
+
+    Paths go through the batch pipeline a sweep uses (`engine.runs.batch`) a chunk at a time:
+    per chunk its panels, decisions, one kernel call and the headline numbers in one pass;
+    only the per-path rows and wealth curves are kept, so the working memory is one chunk's
+    (`markets` may be a lazy sequence that generates its paths as they are asked for).
+    """
+    if not len(markets):
         raise DataError("no scenario paths to run", "ask for --paths 1 or more")
     costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
-    wealth, bench, rows = [], [], []
-    regimes: tuple[Regime, ...] = ()
-    kept: dict[int, tuple[pd.Series, pd.Series | None, pd.Series]] = {}
-    ppy = float("nan")  # set from the first chunk's window (the paths share a calendar)
-    for first in range(0, len(markets), chunk_paths):
-        chunk = range(first, min(first + chunk_paths, len(markets)))
-        panels, plans = [], []
+    count = len(markets)
+    wealth: list[np.ndarray] = []
+    bench: list[np.ndarray] = []
+    rows: list[dict[str, float]] = []
+    first_panel: Panel | None = None
+    # resolved once: resolving a name reads the installed entry points (a third of a path)
+    proto = make_strategy(config)
+    for first in range(0, count, chunk_paths):
+        chunk = range(first, min(first + chunk_paths, count))
+        pairs = []
         for i in chunk:
-            strategy = make_strategy(config)
-            panel = load_panel(config, strategy, MarketSource(markets[i], scenario, seed, i))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", MissingInputWarning)
-                plans.append(build_schedule(strategy, panel, config.leverage_cap).targets)
-            panels.append(panel)
+            strategy = _fresh(proto)
+            panel = _path_panel(config, strategy, markets[i], scenario, seed, i, first_panel)
+            first_panel = panel if first_panel is None else first_panel
+            pairs.append(([strategy], SharedPanel.of(panel)))
             if on_chunk is not None:  # progress moves per path decided, not per chunk
-                on_chunk(i, len(markets))
-        start = window_start(config, panels[0])
-        regimes = panels[0].regimes
-        sim = simulate(panels, plans, costs, start=start, names=[str(i) for i in chunk])
-        ppy = metrics.periods_per_year(pd.DatetimeIndex(sim.returns.index))
-        for column, i in enumerate(chunk):
-            returns = sim.returns.iloc[:, column]
-            cash = cash_returns(panels[column], returns.index)
-            bench_returns = benchmark_returns(config, panels[column], returns.index)
-            rows.append(
-                _path_row(i, returns, bench_returns, cash, sim.weights[column], regimes, ppy)
-            )
-            wealth.append((1 + returns).cumprod().rename(i))
-            if bench_returns is not None:
-                bench.append((1 + bench_returns).cumprod().rename(i))
-            kept[i] = (returns, bench_returns, cash)
+                on_chunk(i, count)
+        batch = run_batch(pairs, costs, config.leverage_cap)
+        rows.extend(_chunk_rows(config, chunk, batch, panel.regimes))
+        wealth.append(np.cumprod(1.0 + batch.sim.returns, axis=1))
+        if config.benchmark is not None:
+            bench.append(np.cumprod(1.0 + _benchmark_rows(config, batch), axis=1))
         if on_chunk is not None:
-            on_chunk(chunk.stop, len(markets))
+            on_chunk(chunk.stop, count)
+    assert first_panel is not None
+    shared = SharedPanel.of(first_panel)
     per_path = pd.DataFrame(rows).set_index("path")
     median = _median_path(per_path)
-    returns, bench_returns, cash = kept[median]
+    returns, bench_returns, cash = _median_series(
+        config, _fresh(proto), markets[median], scenario, seed, median, first_panel
+    )
+    paths = pd.Index(np.arange(count, dtype=np.int64))
     return ScenarioOutcome(
         config=config,
-        strategy=make_strategy(config).name,  # a file spec's strategy by its name, not path
+        strategy=proto.name,  # a file spec's strategy by its name, not path
         scenario=scenario,
         seed=seed,
-        wealth=pd.concat(wealth, axis=1),
-        benchmark_wealth=pd.concat(bench, axis=1) if bench else None,
+        wealth=_frame(wealth, shared.window, paths),
+        benchmark_wealth=_frame(bench, shared.window, paths) if bench else None,
         per_path=per_path,
-        regimes=regimes,
-        periods_per_year=ppy,
+        regimes=first_panel.regimes,
+        periods_per_year=shared.ppy,
         median_path=median,
         median_returns=returns,
         median_benchmark=bench_returns,
@@ -119,29 +133,93 @@ def run_paths(
     )
 
 
-def _path_row(
+def _fresh(strategy: Strategy) -> Strategy:
+    """A new instance with the same params: each path decides from a clean state."""
+    return type(strategy)(strategy.p)
+
+
+def _path_panel(
+    config: RunConfig,
+    strategy: Strategy,
+    market: SyntheticMarket,
+    scenario: str,
+    seed: int,
     path: int,
-    returns: pd.Series,
-    benchmark: pd.Series | None,
-    cash: pd.Series,
-    weights: pd.DataFrame,
-    regimes: tuple[Regime, ...],
-    ppy: float,
-) -> dict[str, float]:
-    row: dict[str, float] = {"path": path}
-    for key, value in metrics.summary(returns, ppy, cash).items():
-        row[key] = value
-    if benchmark is not None:
-        for key in ("final_wealth", "cagr", "max_drawdown"):
-            row[f"benchmark_{key}"] = metrics.summary(benchmark, ppy, cash)[key]
-        row["beat_benchmark"] = float(row["final_wealth"] > row["benchmark_final_wealth"])
-    exposure = metrics.gross_exposure(weights)
-    for regime in regimes:
-        inside = (exposure.index > pd.Timestamp(regime.start)) & (
-            exposure.index <= pd.Timestamp(regime.end)
+    first: Panel | None,
+) -> Panel:
+    """Path `path`'s panel, its window starting where the first path's does (one calendar)."""
+    panel = load_panel(config, strategy, MarketSource(market, scenario, seed, path))
+    start = window_start(config, panel if first is None else first)
+    return dataclasses.replace(panel, window_start=start)
+
+
+def _chunk_rows(
+    config: RunConfig, chunk: range, batch: Batch, regimes: tuple[Regime, ...]
+) -> list[dict[str, float]]:
+    """One row per path: the headline numbers, the benchmark's and the exposure per phase."""
+    table, sim = batch.table, batch.sim
+    columns: dict[str, np.ndarray] = {key: table[key] for key in SUMMARY_KEYS}
+    if config.benchmark is not None:
+        window = batch.shares[0].window
+        found = metrics.summary_arrays(
+            _benchmark_rows(config, batch),
+            np.zeros(len(window)),
+            batch.shares[0].span,
+            batch.shares[0].ppy,
         )
-        row[f"exposure.{regime.name}"] = float(exposure[inside].mean()) if inside.any() else np.nan
-    return row
+        for key in ("final_wealth", "cagr", "max_drawdown"):
+            columns[f"benchmark_{key}"] = found[key]
+        columns["beat_benchmark"] = (
+            columns["final_wealth"] > columns["benchmark_final_wealth"]
+        ).astype(float)
+    index = sim.index
+    for regime in regimes:
+        inside = (index > pd.Timestamp(regime.start)) & (index <= pd.Timestamp(regime.end))
+        columns[f"exposure.{regime.name}"] = (
+            sim.gross[:, inside].mean(axis=1) if inside.any() else np.full(len(chunk), np.nan)
+        )
+    return [
+        {"path": path, **{key: float(values[k]) for key, values in columns.items()}}
+        for k, path in enumerate(chunk)
+    ]
+
+
+def _benchmark_rows(config: RunConfig, batch: Batch) -> np.ndarray:
+    """paths x bars: each path's benchmark returns on the window."""
+    return np.stack(
+        [_benchmark(config, shared.panel, shared.window).to_numpy() for shared in batch.shares]
+    )
+
+
+def _benchmark(config: RunConfig, panel: Panel, window: pd.DatetimeIndex) -> pd.Series:
+    found = benchmark_returns(config, panel, window)
+    assert found is not None
+    return found
+
+
+def _median_series(
+    config: RunConfig,
+    strategy: Strategy,
+    market: SyntheticMarket,
+    scenario: str,
+    seed: int,
+    median: int,
+    first: Panel,
+) -> tuple[pd.Series, pd.Series | None, pd.Series]:
+    """The median path's returns, benchmark and cash as series: that path is run again
+    (a path's numbers do not depend on its chunk) rather than every path's series kept."""
+    shared = SharedPanel.of(_path_panel(config, strategy, market, scenario, seed, median, first))
+    costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
+    batch = run_batch([([strategy], shared)], costs, config.leverage_cap)
+    returns = pd.Series(batch.sim.returns[0], index=shared.window, name=str(median))
+    bench = benchmark_returns(config, shared.panel, shared.window)
+    cash = cash_returns(shared.panel, shared.window)
+    return returns, bench, cash
+
+
+def _frame(parts: list[np.ndarray], window: pd.DatetimeIndex, paths: pd.Index) -> pd.DataFrame:
+    """window x paths from chunks of paths x window."""
+    return pd.DataFrame(np.concatenate(parts).T, index=window, columns=paths)
 
 
 def _median_path(per_path: pd.DataFrame) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,9 @@ def make_paths(
     generator: str,
     data_dir: Path | None,
     block_days: int,
-) -> tuple[list[SyntheticMarket], str]:
-    """The markets to run on and a label for the report."""
+) -> tuple[Sequence[SyntheticMarket], str]:
+    """The markets to run on and a label for the report. The regime model's paths are made
+    a chunk at a time as `run_paths` reads them (memory flat in the number of paths)."""
     strategy = make_strategy(config)
     inputs = strategy.inputs()
     symbols = list(
@@ -57,7 +59,8 @@ def make_paths(
             block_days=block_days,
         )
         return markets, f"bootstrap-{first.year}-{last.year}"
-    from engine.markets import generate_paths, load_scenario
+    from engine.markets import load_scenario
+    from engine.markets.generator import PathSequence
 
     spec = load_scenario(scenario)
-    return generate_paths(spec, paths, seed, symbols), spec.name
+    return PathSequence(spec, paths, seed, symbols), spec.name
