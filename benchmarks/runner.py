@@ -44,12 +44,16 @@ class Sizes:
     scenario_budget_s: float
     repeats: int  # in-process engine and kernel simulations: the median of this many
     child_repeats: int  # sweep children: the median (by time) of this many fresh processes
+    vbt_sets: tuple[int, ...] = (1_000,)  # vectorbt as usually called (measurement 7)
+    rule_sets: int = 2_000  # the trend rule's sweep (7) and the whole commands' (4)
+    btp_tries: int = 300  # backtesting.py's optimize: this many of the grid
+    bt_sets: int = 10  # bt: this many sets of the grid
 
 
 FULL = Sizes(
     (100, 1_000, 10_000), 1_000, 1_000, 300.0, (2_000, 4_000, 8_000), 2_000, 1_000, 240.0, 5, 3
 )
-QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3, 1)
+QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3, 1, (20,), 20, 6, 1)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Context:
         time_cap: float | None = None,
         shard: str | None = None,
         chunk_size: int | None = None,
+        workload: str = "hayes-pivot",
     ) -> dict:
         """One sweep in a fresh process (memoized per run: measurements share them).
 
@@ -77,7 +82,7 @@ class Context:
         every run's time in `repeat_seconds`); a sweep of up to `ROUNDS_UP_TO` sets also runs
         `ROUNDS` times within each process (its median round).
         """
-        key = (sets, bars_fraction, time_cap, shard, chunk_size)
+        key = (sets, bars_fraction, time_cap, shard, chunk_size, workload)
         if key not in self._children:
             repeats = self.sizes.child_repeats
             self.log(
@@ -85,10 +90,13 @@ class Context:
                 + (f", {bars_fraction:g} of the bars" if bars_fraction != 1 else "")
                 + (f", shard {shard}" if shard else "")
                 + (f", chunks of {chunk_size}" if chunk_size else "")
+                + (f", {workload}" if workload != "hayes-pivot" else "")
                 + (f" (x{repeats})" if repeats > 1 else "")
                 + " ..."
             )
             args = self.child_args(sets, bars_fraction, time_cap, shard, chunk_size)
+            if workload != "hayes-pivot":
+                args += ["--workload", workload]
             runs = sorted((run_child(args) for _ in range(repeats)), key=lambda c: c["seconds"])
             median = runs[len(runs) // 2]
             self._children[key] = {**median, "repeat_seconds": [c["seconds"] for c in runs]}
@@ -174,7 +182,7 @@ def run_child(args: list[str]) -> dict:
 
 
 def measurements() -> dict[str, tuple[str, Callable[[Context], list[Row]]]]:
-    from benchmarks import cli_timing, memory, profile, scaling, scenario, throughput
+    from benchmarks import cli_timing, memory, profile, rivals, scaling, scenario, throughput
 
     return {
         "startup": (
@@ -188,6 +196,10 @@ def measurements() -> dict[str, tuple[str, Callable[[Context], list[Row]]]]:
         "scenario": ("5: the scenario engine, 1,000 paths of one playbook", scenario.run),
         "scaling": ("6: time and memory at 1x, 2x, 4x bars and parameter sets", scaling.run),
         "profile": ("where a sweep's time goes, and the sweep on 2 cores", profile.run),
+        "rivals": (
+            "7: vectorbt as usually called, backtesting.py, bt; whole command vs in-process",
+            rivals.run,
+        ),
     }
 
 

@@ -22,6 +22,7 @@ per set for signals). Stages, each exclusive of the timed stages nested in it:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import time
 from collections.abc import Callable, Iterator
@@ -84,8 +85,8 @@ def _patches(strategy: str) -> list[tuple[Any, str, str]]:
     patches: list[tuple[Any, str, str]] = [
         (engine.sweep.shared_signals.SignalMemo, "signals", "signals"),
         (engine.sweep.shared_signals.SignalMemo, "measures", "signals"),
-        (engine.sweep.runner, "decide_all", "decisions"),
-        (engine.sweep.runner, "simulate_sets", "simulate, rest"),
+        *_where_imported("decide_all", "decisions"),
+        *_where_imported("simulate_sets", "simulate, rest"),
         (engine.sweep.runner, "run_chunk", "metrics"),
         (engine.sweep.runner, "_write_atomically", "write"),
         (engine.core.simulate, "_fills", "fills"),
@@ -98,6 +99,23 @@ def _patches(strategy: str) -> list[tuple[Any, str, str]]:
             if inspect.isfunction(klass.__dict__.get(attribute)):
                 patches.append((klass, attribute, "signals"))
     return patches
+
+
+# the modules a sweep calls decide_all and simulate_sets from (the chunk runner moved them
+# into engine.runs.batch while the generic path was reworked): each one present is timed
+CALLERS = ("engine.sweep.runner", "engine.runs.batch")
+
+
+def _where_imported(attribute: str, stage: str) -> list[tuple[Any, str, str]]:
+    found = []
+    for name in CALLERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if attribute in module.__dict__:
+            found.append((module, attribute, stage))
+    return found
 
 
 @contextlib.contextmanager

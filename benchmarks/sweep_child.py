@@ -55,15 +55,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--shard", default=None, help="K/N")
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument("--workload", default="hayes-pivot", help="hayes-pivot or trend")
     parser.add_argument("--rounds", type=int, default=1, help="sweeps in this process")
     args = parser.parse_args(argv)
     shard = tuple(int(x) for x in args.shard.split("/")) if args.shard else None
 
-    from benchmarks.workload import workload
+    from benchmarks.workload import WORKLOADS
     from engine.runs.backtest import prepare
     from engine.sweep.runner import _write_atomically, make_plan, run_chunk
 
-    load = workload(force_synthetic=args.synthetic)
+    load = WORKLOADS[args.workload](args.synthetic)
     _, panel = prepare(load.base)
     if args.bars_fraction < 1.0:
         load = load.with_bars(args.bars_fraction, panel.index)

@@ -15,7 +15,7 @@ each size is a seeded sample of it, so 100, 1,000 and 10,000 sets are alike per 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +42,14 @@ GRID: dict[str, Any] = {
 class Workload:
     base: RunConfig
     data: str  # what the bars are: "real: <path>" or "SYNTHETIC"
+    grid: dict[str, Any] = field(default_factory=lambda: GRID)
 
     def spec(self, sets: int, chunk_size: int | None = None) -> SweepSpec:
         """`sets` of the grid, sampled; chunks sized by the memory budget unless given."""
         oos = "2022-01-01" if self.real else "2035-01-01"
         return SweepSpec(
             base=Path("benchmark"),
-            grid=GRID,
+            grid=self.grid,
             sample=Sample(n=sets, seed=SEED),
             blocks=12,
             split=Split(oos_start=pd.Timestamp(oos).date()),
@@ -65,7 +66,28 @@ class Workload:
         start = pd.Timestamp(self.base.start) if self.base.start else panel_index[0]
         days = panel_index[panel_index >= start]
         end = days[max(1, round(len(days) * fraction)) - 1]
-        return Workload(self.base.model_copy(update={"end": end.date()}), self.data)
+        return Workload(self.base.model_copy(update={"end": end.date()}), self.data, self.grid)
+
+
+# the library comparisons' rule (benchmarks/trend_rule.py): 250 x 40 = 10,000 sets
+TREND_CONFIG = REPO / "benchmarks" / "trend_rule.yaml"
+TREND_GRID: dict[str, Any] = {
+    "lookback_bars": list(range(5, 255)),
+    "threshold_pct": [round(-5 + 0.5 * i, 1) for i in range(40)],
+}
+
+
+def trend_workload(force_synthetic: bool = False) -> Workload:
+    """QQQ's trend rule from 2014 on the snapshot (else on the synthetic market)."""
+    base = load_run_config(TREND_CONFIG)
+    if not force_synthetic and (SHARED_DATA / "prices").is_dir():
+        data = base.data.model_copy(update={"source": "directory", "path": SHARED_DATA.resolve()})
+        base = RunConfig.model_validate(base.model_copy(update={"data": data}).model_dump())
+        return Workload(base, f"real: {SHARED_DATA.resolve()} (directory source)", TREND_GRID)
+    return Workload(base, "SYNTHETIC (embedded market, seed 20300101)", TREND_GRID)
+
+
+WORKLOADS = {"hayes-pivot": lambda synthetic: workload(synthetic), "trend": trend_workload}
 
 
 def workload(force_synthetic: bool = False) -> Workload:

@@ -100,6 +100,46 @@ def test_numba_kernel_reproduces_engine_simulate(case):
         np.testing.assert_array_equal(getattr(from_frames, name), getattr(inputs, name))
 
 
+def test_vectorbt_as_usually_called_reproduces_engine_simulate(case):
+    """Measurement 7's vectorbt call (sets as column groups of one `from_orders`) simulates
+    the same fills to the same wealth: its speed is compared on the same work."""
+    import vectorbt as vbt
+
+    from benchmarks.vbt_child import wide_arrays
+
+    panel, plans, costs, start = case
+    result, fills = engine_sets(panel, plans, costs, start)
+    market = market_from_panel(panel, ["A", "B"], start)
+    inputs = kernel.prepare_arrays(market, fills.bar, fills.weights, fills.offsets, costs)
+    close, size, fees, slippage, groups = wide_arrays(inputs)
+    portfolio = vbt.Portfolio.from_orders(
+        close=pd.DataFrame(close, index=market.dates),
+        size=size,
+        size_type="targetpercent",
+        fees=fees,
+        slippage=slippage,
+        init_cash=1.0,
+        cash_sharing=True,
+        group_by=groups,
+        call_seq="auto",
+        freq="1D",
+    )
+    np.testing.assert_allclose(portfolio.value().to_numpy().T, wealth(result), rtol=1e-9, atol=0)
+
+
+def test_trend_rule_is_the_textbook_n_session_change():
+    """The library comparisons' rule: long where close_t / close_(t-N) - 1 > threshold %."""
+    from benchmarks.trend_rule import uptrend
+
+    close = random_walk(pd.bdate_range("2020-01-01", periods=300), 5, 0.02)
+    for n, threshold in ((1, 0.0), (20, 1.5), (60, -2.0)):
+        values = close.to_numpy()
+        want = np.zeros(len(values), dtype=bool)
+        for t in range(n, len(values)):
+            want[t] = (values[t] / values[t - n] - 1.0) * 100.0 > threshold
+        np.testing.assert_array_equal(uptrend(close, n, threshold).to_numpy(), want)
+
+
 def test_cycled_chunks_are_the_same_sets(case):
     """`select` and `Decisions.concat` (how the benchmark cycles and chunks sets) keep each
     set's rows, so a cycled set simulates to the same wealth as the original."""
@@ -189,3 +229,11 @@ def test_quick_sweep_and_limit_run_on_the_synthetic_market(tmp_path):
         "write",
     }
     assert child["stages"]["kernel"] > 0 and child["stages"]["decisions"] > 0
+
+
+def test_rival_not_installed_is_a_row_saying_why():
+    from benchmarks.rivals import missing
+
+    row = missing("no_such_library_for_playbook")
+    assert row is not None and "skipped" in row.case and "not installed" in row.note
+    assert missing("vectorbt") is None
