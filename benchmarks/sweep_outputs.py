@@ -43,7 +43,9 @@ def make(sets: int, folder: Path, seed: int = 0) -> None:
 
     base = RunConfig(strategy="60-40")
     index = np.arange(sets)
-    params = [{"a": int(i % 100), "b": grid["b"][(i // 100) % 10], "c": int(i // 1000)} for i in index]
+    params = [
+        {"a": int(i % 100), "b": grid["b"][(i // 100) % 10], "c": int(i // 1000)} for i in index
+    ]
     ids = [param_id(p) for p in params]
     identity = {
         "spec": json.loads(spec.model_dump_json()),

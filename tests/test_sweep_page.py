@@ -143,3 +143,50 @@ def test_page_needs_no_network_and_escapes(swept: Path) -> None:
     page = (swept / SWEEP_PAGE).read_text(encoding="utf-8")
     assert len(re.findall(r"<script[^>]*\bsrc=", page)) == 0
     assert page.count("<script") >= 1 and np.isfinite(len(page))
+
+
+def test_heatmap_of_a_sampled_range_means_equal_width_bins() -> None:
+    """Issue 22: a range sampled at 100k values made a 100k-column heatmap; more than
+    MAX_LEVELS values are cut into MAX_LEVELS equal-width bins, each cell the bin's mean."""
+    from engine.reports.surface import MAX_LEVELS, mean_grid
+
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0.0, 2.0, 5000)
+    y = rng.choice(["monthly", "yearly"], 5000)
+    v = rng.normal(size=5000)
+    table = pd.DataFrame({"p.x": x, "p.y": y, "sharpe": v})
+    grid = mean_grid(table, "x", "y", "sharpe")
+    assert grid.shape == (2, MAX_LEVELS)
+    cell = np.minimum(
+        ((x - x.min()) / (x.max() - x.min()) * MAX_LEVELS).astype(int), MAX_LEVELS - 1
+    )
+    for i, label in enumerate(grid.index):
+        for j in range(MAX_LEVELS):
+            members = (y == label) & (cell == j)
+            assert grid.iloc[i, j] == pytest.approx(v[members].mean(), rel=1e-12)
+    few = table.assign(**{"p.x": np.round(x, 1)})  # 21 values: one column each, as before
+    assert list(mean_grid(few, "x", "y", "sharpe").columns) == sorted(set(np.round(x, 1)))
+
+
+def test_sweep_page_of_many_sets_stays_small(swept: Path, tmp_path: Path) -> None:
+    """Issue 22: sweep.html drew a dot (with hover text) per set: 0.5 MB more than a
+    6-set sweep's page at 10k sets, 5 MB more at 100k. Past MAX_POINTS sets the in vs out chart shades sets per cell instead, and the
+    surface of a 100-value parameter is 100 columns at most, with the best set's star."""
+    from benchmarks.sweep_outputs import make
+    from engine.sweep.runner import read_identity
+    from engine.sweep.spec import SweepSpec
+    from engine.workflows.sweep import write_outputs_of
+
+    folder = tmp_path / "big"
+    make(12_000, folder)
+    spec = SweepSpec.model_validate(read_identity(folder)["spec"])
+    write_outputs_of(folder, spec)
+    page = write_sweep_page(folder).read_text(encoding="utf-8")
+    small = (swept / SWEEP_PAGE).read_text(encoding="utf-8")  # 6 sets, plotly.js inlined
+    assert len(page) - len(small) < 200_000
+    files = sd.read_sweep_folder(folder)
+    counts, _, _ = sd.in_out_density(files.table)
+    assert counts.sum() == len(files.table) == 12_000
+    star = surface_figure(files, "a", "b").data[1]
+    best = sd.best_row(files)
+    assert (star.x[0], star.y[0]) == (str(best["p.a"]), f"{best['p.b']:g}")

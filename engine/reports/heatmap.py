@@ -9,6 +9,10 @@ import numpy as np
 import pandas as pd
 
 from engine.reports.style import DIVERGING, PNG_DPI
+from engine.reports.surface import mean_grid
+
+MAX_LABELLED_CELLS = 400  # more cells are colours only: 1,000 numbers are unreadable and slow
+MAX_TICKS = 25  # labels per axis; more are thinned to every k-th
 
 
 def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, path: Path) -> Path:
@@ -18,24 +22,32 @@ def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, pat
     from engine.reports.tearsheet import configure_plotting  # matplotlib only when drawing
 
     configure_plotting()
-    x, y = (f"p.{p}" for p in params)
-    grid = table.pivot_table(index=y, columns=x, values=metric, aggfunc="mean")
-    size = (1.2 * grid.shape[1] + 3, 0.6 * grid.shape[0] + 2.5)
+    grid = mean_grid(table, params[0], params[1], metric)
+    values = grid.to_numpy(dtype=float)
+    rows, cols = grid.shape
+    # a cell per value up to ~13 x 16, then the same page size with smaller cells
+    size = (min(1.2 * cols, 16) + 3, min(0.6 * rows, 10) + 2.5)
     fig = Figure(figsize=size, dpi=PNG_DPI, layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(grid.to_numpy(dtype=float), cmap=DIVERGING, aspect="auto", origin="lower")
-    ax.set_xticks(
-        range(grid.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.columns]
-    )
-    ax.set_yticks(
-        range(grid.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v) for v in grid.index]
-    )
+    image = ax.imshow(values, cmap=DIVERGING, aspect="auto", origin="lower")
+    for axis, labels, count in (
+        (ax.set_xticks, grid.columns, cols),
+        (ax.set_yticks, grid.index, rows),
+    ):
+        step = -(-count // MAX_TICKS)
+        shown = range(0, count, step)
+        axis(shown, [_label(labels[i]) for i in shown])
     ax.set_xlabel(params[0])
     ax.set_ylabel(params[1])
-    for (row, col), value in np.ndenumerate(grid.to_numpy(dtype=float)):
-        if math.isfinite(value):
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    if values.size <= MAX_LABELLED_CELLS:
+        for (row, col), value in np.ndenumerate(values):
+            if math.isfinite(value):
+                ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
     fig.colorbar(image, ax=ax, label=metric)
     fig.suptitle(f"{metric} by {params[0]} and {params[1]} (mean over other parameters)")
     fig.savefig(path, format="png", metadata={"Software": None})
     return path
+
+
+def _label(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

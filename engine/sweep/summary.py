@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from engine.errors import DataError
 from engine.sweep.overfit import (
     MOMENTS,
     deflated_sharpe,
@@ -25,9 +28,48 @@ def moments_of(table: pd.DataFrame, blocks: int) -> np.ndarray:
     return np.stack([table[c].to_numpy(dtype=float) for c in columns])
 
 
-def summarize(table: pd.DataFrame, spec: SweepSpec) -> dict[str, Any]:
-    """Best set by the spec's metric, its deflated Sharpe, PBO and walk-forward results."""
-    moments = moments_of(table, spec.blocks)
+def is_moment(column: str) -> bool:
+    return re.match(r"m\d\d_", column) is not None
+
+
+def read_table_and_moments(folder: Path, blocks: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A finished sweep's chunk files as its table without the moment columns and the
+    (blocks, sets, 5) moments, filled chunk by chunk: the 5 x blocks moment columns of every
+    set never sit in one frame beside their copy (issue 22: at 1M sets that was gigabytes)."""
+    from engine.sweep.runner import _read_chunk, chunk_path, read_identity
+
+    identity = read_identity(folder)
+    sets, size = identity["sets"], identity["chunk_size"]
+    count = -(-sets // size)
+    missing = [i for i in range(count) if not chunk_path(folder, i).exists()]
+    if missing:
+        raise DataError(
+            f"{folder}: chunks {missing[:10]} are not done",
+            "run the sweep again (it resumes) or merge the other shards",
+        )
+    moments = np.empty((blocks, sets, len(MOMENTS)))
+    parts, start = [], 0
+    for index in range(count):
+        chunk = _read_chunk(chunk_path(folder, index))
+        rows = slice(start, start + len(chunk))
+        moments[:, rows] = moments_of(chunk, blocks)
+        parts.append(chunk[[c for c in chunk.columns if not is_moment(c)]])
+        start += len(chunk)
+    if start != sets:
+        raise DataError(
+            f"{folder}: the chunks hold {start} sets, sweep.json says {sets}",
+            "rerun the sweep into a new folder",
+        )
+    return pd.concat(parts, ignore_index=True), moments
+
+
+def summarize(
+    table: pd.DataFrame, spec: SweepSpec, moments: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Best set by the spec's metric, its deflated Sharpe, PBO and walk-forward results
+    (`moments` as `moments_of` gives them, read from the table when not given)."""
+    if moments is None:
+        moments = moments_of(table, spec.blocks)
     total = moments.sum(axis=0)
     per_period = sharpe_from_moments(total)
     skew, kurtosis = skew_kurtosis_from_moments(total)

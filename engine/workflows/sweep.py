@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from engine.errors import ConfigError
@@ -21,12 +21,11 @@ from engine.sweep.runner import (
     Plan,
     make_plan,
     merge_chunks,
-    read_chunks,
     read_identity,
     run_plan,
 )
 from engine.sweep.spec import SweepSpec, load_sweep
-from engine.sweep.summary import summarize
+from engine.sweep.summary import is_moment, read_table_and_moments, summarize
 
 
 def sweep_to_folder(
@@ -66,7 +65,7 @@ def sweep_to_folder(
         run_plan(plan, folder, executor=executor, scheduler=scheduler, on_note=on_note)
     if shard is not None and shard[1] > 1:
         return None, folder
-    summary = write_outputs(read_chunks(folder), spec, folder)
+    summary = write_outputs_of(folder, spec)
     if rerun_best:
         rerun_best_sets(folder, base, spec, rerun_best)
     write_sweep_page_for(folder)  # sweep.html (engine.reports.pages.sweep)
@@ -76,7 +75,7 @@ def sweep_to_folder(
 def merge_to_folder(shard_dirs: list[Path], out_dir: Path) -> dict[str, Any]:
     merge_chunks(shard_dirs, out_dir)
     spec = SweepSpec.model_validate(read_identity(out_dir)["spec"])
-    summary = write_outputs(read_chunks(out_dir), spec, out_dir)
+    summary = write_outputs_of(out_dir, spec)
     write_sweep_page_for(out_dir)  # sweep.html (engine.reports.pages.sweep)
     return summary
 
@@ -119,11 +118,20 @@ def _default_folder(spec_file: Path, plan: Plan) -> Path:
     return default_results_dir() / "sweeps" / f"{stem}-{digest}{shard}"
 
 
-def write_outputs(table: pd.DataFrame, spec: SweepSpec, out_dir: Path) -> dict[str, Any]:
-    """sweep.parquet (a row per set, no moments), summary.json and heatmap.png."""
+def write_outputs_of(folder: Path, spec: SweepSpec) -> dict[str, Any]:
+    """`write_outputs` of a finished sweep folder, its chunks read column by column."""
+    table, moments = read_table_and_moments(folder, spec.blocks)
+    return write_outputs(table, spec, folder, moments)
+
+
+def write_outputs(
+    table: pd.DataFrame, spec: SweepSpec, out_dir: Path, moments: np.ndarray | None = None
+) -> dict[str, Any]:
+    """sweep.parquet (a row per set, no moments), summary.json and heatmap.png; `moments`
+    when the table's moment columns were read apart (`read_table_and_moments`)."""
     out_dir = Path(out_dir)
-    summary = summarize(table, spec)
-    public = table[[c for c in table.columns if not re.match(r"m\d\d_", c)]]
+    summary = summarize(table, spec, moments)
+    public = table[[c for c in table.columns if not is_moment(c)]]
     # each file whole or not at all (Ctrl-C, full disk): the one atomic writer of outputs
     write_file_atomically(
         out_dir / "sweep.parquet", lambda tmp: public.to_parquet(tmp, index=False)

@@ -193,8 +193,8 @@ def surface_figure(files: sd.SweepFiles, x: str, y: str) -> go.Figure:
     best = sd.best_row(files)
     fig.add_trace(
         go.Scatter(
-            x=[_label(best[f"p.{x}"])],
-            y=[_label(best[f"p.{y}"])],
+            x=[_label(sd.cell_of(files.table, best.name, x))],
+            y=[_label(sd.cell_of(files.table, best.name, y))],
             mode="markers+text",
             marker={"symbol": "star", "size": 22, "color": "gold", "line": {"width": 1.5}},
             text=["best"],
@@ -262,17 +262,33 @@ def _in_vs_out(files: sd.SweepFiles, figures: Figures) -> str:
         )
     best = sd.best_row(files)
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=t["sharpe_is"],
-            y=t["sharpe_oos"],
-            mode="markers",
-            name="parameter set",
-            marker={"size": 8, "color": palette_color(0), "opacity": 0.6},
-            hovertext=[esc(_params_text(p)) for p in t["params"]],
-            hoverinfo="text+x+y",
+    if len(t) > sd.MAX_POINTS:  # a dot per set would be megabytes: sets per cell instead
+        counts, xs, ys = sd.in_out_density(t)
+        fig.add_trace(
+            go.Heatmap(
+                z=np.where(counts > 0, counts, np.nan).T,
+                x=xs,
+                y=ys,
+                colorscale="Greys",
+                showscale=False,
+                name="parameter sets",
+                hovertemplate="in %{x:.2f}, out %{y:.2f}: %{z} sets<extra></extra>",
+            )
         )
-    )
+        dots = f"Shade: how many of the {len(t):,} sets fall in each cell."
+    else:
+        fig.add_trace(
+            go.Scatter(
+                x=t["sharpe_is"],
+                y=t["sharpe_oos"],
+                mode="markers",
+                name="parameter set",
+                marker={"size": 8, "color": palette_color(0), "opacity": 0.6},
+                hovertext=[esc(_params_text(p)) for p in t["params"]],
+                hoverinfo="text+x+y",
+            )
+        )
+        dots = "One dot per set."
     fig.add_trace(
         go.Scatter(
             x=[best["sharpe_is"]],
@@ -314,7 +330,7 @@ def _in_vs_out(files: sd.SweepFiles, figures: Figures) -> str:
     corr = t[["sharpe_is", "sharpe_oos"]].corr(method="spearman").iloc[0, 1]
     return (
         '<h2 id="in-out">In sample vs out of sample</h2>'
-        f'<p class="lede">One dot per set. Points near the dotted line kept their Sharpe out of '
+        f'<p class="lede">{dots} Points near the dotted line kept their Sharpe out of '
         f"sample; rank correlation in vs out {num(corr)} (near 1: the ranking held; near 0 or "
         "below: in-sample rank says little).</p>" + figures.div(fig, "in-out-chart")
     )

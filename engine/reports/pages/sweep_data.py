@@ -49,8 +49,8 @@ class SweepFiles:
 
 
 def read_sweep_folder(folder: Path) -> SweepFiles:
-    from engine.sweep.runner import read_chunks, read_identity
-    from engine.sweep.summary import moments_of
+    from engine.sweep.runner import read_identity
+    from engine.sweep.summary import read_table_and_moments
 
     folder = Path(folder)
     identity = read_identity(folder)
@@ -58,8 +58,13 @@ def read_sweep_folder(folder: Path) -> SweepFiles:
     table = pd.read_parquet(folder / "sweep.parquet")
     moments = None
     try:
-        chunks = read_chunks(folder)
-        moments = moments_of(chunks.set_index("id").loc[table["id"]], int(summary["blocks"]))
+        chunks, moments = read_table_and_moments(folder, int(summary["blocks"]))
+        if not chunks["id"].equals(table["id"]):  # sweep.parquet is in chunk order
+            where = pd.Index(chunks["id"]).get_indexer(table["id"])
+            if (where < 0).any():
+                raise KeyError("sets of sweep.parquet missing from the chunks")
+            moments = moments[:, where]
+        del chunks
     except Exception:  # chunks removed or damaged: the walk-forward windows are left out
         moments = None
     bench_json = folder / BENCHMARK_JSON
@@ -153,8 +158,30 @@ def _plain(value: Any) -> Any:
 
 
 def surface(table: pd.DataFrame, x: str, y: str, metric: str) -> pd.DataFrame:
-    """Mean of the metric over every other parameter: rows are y's values, columns x's."""
-    return table.pivot_table(index=f"p.{y}", columns=f"p.{x}", values=metric, aggfunc="mean")
+    """Mean of the metric over every other parameter: rows are y's values, columns x's
+    (a sampled range's many values in equal bins, as heatmap.png has them)."""
+    from engine.reports.surface import mean_grid
+
+    return mean_grid(table, x, y, metric)
+
+
+def cell_of(table: pd.DataFrame, row: Any, param: str) -> Any:
+    """The surface's row or column label of one set (its value, or its value's bin)."""
+    from engine.reports.surface import levels
+
+    return levels(table[f"p.{param}"]).loc[row]
+
+
+MAX_POINTS = 5000  # sets drawn one dot each; a larger sweep's in vs out chart shades cells
+DENSITY_BINS = 60
+
+
+def in_out_density(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sets per (in-sample Sharpe, out-of-sample Sharpe) cell, and the cells' centres."""
+    both = table[["sharpe_is", "sharpe_oos"]].to_numpy(dtype=float)
+    both = both[np.isfinite(both).all(axis=1)]
+    counts, xe, ye = np.histogram2d(both[:, 0], both[:, 1], bins=DENSITY_BINS)
+    return counts, (xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2
 
 
 def best_row(files: SweepFiles) -> pd.Series:
