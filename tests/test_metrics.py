@@ -161,3 +161,37 @@ def test_years_not_counted_from_the_weekend_before_a_friday_start() -> None:
     days = (friday_start[-1] - friday_start[0]).days + 1  # from the day before the first bar
     assert metrics.years(friday_start) == pytest.approx(days / 365.25)
     assert metrics.periods_per_year(friday_start) == pytest.approx(3 / (days / 365.25))
+
+
+def test_every_summary_figure_agrees_with_textbook():
+    """One implementation (the kernel) behind `summary` and `summary_table`: held to the
+    textbook definitions here, written with pandas/numpy, figure by figure."""
+    rng = np.random.default_rng(7)
+    index = pd.date_range("2020-01-01", periods=400, freq="B")
+    returns = pd.Series(rng.normal(0.0004, 0.012, 400), index=index)
+    cash = pd.Series(0.00012, index=index)
+    ppy = 252.0
+    days = (index[-1] - index[0] + pd.Timedelta(days=1)).days
+    excess = returns - cash
+    wealth = (1 + returns).cumprod()
+    worst = float((wealth / np.maximum(wealth.cummax(), 1.0) - 1).min())
+    growth = float(np.prod(1 + returns.to_numpy()))
+    cagr = growth ** (365.25 / days) - 1
+    want = {
+        "total_return": growth - 1,
+        "cagr": cagr,
+        "volatility": returns.std(ddof=1) * math.sqrt(ppy),
+        "sharpe": excess.mean() / excess.std(ddof=1) * math.sqrt(ppy),
+        "sortino": excess.mean() / math.sqrt((np.minimum(excess, 0) ** 2).mean()) * math.sqrt(ppy),
+        "max_drawdown": worst,
+        "calmar": cagr / abs(worst),
+        "final_wealth": growth,
+    }
+    got = metrics.summary(returns, ppy, cash)
+    table = metrics.summary_table(returns.to_frame("a"), ppy, cash).loc["a"]
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-12), key
+        assert table[key] == got[key], key
+    assert metrics.sharpe(returns, ppy, cash) == got["sharpe"]
+    assert metrics.max_drawdown(returns) == got["max_drawdown"]
+    assert metrics.cagr(returns) == got["cagr"]

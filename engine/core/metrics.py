@@ -32,10 +32,6 @@ def time_in_market(exposure: pd.Series) -> float:
     return float((exposure > IN_MARKET).mean())
 
 
-def total_return(returns: pd.Series) -> float:
-    return float(np.prod(1.0 + returns.to_numpy()) - 1.0) if len(returns) else 0.0
-
-
 def years(returns: pd.Series | pd.DatetimeIndex) -> float:
     """Calendar span in years, counted from the first bar's open: one bar spacing before it.
 
@@ -64,53 +60,18 @@ def periods_per_year(index: pd.DatetimeIndex) -> float:
     return float(len(index) / years(index))
 
 
-def cagr(returns: pd.Series) -> float:
-    span = years(returns)
-    growth = 1.0 + total_return(returns)
-    if span <= 0 or growth <= 0:
-        return float("nan") if growth > 0 else -1.0
-    return float(growth ** (1.0 / span) - 1.0)
-
-
-def volatility(returns: pd.Series, periods_per_year: float) -> float:
-    if len(returns) < 2:
-        return float("nan")
-    return float(returns.std(ddof=1) * math.sqrt(periods_per_year))
-
-
-def sharpe(
-    returns: pd.Series, periods_per_year: float, rf_per_period: pd.Series | None = None
-) -> float:
-    excess = returns if rf_per_period is None else returns - rf_per_period.reindex(returns.index)
-    std = excess.std(ddof=1)
-    if len(excess) < 2 or not std > 0:
-        return float("nan")
-    return float(excess.mean() / std * math.sqrt(periods_per_year))
-
-
-def sortino(
-    returns: pd.Series, periods_per_year: float, rf_per_period: pd.Series | None = None
-) -> float:
-    excess = returns if rf_per_period is None else returns - rf_per_period.reindex(returns.index)
-    downside = np.sqrt(np.mean(np.minimum(excess.to_numpy(), 0.0) ** 2)) if len(excess) else 0.0
-    if not downside > 0:
-        return float("nan")
-    return float(excess.mean() / downside * math.sqrt(periods_per_year))
+def growth_of_one(returns: pd.Series) -> pd.Series:
+    """Wealth after each bar of 1 invested at the start: the one compounding every chart
+    and table draws (equity curves, drawdowns, the gallery)."""
+    return (1.0 + returns.astype(float)).cumprod()
 
 
 def drawdown(returns: pd.Series) -> pd.Series:
-    wealth = (1.0 + returns).cumprod()
+    """Each bar's fall from the highest wealth so far, the start (1) counting as a high: the
+    series whose minimum is `max_drawdown` (the kernel walks the same definition)."""
+    wealth = growth_of_one(returns)
     peak = np.maximum(wealth.cummax(), 1.0)
     return wealth / peak - 1.0
-
-
-def max_drawdown(returns: pd.Series) -> float:
-    return float(drawdown(returns).min()) if len(returns) else 0.0
-
-
-def calmar(returns: pd.Series) -> float:
-    worst = max_drawdown(returns)
-    return float(cagr(returns) / abs(worst)) if worst < 0 else float("nan")
 
 
 def summary(
@@ -118,29 +79,62 @@ def summary(
     periods_per_year: float,
     rf_per_period: pd.Series | None = None,
 ) -> dict[str, float]:
-    """The headline numbers of one return series."""
-    return {
-        "total_return": total_return(returns),
-        "cagr": cagr(returns),
-        "volatility": volatility(returns, periods_per_year),
-        "sharpe": sharpe(returns, periods_per_year, rf_per_period),
-        "sortino": sortino(returns, periods_per_year, rf_per_period),
-        "max_drawdown": max_drawdown(returns),
-        "calmar": calmar(returns),
-        "final_wealth": 1.0 + total_return(returns),
-    }
+    """The headline numbers of one return series: `summary_arrays` of a one-row array, so a
+    run, a regime and each of a sweep's thousands of sets share one definition of each figure.
+    `rf_per_period` is the per-bar risk-free return (aligned on the returns' dates)."""
+    row = np.ascontiguousarray(returns.to_numpy(dtype="float64")[np.newaxis, :])
+    figures = summary_arrays(
+        row, _rf(rf_per_period, returns.index), years(returns), periods_per_year
+    )
+    return {name: float(values[0]) for name, values in figures.items()}
+
+
+def total_return(returns: pd.Series) -> float:
+    return summary(returns, math.nan)["total_return"]
+
+
+def cagr(returns: pd.Series) -> float:
+    """Compounded over calendar time (`years`); -1 once wealth is wiped out."""
+    return summary(returns, math.nan)["cagr"]
+
+
+def volatility(returns: pd.Series, periods_per_year: float) -> float:
+    return summary(returns, periods_per_year)["volatility"]
+
+
+def sharpe(
+    returns: pd.Series, periods_per_year: float, rf_per_period: pd.Series | None = None
+) -> float:
+    return summary(returns, periods_per_year, rf_per_period)["sharpe"]
+
+
+def sortino(
+    returns: pd.Series, periods_per_year: float, rf_per_period: pd.Series | None = None
+) -> float:
+    return summary(returns, periods_per_year, rf_per_period)["sortino"]
+
+
+def max_drawdown(returns: pd.Series) -> float:
+    return summary(returns, math.nan)["max_drawdown"]
+
+
+def calmar(returns: pd.Series) -> float:
+    return summary(returns, math.nan)["calmar"]
+
+
+def _rf(rf_per_period: pd.Series | None, index: pd.Index) -> np.ndarray:
+    if rf_per_period is None:
+        return np.zeros(len(index))
+    return rf_per_period.reindex(index).to_numpy(dtype="float64")
 
 
 def summary_table(
     returns: pd.DataFrame, periods_per_year: float, rf_per_period: pd.Series | None = None
 ) -> pd.DataFrame:
     """`summary` of every column at once (a row per column): what a sweep needs for
-    thousands of runs. Agrees with `summary` column by column (to rounding; tested)."""
+    thousands of runs."""
     rows = np.ascontiguousarray(returns.to_numpy(dtype="float64").T)
-    if rf_per_period is None:
-        rf = np.zeros(rows.shape[1])
-    else:
-        rf = rf_per_period.reindex(returns.index).to_numpy(dtype="float64")
+    rf = _rf(rf_per_period, returns.index)
     return summary_of_rows(
         rows, rf, years(pd.DatetimeIndex(returns.index)), periods_per_year, returns.columns
     )
@@ -157,7 +151,10 @@ def summary_of_rows(
 def summary_arrays(
     rows: np.ndarray, rf: np.ndarray, span: float, periods_per_year: float
 ) -> dict[str, np.ndarray]:
-    """`summary_of_rows` as arrays by name (a sweep's chunk takes a few columns of it)."""
+    """`summary_of_rows` as arrays by name (a sweep's chunk takes a few columns of it): the
+    one implementation of every headline figure, over `metrics_kernel.summary_nb`'s single
+    pass per row (growth, std, mean and std of excess returns, downside deviation, worst
+    drawdown). CAGR compounds over `span` calendar years; -1 once wealth is wiped out."""
     from engine.core.metrics_kernel import summary_nb
 
     growth, vol, mean, std, downside, worst = summary_nb(rows, np.asarray(rf, dtype="float64"))

@@ -3,8 +3,9 @@
 A sweep reduces every chunk of sets to its headline numbers before the next chunk starts;
 with numpy that is a dozen full passes over a bars x sets array per statistic family, which
 cost more than simulating the sets. These kernels walk each set's returns once (twice for the
-variances), skipping NaN as numpy's nan-functions do. They agree with `engine.core.metrics.summary`
-to rounding (sums run in another order); `tests/test_metrics.py` holds them to it.
+variances), skipping NaN as numpy's nan-functions do. They are the only implementation of the
+headline figures: `engine.core.metrics.summary` of one series is this of a one-row array, and
+`tests/test_metrics.py` holds both to textbook pandas formulas.
 """
 
 from __future__ import annotations
