@@ -3,8 +3,9 @@ as one-line assertions, and a tiny panel for hand-checked cases.
 
 - `assert_no_lookahead(strategy, data)`: data known only up to day D (the source's files cut
   after D, not the panel cut afterwards) changes no signal, event or decision on or before D.
-- `assert_batch_equals_walk(strategies, data)`: the sweep's batch path (`decide_many`, when a
-  strategy has one) gives exactly the decisions of walking each set's events.
+- `assert_batch_equals_walk(strategies, data)`: a strategy's batch path (`decide_many`) gives
+  exactly the decisions of walking each set's events, bit for bit (the one harness every
+  batch path is held to).
 - `tiny_panel({...})` and `weights_on(strategy, panel)`: a market you can check by hand.
 
 Plain asserts with messages: they work under pytest and in a notebook. Importing this module
@@ -20,10 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.core.decisions import Decisions
 from engine.core.panel import Panel
 from engine.core.schedule import Schedule, build_schedule, decide_all
 from engine.core.signals import MissingInputWarning
-from engine.core.strategy import Strategy
+from engine.core.strategy import SignalSource, Strategy
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import FrameSource, Source
 from engine.errors import DataError
@@ -122,26 +124,56 @@ def _cuts(panel: Panel, cuts: Sequence[str | pd.Timestamp] | None) -> list[pd.Ti
 
 
 def assert_batch_equals_walk(
-    strategies: Sequence[Strategy], data: Source | Any, config: RunConfig | None = None
-) -> None:
-    """The batch path a sweep takes (`decide_many` when the class has one) equals walking
-    each set's events with `on_event`, decision for decision. Sets share one universe."""
+    strategies: Sequence[Strategy],
+    data: Source | Panel | Any,
+    config: RunConfig | None = None,
+    *,
+    leverage_cap: float | None = None,
+    signals: SignalSource | None = None,
+    require_batch: bool = False,
+) -> list[Schedule]:
+    """What a sweep decides for many sets equals walking each set's events with `on_event`:
+    the same bars and bit-identical weights, set by set. Both the strategy's batch path
+    (`decide_many`, unless it declines) and `decide_all` (what a sweep calls: the batch path
+    or the shared-timeline walk) are held to `build_schedule`. With `require_batch` a decline
+    fails (its reason in the message): a test of a batch path must exercise it.
+
+    `data` is a source (the panel is loaded as `config` says) or a Panel; `signals` defaults
+    to a sweep's `SignalMemo` (signals and measures shared between sets). Sets share one
+    universe. Returns each set's walked Schedule (to check which events the sets exercised).
+    """
     from engine.sweep.shared_signals import SignalMemo
 
     if not strategies:
         raise ValueError("give at least one strategy (parameter set)")
     config = config or config_for(strategies[0])
-    panel = load_panel(config, strategies[0], data)
+    panel = data if isinstance(data, Panel) else load_panel(config, strategies[0], data)
+    cap = config.leverage_cap if leverage_cap is None else leverage_cap
+    source = signals if signals is not None else SignalMemo(panel)
+    name, sets = strategies[0].name, list(strategies)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        batch = decide_all(list(strategies), panel, config.leverage_cap, SignalMemo(panel))
-    for s, strategy in enumerate(strategies):
-        walked = schedule_on(strategy, panel, config.leverage_cap).targets
-        got = batch.targets(s, panel.index)
-        got = got.loc[:, [c for c in walked.columns]] if len(walked.columns) else got
-        pd.testing.assert_frame_equal(
-            got, walked, check_freq=False, check_names=False, obj=f"set {s} ({strategy.p})"
-        )
+        batch = type(strategies[0]).decide_many(sets, panel, source, cap)
+        declined = not isinstance(batch, Decisions)
+        assert not (require_batch and declined), f"{name}: the batch path declined: {batch}"
+        via_engine = decide_all(sets, panel, cap, source)
+        walked = [build_schedule(s, panel, cap, source.signals(s)) for s in sets]
+    paths = [(batch, "decide_many")] if isinstance(batch, Decisions) else []
+    paths.append((via_engine, "decide_all"))
+    for found, what in paths:
+        assert found.sets == len(sets), f"{name}, {what}: {found.sets} sets, not {len(sets)}"
+        for s, (strategy, schedule) in enumerate(zip(sets, walked, strict=True)):
+            where = f"{name} set {s} ({strategy.p}), {what}"
+            rows = found.rows(s)
+            bars = panel.index.get_indexer(schedule.targets.index)
+            assert np.array_equal(found.bar[rows], bars), f"{where}: decision bars differ"
+            want = schedule.targets.reindex(columns=list(found.symbols), fill_value=0.0)
+            got = found.weights[rows]
+            same = np.array_equal(
+                got.view(np.int64), want.to_numpy(dtype=np.float64).view(np.int64)
+            )
+            assert same, f"{where}: weights differ (bit for bit)"
+    return walked
 
 
 def tiny_panel(

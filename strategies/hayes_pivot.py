@@ -71,6 +71,7 @@ from engine.core.strategy import (
 
 if TYPE_CHECKING:
     from engine.core.decisions import Decisions
+    from engine.core.strategy import Decline
 
 SEED = "001_14d47c38698f02cb.txt"
 RULES: dict[str, str] = {
@@ -236,8 +237,9 @@ class HayesPivot(Strategy):
         panel: Panel,
         signals: SignalSource,
         leverage_cap: float,
-    ) -> Decisions | None:
-        """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`)."""
+    ) -> Decisions | Decline:
+        """A sweep's sets at once: these rules over arrays (`strategies.hayes_pivot_batch`),
+        or a Decline saying why not (then the engine walks each set)."""
         from strategies.hayes_pivot_batch import decide_many
 
         return decide_many(strategies, panel, signals, leverage_cap, rules=HayesPivot)

@@ -10,12 +10,14 @@ window, how many listings and which Fed kinds fall on it (in the walk's order), 
 is a rebalance, its time and which universe symbols have a price. Each set brings its
 signal frame's `alarm` and `pivot` columns (shared between sets that read the same signal
 params), its limits, which Fed kinds it counts as a pivot and its basket's target at each
-tradable pattern (validated and leverage-capped by the engine's own `_validated`). The
-kernel walks each set bar by bar in the engine's event order (start < listing < fed <
-signal flips < rebalance).
+tradable pattern (validated and leverage-capped by the engine's `validate_weights`). The
+scheduled events per bar are the engine's own (`scheduled_events` put in `in_event_order`);
+the kernel walks each set bar by bar in that order (start < listing < fed < signal flips <
+rebalance), and declines if the engine's `EVENT_ORDER` ever says otherwise.
 
-`decide_many` returns None (the engine then walks each set) for anything it does not cover
-exactly: a subclass, several universes, a frame the walk would reject, limits too large.
+`decide_many` returns `Decline(reason)` (the engine then walks each set and a sweep prints
+the reason) for anything it does not cover exactly: a subclass, several universes, a frame
+the walk would read otherwise, limits too large, a basket the walk would reject.
 """
 
 from __future__ import annotations
@@ -30,13 +32,20 @@ from numba import njit
 
 from engine.core.decisions import Decisions
 from engine.core.panel import Panel
-from engine.core.schedule import _validated, rebalance_bars
-from engine.core.strategy import Context, SignalSource, Strategy
+from engine.core.schedule import (
+    EVENT_ORDER,
+    in_event_order,
+    scheduled_events,
+    validate_weights,
+)
+from engine.core.strategy import Context, Decline, SignalSource, Strategy
 
 if TYPE_CHECKING:
     from strategies.hayes_pivot import HayesPivot
 
 LIMIT = 2**62  # day limits beyond this are not covered (the walk is used instead)
+KERNEL_ORDER = ("start", "listing", "fed", "signal", "rebalance")  # the slots of `_step`
+TRIGGERS = ("alarm", "pivot")  # the signal slots of `_step`, in this order
 
 
 @dataclass(frozen=True)
@@ -60,22 +69,26 @@ def decide_many(
     signals: SignalSource,
     leverage_cap: float,
     rules: type[HayesPivot],
-) -> Decisions | None:
-    """Every set's decisions, equal to `build_schedule(...).targets` per set; None for
+) -> Decisions | Decline:
+    """Every set's decisions, equal to `build_schedule(...).targets` per set; a Decline for
     anything not covered exactly (then the engine walks each set). `rules` is the class whose
     rules these arrays copy: a set of any other class (a subclass may change rules) declines."""
     if not strategies or len(panel.index) == 0:
-        return None
+        return Decline("no sets or an empty panel")
     hayes = [s for s in strategies if type(s) is rules]
     if len(hayes) != len(strategies):
-        return None
+        return Decline(f"a set is not of class {rules.__name__} (a subclass may change rules)")
+    if sorted(KERNEL_ORDER, key=EVENT_ORDER.__getitem__) != list(KERNEL_ORDER):
+        return Decline("the engine's event order is not the one the kernel walks")
+    if tuple(rules.triggers) != TRIGGERS:
+        return Decline(f"triggers {rules.triggers} are not the kernel's {TRIGGERS}")
     universe = tuple(hayes[0].universe())
     shared = panel_bars(panel, universe, hayes[0].rebalance())
-    if shared is None:
-        return None
+    if isinstance(shared, Decline):
+        return shared
     per_set = _per_set(hayes, panel, signals, universe, shared, leverage_cap)
-    if per_set is None:
-        return None
+    if isinstance(per_set, Decline):
+        return per_set
     frames, alarm, pivot, limits, kinds, pivot_kind, base, equal, baskets, rows = per_set
     out_bar, out_row, offsets = _decide(
         shared.listings,
@@ -98,30 +111,26 @@ def decide_many(
     return Decisions(symbols=universe, bar=out_bar, weights=rows[out_row], offsets=offsets)
 
 
-def panel_bars(panel: Panel, universe: tuple[str, ...], every: str | None) -> PanelBars | None:
-    """The static events of `engine.core.schedule._timeline`, counted per bar."""
+def panel_bars(panel: Panel, universe: tuple[str, ...], every: str | None) -> PanelBars | Decline:
+    """The engine's scheduled events (`scheduled_events` in `in_event_order`), per bar."""
     index = panel.index
     bars = len(index)
-    listings = np.zeros(bars, dtype=np.int64)
-    for symbol in universe:
-        first = panel.first_bar(symbol)
-        if first is not None and first > index[0]:
-            listings[index.get_indexer([first])[0]] += 1
-    events = panel.events
-    fed_kinds: tuple[str, ...] = ()
-    fed_ptr = np.zeros(bars + 1, dtype=np.int64)
-    fed_kind = np.empty(0, dtype=np.int64)
-    if len(events):
-        at = index.get_indexer(pd.DatetimeIndex(events["bar"]))
-        if (at < 0).any():
-            return None  # a Fed event off the calendar: the walk's order is not ours
-        fed_kinds = tuple(dict.fromkeys(str(k) for k in events["kind"]))
-        codes = np.array([fed_kinds.index(str(k)) for k in events["kind"]], dtype=np.int64)
-        order = np.argsort(at, kind="stable")  # the walk's: by bar, ties as listed
-        fed_kind = codes[order]
-        fed_ptr[1:] = np.cumsum(np.bincount(at, minlength=bars))
+    where, labels = scheduled_events(panel, universe, every)
+    position, order = in_event_order(np.concatenate(where), [kind for kind, _ in labels])
+    if (position < 0).any():
+        return Decline("a listing, Fed event or rebalance is off the panel calendar")
+    kinds = [labels[k][0] for k in order.tolist()]
+    listings = np.bincount(position[[kind == "listing" for kind in kinds]], minlength=bars).astype(
+        np.int64
+    )
     rebalance = np.zeros(bars, dtype=np.bool_)
-    rebalance[index.get_indexer(rebalance_bars(index, every))] = True
+    rebalance[position[[kind == "rebalance" for kind in kinds]]] = True
+    fed = [kind.startswith("fed:") for kind in kinds]
+    fed_names = [kind[4:] for kind in kinds if kind.startswith("fed:")]
+    fed_kinds = tuple(dict.fromkeys(fed_names))
+    fed_kind = np.array([fed_kinds.index(name) for name in fed_names], dtype=np.int64)
+    fed_ptr = np.zeros(bars + 1, dtype=np.int64)
+    fed_ptr[1:] = np.cumsum(np.bincount(position[fed], minlength=bars))
     has_price = ~np.isnan(panel.prices[list(universe)].to_numpy(dtype=np.float64))
     code = has_price.astype(np.int64) @ (np.int64(1) << np.arange(len(universe), dtype=np.int64))
     patterns, pattern = np.unique(code, return_inverse=True)
@@ -148,7 +157,7 @@ def _per_set(
     universe: tuple[str, ...],
     shared: PanelBars,
     cap: float,
-) -> tuple | None:
+) -> tuple | Decline:
     sets = len(strategies)
     frames = np.empty(sets, dtype=np.int64)
     limits = np.empty((sets, 3), dtype=np.int64)  # hold, rearm, max wait (-1: none)
@@ -166,8 +175,8 @@ def _per_set(
         found = frame_ids.get(id(frame))
         if found is None:
             pair = _triggers(frame, panel)
-            if pair is None:
-                return None
+            if isinstance(pair, Decline):
+                return pair
             keep.append(frame)
             found = frame_ids[id(frame)] = len(columns)
             columns.append(pair)
@@ -175,19 +184,19 @@ def _per_set(
         wait = p.max_wait_days
         numbers = (p.hold_after_pivot_days, p.rearm_days, 1 if wait is None else wait)
         if not all(0 <= n < LIMIT for n in numbers):
-            return None
+            return Decline(f"a day limit of {numbers} is negative or at least 2**62")
         limits[s] = (p.hold_after_pivot_days, p.rearm_days, -1 if wait is None else wait)
         pivot_kinds = tuple(p.pivot_kinds)
         kinds[s] = kind_ids.setdefault(pivot_kinds, len(kind_ids))
         basket = strategy.basket()
         if tuple(basket) != universe:
-            return None  # sets of several universes
+            return Decline("the sets trade several universes")
         key = tuple(basket.items())
         found = basket_ids.get(key)
         if found is None:
             table = _basket_table(strategy, universe, shared, cap, panel.index[0])
-            if table is None:
-                return None
+            if isinstance(table, Decline):
+                return table
             found = basket_ids[key] = len(tables)
             tables.append(table)
         baskets[s] = found
@@ -203,19 +212,19 @@ def _per_set(
     return frames, alarm, pivot, limits, kinds, pivot_kind, baskets * options, equal, baskets, rows
 
 
-def _triggers(frame: pd.DataFrame, panel: Panel) -> tuple[np.ndarray, np.ndarray] | None:
-    """The frame's alarm and pivot columns as floats, or None where the walk reads the frame
-    otherwise (another calendar, a missing or duplicated column, a non-numpy dtype)."""
+def _triggers(frame: pd.DataFrame, panel: Panel) -> tuple[np.ndarray, np.ndarray] | Decline:
+    """The frame's alarm and pivot columns as floats, or a Decline where the walk reads the
+    frame otherwise (another calendar, a missing or duplicated column, a non-numpy dtype)."""
     if not frame.index.equals(panel.index):
-        return None
+        return Decline("a signal frame is not on the panel calendar")
     found = []
-    for name in ("alarm", "pivot"):
+    for name in TRIGGERS:
         at = frame.columns.get_indexer_for([name])
         if len(at) != 1 or at[0] < 0:
-            return None
+            return Decline(f"a signal frame has no single {name!r} column")
         values = frame.iloc[:, int(at[0])].to_numpy()
         if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
-            return None
+            return Decline(f"a signal frame's {name!r} column is not numeric")
         found.append(values.astype(np.float64))
     return found[0], found[1]
 
@@ -226,7 +235,7 @@ def _basket_table(
     shared: PanelBars,
     cap: float,
     time: pd.Timestamp,
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray] | Decline:
     """One basket's options and comparisons, with the strategy's own code.
 
     Option 0 is {} (cash); option 1 + k is `invested` at tradable pattern k, validated and
@@ -239,9 +248,9 @@ def _basket_table(
         ctx = Context(time=time, weights={}, tradable=tradable)
         target = strategy.invested(ctx)
         try:
-            weights, _ = _validated(strategy, target, ctx, universe, cap)
-        except Exception:  # the walk raises there: let it
-            return None
+            weights, _ = validate_weights(strategy, target, ctx, universe, cap)
+        except Exception as error:  # the walk raises there: let it
+            return Decline(f"the basket is rejected where {sorted(tradable)} trade: {error}")
         targets.append(target)
         held.append(weights)
     equal = np.array([[t == w for w in held] for t in targets], dtype=np.bool_)

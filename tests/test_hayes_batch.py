@@ -15,11 +15,12 @@ import pytest
 from conftest import make_panel
 
 from engine.core.panel import Panel
-from engine.core.schedule import build_schedule, decide_all
 from engine.core.signals import MissingInputWarning
+from engine.core.strategy import Decline
 from engine.runs.backtest import prepare
 from engine.runs.config import RunConfig, load_run_config
 from engine.sweep.shared_signals import SignalMemo
+from engine.testing import assert_batch_equals_walk
 from strategies.hayes_pivot import BROAD_PIVOT_KINDS, HayesPivot, HayesPivotParams
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,38 +83,26 @@ class GivenFrames:
 EVERY = {"start", "fed", "signal:alarm:on", "signal:pivot:on", "rebalance"}  # decided at
 
 
-def assert_batch_equals_walk(panel: Panel, params: list[HayesPivotParams], cap: float) -> set:
-    """decide_many (and decide_all) against build_schedule, set by set, per universe, bit
-    for bit; returns the kinds of event the walk decided at (what the sets exercised)."""
+def exercised(panel: Panel, params: list[HayesPivotParams], cap: float) -> set:
+    """decide_many (and decide_all) against the walk, set by set, per universe, bit for bit
+    (`engine.testing.assert_batch_equals_walk`, the harness every batch path is held to);
+    returns the kinds of event the walk decided at (what the sets exercised)."""
     groups: dict[tuple[str, ...], list[HayesPivot]] = {}
     for p in params:
         strategy = HayesPivot(p)
         groups.setdefault(strategy.universe(), []).append(strategy)
     memo, decided_at = SignalMemo(panel), set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingInputWarning)
-        for universe, group in groups.items():
-            batch = HayesPivot.decide_many(group, panel, memo, cap)
-            assert batch is not None, "the fast path fell back"
-            assert batch.symbols == universe and batch.sets == len(group)
-            via_engine = decide_all(group, panel, cap, memo)
-            assert np.array_equal(via_engine.bar, batch.bar)
-            for k, strategy in enumerate(group):
-                schedule = build_schedule(strategy, panel, cap, memo.signals(strategy))
-                walked = schedule.targets
-                at = batch.rows(k)
-                assert np.array_equal(batch.bar[at], panel.index.get_indexer(walked.index)), (
-                    k,
-                    strategy.p,
-                )
-                weights = walked.to_numpy(dtype=np.float64)
-                assert np.array_equal(batch.weights[at].view(np.int64), weights.view(np.int64))
-                log = schedule.log[schedule.log["decided"]]
-                decided_at |= {
-                    kind.split(":")[0] if kind[:4] == "fed:" else kind for kind in log["kind"]
-                }
-                if schedule.capped:
-                    decided_at.add("capped")
+    for group in groups.values():
+        walked = assert_batch_equals_walk(
+            group, panel, leverage_cap=cap, signals=memo, require_batch=True
+        )
+        for schedule in walked:
+            log = schedule.log[schedule.log["decided"]]
+            decided_at |= {
+                kind.split(":")[0] if kind[:4] == "fed:" else kind for kind in log["kind"]
+            }
+            if schedule.capped:
+                decided_at.add("capped")
     return decided_at
 
 
@@ -121,10 +110,10 @@ def test_decide_many_equals_the_walk_on_the_synthetic_panels(synthetic_panels):
     rng = random.Random(16)
     panel = synthetic_panels["hayes-pivot-alts"]
     params = [random_params(rng) for _ in range(80)]
-    assert assert_batch_equals_walk(panel, params, 1.0) >= {*EVERY, "listing"}
-    assert "capped" in assert_batch_equals_walk(panel, params[:30], 0.55)
+    assert exercised(panel, params, 1.0) >= {*EVERY, "listing"}
+    assert "capped" in exercised(panel, params[:30], 0.55)
     more = [btc_only(random_params(rng), confirmations=0) for _ in range(30)]
-    assert assert_batch_equals_walk(synthetic_panels["hayes-pivot"], more, 1.0) >= EVERY
+    assert exercised(synthetic_panels["hayes-pivot"], more, 1.0) >= EVERY
 
 
 @pytest.mark.realdata
@@ -132,13 +121,13 @@ def test_decide_many_equals_the_walk_on_real_history(shared_data):
     rng = random.Random(17)
     _, panel = prepare(real_config(shared_data, "hayes-pivot-alts.yaml"))
     params = [random_params(rng) for _ in range(60)]
-    assert assert_batch_equals_walk(panel, params, 1.0) >= {*EVERY, "listing"}
+    assert exercised(panel, params, 1.0) >= {*EVERY, "listing"}
     _, panel = prepare(real_config(shared_data, "hayes-pivot.yaml"))
     params = [btc_only(random_params(rng)) for _ in range(40)]
-    assert assert_batch_equals_walk(panel, params, 0.8) >= {*EVERY, "capped"}
+    assert exercised(panel, params, 0.8) >= {*EVERY, "capped"}
 
 
-def test_decide_many_falls_back_where_it_does_not_cover(synthetic_panels):
+def test_decide_many_declines_with_a_reason_where_it_does_not_cover(synthetic_panels):
     panel = synthetic_panels["hayes-pivot"]
 
     class Other(HayesPivot):
@@ -147,14 +136,16 @@ def test_decide_many_falls_back_where_it_does_not_cover(synthetic_panels):
     memo = SignalMemo(panel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        assert HayesPivot.decide_many([Other()], panel, memo, 1.0) is None
+        declined = HayesPivot.decide_many([Other()], panel, memo, 1.0)
+        assert declined == Decline("a set is not of class HayesPivot (a subclass may change rules)")
         mixed = [HayesPivot(), HayesPivot(HayesPivotParams(btc_weight=0.5, zec_weight=0.5))]
-        assert HayesPivot.decide_many(mixed, panel, memo, 1.0) is None
+        declined = HayesPivot.decide_many(mixed, panel, memo, 1.0)
+        assert declined == Decline("the sets trade several universes")
         frame = HayesPivot().signals(panel).drop(columns="pivot")
         strategy = HayesPivot()
-        assert (
-            HayesPivot.decide_many([strategy], panel, GivenFrames([strategy], [frame]), 1.0) is None
-        )
+        given = GivenFrames([strategy], [frame])
+        declined = HayesPivot.decide_many([strategy], panel, given, 1.0)
+        assert declined == Decline("a signal frame has no single 'pivot' column")
 
 
 def check_signals(panel: Panel, sets: int, seed: int) -> None:
@@ -256,10 +247,10 @@ def tiny() -> tuple[Panel, pd.DataFrame]:
 def test_a_tiny_case_by_hand(tiny, params, expected):
     panel, frame = tiny
     strategy = HayesPivot(HayesPivotParams(btc_weight=0.6, zec_weight=0.4, **params))
-    walked = build_schedule(strategy, panel, 1.0, frame).targets
-    batch = HayesPivot.decide_many([strategy], panel, GivenFrames([strategy], [frame]), 1.0)
+    given = GivenFrames([strategy], [frame])
+    (walked,) = assert_batch_equals_walk(
+        [strategy], panel, leverage_cap=1.0, signals=given, require_batch=True
+    )
     bars, weights = list(expected), np.array(list(expected.values()))
-    assert panel.index.get_indexer(walked.index).tolist() == bars
-    assert np.array_equal(walked.to_numpy(), weights)
-    assert batch is not None
-    assert batch.bar.tolist() == bars and np.array_equal(batch.weights, weights)
+    assert panel.index.get_indexer(walked.targets.index).tolist() == bars
+    assert np.array_equal(walked.targets.to_numpy(), weights)

@@ -7,7 +7,8 @@ execution half (next-bar fills) lives in `engine.core.simulate`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from engine.core.decisions import Decisions
 from engine.core.panel import Panel
-from engine.core.strategy import Context, Event, SignalSource, Strategy, Weights
+from engine.core.strategy import Context, Decline, Event, SignalSource, Strategy, Weights
 from engine.errors import StrategyError
 
 EVENT_ORDER = {"start": 0, "listing": 1, "fed": 2, "signal": 3, "rebalance": 4}
@@ -44,23 +45,14 @@ def build_schedule(
 
     `signals` is `strategy.signals(panel)` when already computed (a sweep shares them between
     parameter sets, `engine.sweep.shared_signals`).
-
-    A sweep calls this once per parameter set, so the per-bar work is done with numpy and
-    only at event bars: a bar's signal values are read from its row on demand, and each
-    distinct set of tradable symbols is one shared frozenset.
     """
     strategy.reset()
     universe = tuple(strategy.universe())
     if signals is None:
         signals = strategy.signals(panel)
-    if not signals.index.equals(panel.index):
-        raise StrategyError(
-            f"{strategy.name}: signals are not on the panel calendar",
-            "return a frame indexed like panel.index from signals()",
-        )
-    positions, events = _timeline(strategy, panel, signals)
-    tradable = _tradable_sets(panel, universe, positions)
-    return walk(strategy, universe, leverage_cap, signals, positions, events, tradable)
+    frame = SignalFrame.of(strategy, panel, signals)
+    line = EventBook(panel).timeline(strategy, frame)
+    return walk(strategy, universe, leverage_cap, frame, line)
 
 
 def decide_all(
@@ -68,62 +60,231 @@ def decide_all(
     panel: Panel,
     leverage_cap: float,
     signals: SignalSource,
+    *,
+    on_decline: Callable[[str], None] | None = None,
 ) -> Decisions:
     """Every set's decisions (sets of one strategy class and one universe) as arrays.
 
-    The strategy's `decide_many` fast path when it has one, else `build_schedule` per set
-    (one set's frame asked for at a time: `signals` decides what it keeps).
+    The strategy's `decide_many` batch path when it has one; else (or when it declines:
+    `on_decline` hears why) each set walks its events. What the walk of a set depends on
+    besides its own decisions (the event timeline, the tradable symbols at each event, the
+    signal rows) is built once per call for the sets that share it, so the per-set work is
+    the strategy's `on_event` calls and their validation.
     """
     if not strategies:
         raise ValueError("no parameter sets to decide for")
     batch = type(strategies[0]).decide_many(strategies, panel, signals, leverage_cap)
-    if batch is not None:
+    if isinstance(batch, Decisions):
         return batch
-    plans = [
-        build_schedule(strategy, panel, leverage_cap, signals.signals(strategy)).targets
-        for strategy in strategies
-    ]
-    return Decisions.from_targets(plans, panel.index, tuple(strategies[0].universe()))
+    if on_decline is not None:
+        reason = batch.reason if isinstance(batch, Decline) else "no reason given"
+        on_decline(reason)
+    symbols = tuple(strategies[0].universe())
+    book = EventBook(panel)
+    frames: dict[int, SignalFrame] = {}  # id of a set's frame (kept alive in the value) -> it
+    lines: dict[tuple, Timeline] = {}  # what a timeline depends on -> it
+    bars: list[int] = []
+    rows: list[list[float]] = []
+    offsets = [0]
+    for strategy in strategies:
+        given = signals.signals(strategy)
+        strategy.reset()
+        frame = frames.get(id(given))
+        if frame is None or frame.frame is not given:
+            frame = frames[id(given)] = SignalFrame.of(strategy, panel, given)
+        key = Timeline.key(strategy, frame)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = book.timeline(strategy, frame)
+        universe = tuple(strategy.universe())
+        decided, _, _ = reactions(strategy, universe, leverage_cap, frame, line)
+        for k, weights in decided:
+            bar = int(line.positions[k])
+            row = [weights.get(symbol, 0.0) for symbol in symbols]
+            if len(bars) > offsets[-1] and bars[-1] == bar:
+                rows[-1] = row  # a later decision on the same bar replaces the earlier
+            else:
+                bars.append(bar)
+                rows.append(row)
+        offsets.append(len(bars))
+    return Decisions(
+        symbols=symbols,
+        bar=np.asarray(bars, dtype=np.int64),
+        weights=np.asarray(rows, dtype=np.float64).reshape(len(rows), len(symbols)),
+        offsets=np.asarray(offsets, dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SignalFrame:
+    """A signal frame as the walk reads it: its rows as Python objects (what `ctx.signals`
+    hands out) and the bars where each trigger flips. Sets given the same frame share it."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray  # object, bars x columns
+    columns: dict[str, int]
+    flips: tuple[tuple[str, np.ndarray, np.ndarray], ...]  # (trigger, on bars, off bars)
+
+    @classmethod
+    def of(cls, strategy: Strategy, panel: Panel, signals: pd.DataFrame) -> SignalFrame:
+        if not signals.index.equals(panel.index):
+            raise StrategyError(
+                f"{strategy.name}: signals are not on the panel calendar",
+                "return a frame indexed like panel.index from signals()",
+            )
+        flips = []
+        for name in strategy.triggers:
+            values = signals[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            flag = np.nan_to_num(values, nan=0.0) != 0.0  # unknown counts as off
+            previous = np.r_[False, flag[:-1]]
+            flips.append((name, np.flatnonzero(flag & ~previous), np.flatnonzero(~flag & previous)))
+        return cls(
+            frame=signals,
+            rows=signals.to_numpy(dtype=object),
+            columns={name: k for k, name in enumerate(signals.columns)},
+            flips=tuple(flips),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """The events a strategy sees on a panel, in order, with the bar of each and the universe
+    symbols that have a price there. It depends on the universe, the rebalance schedule and
+    the trigger flips only (`key`): the sets of a sweep that agree on those share one."""
+
+    positions: np.ndarray  # int64: the bar of each event
+    events: list[Event]
+    tradable: list[frozenset[str]]
+
+    @staticmethod
+    def key(strategy: Strategy, frame: SignalFrame) -> tuple:
+        flips = tuple((name, on.tobytes(), off.tobytes()) for name, on, off in frame.flips)
+        return tuple(strategy.universe()), strategy.rebalance(), flips
+
+
+class EventBook:
+    """What the timelines on one panel share, built the first time a set needs it: the bar
+    times, the scheduled events (start, listings, Fed calendar, rebalances) of a universe and
+    schedule, and the tradable symbols at every bar of a universe. One per `decide_all` call
+    or `build_schedule`: nothing outlives the work that needs it."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.times: list[pd.Timestamp] = list(panel.index)
+        self._scheduled: dict[tuple, tuple[np.ndarray, np.ndarray, list[Event]]] = {}
+        self._tradable: dict[tuple[str, ...], list[frozenset[str]]] = {}
+
+    def timeline(self, strategy: Strategy, frame: SignalFrame) -> Timeline:
+        """The strategy's events: the scheduled ones and its triggers' flips, in the walk's
+        order (`in_event_order`)."""
+        universe = tuple(strategy.universe())
+        scheduled_bars, scheduled_ranks, scheduled = self.scheduled(universe, strategy.rebalance())
+        bars, ranks, events = [scheduled_bars], [scheduled_ranks], list(scheduled)
+        signal = EVENT_ORDER["signal"]
+        for name, on, off in frame.flips:
+            for where, kind in ((on, f"signal:{name}:on"), (off, f"signal:{name}:off")):
+                bars.append(where)
+                ranks.append(np.full(len(where), signal, dtype=np.int64))
+                events += [Event(self.times[i], kind) for i in where.tolist()]
+        position = np.concatenate(bars)
+        order = np.lexsort((np.concatenate(ranks), position))  # ties: as listed
+        position = position[order]
+        tradable = self.tradable(universe)
+        return Timeline(
+            position,
+            [events[k] for k in order.tolist()],
+            [tradable[i] for i in position.tolist()],
+        )
+
+    def scheduled(
+        self, universe: tuple[str, ...], every: str | None
+    ) -> tuple[np.ndarray, np.ndarray, list[Event]]:
+        """The events that do not depend on signals, as listed (not yet in order): their
+        bars, ranks (`event_rank`) and Events."""
+        found = self._scheduled.get((universe, every))
+        if found is None:
+            bars, labels = scheduled_events(self.panel, universe, every)
+            position = np.concatenate(bars)
+            ranks = np.array([event_rank(kind) for kind, _ in labels], dtype=np.int64)
+            events = [
+                Event(self.times[i], kind, detail)
+                for i, (kind, detail) in zip(position.tolist(), labels, strict=True)
+            ]
+            found = self._scheduled[(universe, every)] = (position, ranks, events)
+        return found
+
+    def tradable(self, universe: tuple[str, ...]) -> list[frozenset[str]]:
+        """The universe symbols with a price, at every bar."""
+        found = self._tradable.get(universe)
+        if found is None:
+            every_bar = np.arange(len(self.times))
+            found = self._tradable[universe] = tradable_sets(self.panel, universe, every_bar)
+        return found
 
 
 def walk(
     strategy: Strategy,
     universe: tuple[str, ...],
     leverage_cap: float,
-    signals: pd.DataFrame,
-    positions: Sequence[int] | np.ndarray,
-    events: Sequence[Event],
-    tradable: Sequence[frozenset[str]],
+    frame: SignalFrame,
+    line: Timeline,
 ) -> Schedule:
-    """The strategy's reactions to `events` (at bar `positions`, with the universe symbols
-    `tradable` there), validated and leverage-capped, as a Schedule."""
-    columns = {name: k for k, name in enumerate(signals.columns)}
-    signal_rows = signals.to_numpy(dtype=object)
+    """The strategy's reactions to the timeline's events, validated and leverage-capped, as
+    a Schedule (its targets and a log of every event)."""
+    decided, capped, read = reactions(strategy, universe, leverage_cap, frame, line)
+    targets = pd.DataFrame.from_dict(
+        {line.events[k].time: weights for k, weights in decided},
+        orient="index",
+        columns=list(universe),
+    ).fillna(0.0)
+    targets.index = pd.DatetimeIndex(targets.index, name="date")
+    took = np.zeros(len(line.events), dtype=bool)
+    gross = np.zeros(len(line.events), dtype=np.float64)
+    for k, weights in decided:
+        took[k] = True
+        gross[k:] = _gross(weights)  # held from this event on, until the next decision
+    log = pd.DataFrame(
+        {
+            "time": [event.time for event in line.events],
+            "kind": [event.kind for event in line.events],
+            "detail": [event.detail for event in line.events],
+            "decided": took,
+            "gross": gross,
+        }
+    )
+    return Schedule(targets.astype("float64"), log, frame.frame, universe, capped, frozenset(read))
+
+
+def reactions(
+    strategy: Strategy,
+    universe: tuple[str, ...],
+    leverage_cap: float,
+    frame: SignalFrame,
+    line: Timeline,
+) -> tuple[list[tuple[int, dict[str, float]]], int, set[str]]:
+    """The walk itself: each event with what is known at its bar, the strategy's reaction
+    validated and capped. Returns (event number, weights) per decision, how many were capped
+    and the signal names `on_event` read."""
     read: set[str] = set()
     current: dict[str, float] = {}
-    decided: dict[pd.Timestamp, dict[str, float]] = {}
-    log_rows, capped = [], 0
-    for i, event, can_trade in zip(positions, events, tradable, strict=True):
+    decided: list[tuple[int, dict[str, float]]] = []
+    capped = 0
+    rows, columns = frame.rows, frame.columns
+    for k, (i, event, can_trade) in enumerate(
+        zip(line.positions.tolist(), line.events, line.tradable, strict=True)
+    ):
         ctx = Context(
             time=event.time,
             weights=dict(current),
             tradable=can_trade,
-            signals=_SignalRow(signal_rows[i], columns, read),
+            signals=_SignalRow(rows[i], columns, read),
         )
         reaction = strategy.on_event(event, ctx)
         if reaction is not None:
-            weights, was_capped = _validated(strategy, reaction, ctx, universe, leverage_cap)
+            current, was_capped = validate_weights(strategy, reaction, ctx, universe, leverage_cap)
             capped += was_capped
-            current = weights
-            decided[event.time] = weights
-        log_rows.append(
-            (event.time, event.kind, event.detail, reaction is not None, _gross(current))
-        )
-
-    targets = pd.DataFrame.from_dict(decided, orient="index", columns=list(universe)).fillna(0.0)
-    targets.index = pd.DatetimeIndex(targets.index, name="date")
-    log = pd.DataFrame(log_rows, columns=["time", "kind", "detail", "decided", "gross"])
-    return Schedule(targets.astype("float64"), log, signals, universe, capped, frozenset(read))
+            decided.append((k, current))
+    return decided, capped, read
 
 
 def unused_signals_note(strategy: Strategy, schedule: Schedule) -> str:
@@ -145,14 +306,28 @@ def unused_signals_note(strategy: Strategy, schedule: Schedule) -> str:
 
 def timeline(strategy: Strategy, panel: Panel, signals: pd.DataFrame) -> list[Event]:
     """Every event the strategy will see, in the order it sees them."""
-    return _timeline(strategy, panel, signals)[1]
+    return EventBook(panel).timeline(strategy, SignalFrame.of(strategy, panel, signals)).events
 
 
-def _timeline(
-    strategy: Strategy, panel: Panel, signals: pd.DataFrame
-) -> tuple[np.ndarray, list[Event]]:
-    """The events in order (by bar, then start < listing < fed < signal < rebalance, then as
-    listed below) and the bar position of each."""
+def event_rank(kind: str) -> int:
+    """Where an event of `kind` goes among the events of one bar (`EVENT_ORDER`)."""
+    return EVENT_ORDER[kind.split(":")[0]]
+
+
+def in_event_order(position: np.ndarray, kinds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The walk's order of events at bars `position` with `kinds`: by bar, then start <
+    listing < fed < signal < rebalance, then as listed. Returns (sorted bars, order)."""
+    rank = np.array([event_rank(kind) for kind in kinds], dtype=np.int64)
+    order = np.lexsort((rank, position))  # stable: ties keep the order they were listed in
+    return position[order], order
+
+
+def scheduled_events(
+    panel: Panel, universe: tuple[str, ...], every: str | None
+) -> tuple[list[np.ndarray], list[tuple[str, str]]]:
+    """The events that do not depend on signals (start, listings, the Fed calendar,
+    rebalances), as bar arrays and a (kind, detail) label per bar, in listing order (not yet
+    sorted: `in_event_order`)."""
     index = panel.index
     bars: list[np.ndarray] = []
     labels: list[tuple[str, str]] = []  # (kind, detail), parallel to the concatenated bars
@@ -162,7 +337,7 @@ def _timeline(
         labels.extend([(kind, detail)] * len(where))
 
     add(np.array([0]), "start")
-    for symbol in strategy.universe():
+    for symbol in universe:
         first = panel.first_bar(symbol)
         if first is not None and first > index[0]:
             add(index.get_indexer([first]), "listing", symbol)
@@ -173,27 +348,15 @@ def _timeline(
             (f"fed:{kind}", description)
             for kind, description in zip(fed["kind"], fed["description"], strict=True)
         )
-    for name in strategy.triggers:
-        values = signals[name].to_numpy(dtype=np.float64, na_value=np.nan)
-        flag = np.nan_to_num(values, nan=0.0) != 0.0  # unknown counts as off
-        previous = np.r_[False, flag[:-1]]
-        add(np.flatnonzero(flag & ~previous), f"signal:{name}:on")
-        add(np.flatnonzero(~flag & previous), f"signal:{name}:off")
-    add(index.get_indexer(rebalance_bars(index, strategy.rebalance())), "rebalance")
-
-    position = np.concatenate(bars)
-    rank = np.array([EVENT_ORDER[kind.split(":")[0]] for kind, _ in labels], dtype=np.int64)
-    order = np.lexsort((rank, position))  # stable: ties keep the order they were listed in
-    position = position[order]
-    times = index[position]
-    events = [Event(time, *labels[k]) for time, k in zip(times, order.tolist(), strict=True)]
-    return position, events
+    add(index.get_indexer(rebalance_bars(index, every)), "rebalance")
+    return bars, labels
 
 
-def _tradable_sets(
+def tradable_sets(
     panel: Panel, universe: tuple[str, ...], positions: np.ndarray
 ) -> list[frozenset[str]]:
-    """The universe symbols with a price at each event bar, one frozenset per pattern."""
+    """The universe symbols with a price at each of the bars `positions`, one frozenset per
+    pattern."""
     has_price = panel.prices[list(universe)].to_numpy()[positions]
     has_price = ~np.isnan(has_price) if len(universe) else has_price.astype(bool)
     shared: dict[bytes, frozenset[str]] = {}
@@ -242,9 +405,11 @@ def rebalance_bars(index: pd.DatetimeIndex, every: str | None) -> pd.DatetimeInd
     return index[first_of_period]
 
 
-def _validated(
+def validate_weights(
     strategy: Strategy, weights: Weights, ctx: Context, universe: tuple[str, ...], cap: float
 ) -> tuple[dict[str, float], bool]:
+    """A reaction as the walk records it: symbols in the universe, finite, held only where
+    tradable, zeros dropped, scaled down to the leverage cap. Returns (weights, was capped)."""
     clean: dict[str, float] = {}
     for symbol, weight in weights.items():
         if symbol not in universe:
@@ -253,7 +418,7 @@ def _validated(
                 f"add it to universe() or use one of {', '.join(universe)}",
             )
         weight = float(weight)
-        if not np.isfinite(weight):
+        if not math.isfinite(weight):
             raise StrategyError(
                 f"{strategy.name}: weight {weight} for {symbol} on {ctx.time.date()}",
                 "return finite weights",
@@ -272,4 +437,4 @@ def _validated(
 
 
 def _gross(weights: Weights) -> float:
-    return float(sum(abs(w) for w in weights.values()))
+    return float(sum(map(abs, weights.values())))
