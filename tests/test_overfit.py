@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from scipy.stats import kurtosis as scipy_kurtosis
@@ -14,6 +16,7 @@ from engine.sweep.overfit import (
     expected_max_sharpe,
     probability_of_overfitting,
     sharpe_from_moments,
+    sharpe_from_sums,
     skew_kurtosis_from_moments,
 )
 
@@ -122,6 +125,15 @@ def test_pbo_prefix_sums_equal_the_formula_as_first_written(blocks: int, trials:
     returns[: len(returns) // 2, 2] = 0.0  # flat in some blocks
     moments = block_moments(returns, blocks)
     assert probability_of_overfitting(moments, cap) == _pbo_as_first_written(moments, cap)
+    moments[0, 3:, 0] -= rng.integers(0, 3, trials - 3)  # bars differ between sets
+    assert probability_of_overfitting(moments, cap) == _pbo_as_first_written(moments, cap)
+    # and the Sharpe ratios it ranks are the old ones to the bit
+    inside = moments[: blocks // 2].sum(axis=0)
+    parts = [moments[b, :, :3] for b in range(blocks // 2)]
+    summed = functools.reduce(lambda a, b: a + b, parts)
+    np.testing.assert_array_equal(
+        sharpe_from_sums(*summed.T), sharpe_from_moments(inside), strict=True
+    )
 
 
 def test_pbo_samples_splits_of_32_blocks_without_listing_them():

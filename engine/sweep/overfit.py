@@ -116,6 +116,8 @@ def probability_of_overfitting(
     if blocks % 2 or trials < 2:
         return float("nan")
     parts = [np.ascontiguousarray(moments[..., k]) for k in range(3)]  # n, s1, s2
+    if (parts[0] == parts[0][:, :1]).all():  # one window: a block's bar count is one number
+        parts[0] = parts[0][:, :1]  # broadcast: the same divisions, a third fewer additions
     total = [p.sum(axis=0) for p in parts]
     prefix: list[list[np.ndarray]] = []  # prefix[d]: the sums over the split's first d+1 blocks
     previous: tuple[int, ...] = ()
