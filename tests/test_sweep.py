@@ -218,3 +218,27 @@ def test_shipped_sweep_files_load():
     for path in sorted((REPO / "configs" / "sweeps").glob("*.yaml")):
         spec, base, _ = load_sweep(path)
         assert len(expand(spec, base)) >= 10, path.name
+
+
+def test_sweep_chunks_equal_with_the_plans_panels_or_freshly_built(spec_file):
+    """Issue 18: what sets on one panel share is passed explicitly (the plan's PanelShelf),
+    not kept in module caches keyed by id(panel). A chunk run on the plan's shared panels
+    (the local executor) equals the same chunk built from plain data (a dask worker), and
+    two plans share no panel object."""
+    from engine.runs.batch import SharedPanel
+    from engine.sweep.runner import run_chunk
+
+    spec, base, _ = load_sweep(spec_file)
+    plan = make_plan(spec, base)
+    base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
+    shared = [run_chunk(base_json, spec_json, sets, plan.panels) for sets in plan.chunks]
+    fresh = [run_chunk(base_json, spec_json, sets) for sets in plan.chunks]
+    for mine, theirs in zip(shared, fresh, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs, check_exact=True)
+    other = make_plan(spec, base)
+    key = next(iter(plan.panels._shared))
+    assert isinstance(plan.panels._shared[key], SharedPanel)
+    assert other.panels.get(*key).panel is not plan.panels._shared[key].panel
+    assert other.fingerprint == plan.fingerprint
+    source = "".join(p.read_text() for p in (REPO / "engine").rglob("*.py"))
+    assert "id(panel" not in source
