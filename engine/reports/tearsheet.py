@@ -38,6 +38,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pandas.errors import Pandas4Warning
 
+from engine.core.metrics import drawdown, growth_of_one  # compare.py reads them here too
 from engine.reports import tearsheet_fixes as fixes
 from engine.reports.pages.links import TEARSHEET, with_run_page_link
 from engine.reports.style import (  # PNG_STYLE, font_family: the compare page reads them here
@@ -363,17 +364,6 @@ def write_tearsheet(
 def _literal(text: str) -> str:
     """Stop matplotlib reading a pair of `$` in a label as mathtext."""
     return text.replace("$", r"\$")
-
-
-def growth_of_one(returns: pd.Series) -> pd.Series:
-    """Compounded wealth, 1 on the day before the first return."""
-    return (1.0 + returns.astype(float)).cumprod()
-
-
-def drawdown(returns: pd.Series) -> pd.Series:
-    """Fraction below the running peak of growth-of-1, the starting 1 counting as a peak."""
-    wealth = growth_of_one(returns)
-    return wealth / np.maximum(wealth.cummax(), 1.0) - 1.0
 
 
 def _plot_equity(

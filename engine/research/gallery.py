@@ -338,7 +338,7 @@ def _plot(runs: Sequence[RunResult], path: Path, title: str) -> None:
     fig = Figure(figsize=(10, 6), dpi=100, layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
     for result, color in zip(runs, COLORS, strict=False):
-        wealth = (1 + result.returns).cumprod()
+        wealth = metrics.growth_of_one(result.returns)
         width = 1.8 if result is runs[0] else 1.0
         style = "--" if _label(result) == MIX else "-"
         top.plot(

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.core import metrics
 from engine.reports.pages import run_data as rd
 from engine.reports.pages.common import (
     Figures,
@@ -209,12 +210,12 @@ def main_figure(files: rd.RunFiles, decisions: pd.DataFrame) -> go.Figure:
         subplot_titles=("Growth of 1 (log scale)", "Weights (end of bar)", "Drawdown"),
     )
     r = files.returns
-    strategy = rd.wealth(r["strategy"])
+    strategy = metrics.growth_of_one(r["strategy"])
     if "benchmark" in r:
         fig.add_trace(
             go.Scatter(
                 x=r.index,
-                y=rd.wealth(r["benchmark"]),
+                y=metrics.growth_of_one(r["benchmark"]),
                 name=esc(files.benchmark_name or "benchmark"),
                 line={"color": BENCHMARK_COLOR, "width": 1.2},
                 hovertemplate="%{x|%Y-%m-%d}: %{y:.3f}<extra>benchmark</extra>",

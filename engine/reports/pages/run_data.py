@@ -118,9 +118,9 @@ def save_page_inputs(result: RunResult, folder: Path) -> None:
 # --- figures the page shows -----------------------------------------------------------
 
 
-def wealth(returns: pd.Series) -> pd.Series:
-    """Growth of 1, compounded."""
-    return (1.0 + returns.astype(float)).cumprod()
+def _compounded(returns: pd.Series) -> float:
+    """Return over the bars, compounded: the last growth of 1, less 1."""
+    return float(metrics.growth_of_one(returns).iloc[-1] - 1.0)
 
 
 def drawdown(returns: pd.Series) -> pd.Series:
@@ -145,7 +145,7 @@ def worst_drawdown(returns: pd.Series) -> Episode | None:
     if dd.min() >= 0:
         return None
     trough = dd.idxmin()
-    w = wealth(returns)
+    w = metrics.growth_of_one(returns)
     before = w.loc[:trough]
     running = np.maximum(before.cummax(), 1.0)
     peak_value = float(running.iloc[-1])
@@ -198,10 +198,8 @@ def decisions(files: RunFiles) -> pd.DataFrame:
             "holding": holdings_text(target),
             "gross_before": gross_before,
             "gross": float(event.gross),
-            "return": float(wealth(files.returns["strategy"][span]).iloc[-1] - 1.0)
-            if span.any()
-            else 0.0,
-            "benchmark": float(wealth(files.returns["benchmark"][span]).iloc[-1] - 1.0)
+            "return": _compounded(files.returns["strategy"][span]) if span.any() else 0.0,
+            "benchmark": _compounded(files.returns["benchmark"][span])
             if span.any() and "benchmark" in files.returns
             else np.nan,
             "open": i + 1 == len(times),

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.core import metrics
 from engine.reports.pages import sweep_data as sd
 from engine.reports.pages.common import (
     Figures,
@@ -389,7 +390,7 @@ def _best_equity(files: sd.SweepFiles, figures: Figures) -> str:
         )
     fig = go.Figure()
     if files.benchmark_returns is not None:
-        bench = (1.0 + files.benchmark_returns["benchmark"]).cumprod()
+        bench = metrics.growth_of_one(files.benchmark_returns["benchmark"])
         fig.add_trace(
             go.Scatter(
                 x=bench.index,

@@ -237,9 +237,11 @@ def _block_edges(files: SweepFiles, blocks: int) -> list[str]:
 
 def best_equity(files: SweepFiles) -> dict[str, pd.Series]:
     """Growth of 1 of each rerun-best folder (its name -> series)."""
+    from engine.core import metrics
+
     curves = {}
     for run in files.best_runs:
         frame = pd.read_parquet(run / "returns.parquet")
         returns = frame["strategy"].set_axis(pd.DatetimeIndex(frame.index))
-        curves[run.name] = (1.0 + returns).cumprod()
+        curves[run.name] = metrics.growth_of_one(returns)
     return curves
