@@ -11,8 +11,8 @@ import pandas as pd
 from engine.reports.style import DIVERGING, PNG_DPI
 from engine.reports.surface import mean_grid
 
-MAX_LABELLED_CELLS = 400  # more cells are colours only: 1,000 numbers are unreadable and slow
-MAX_TICKS = 25  # labels per axis; more are thinned to every k-th
+MAX_LABELLED = 20  # columns or rows whose cells still show their number (more: colours only)
+MAX_TICKS = 12  # labels per axis; more are thinned to every k-th
 
 
 def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, path: Path) -> Path:
@@ -39,7 +39,7 @@ def write_heatmap(table: pd.DataFrame, params: tuple[str, str], metric: str, pat
         axis(shown, [_label(labels[i]) for i in shown])
     ax.set_xlabel(params[0])
     ax.set_ylabel(params[1])
-    if values.size <= MAX_LABELLED_CELLS:
+    if max(rows, cols) <= MAX_LABELLED:
         for (row, col), value in np.ndenumerate(values):
             if math.isfinite(value):
                 ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)

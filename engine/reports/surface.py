@@ -3,6 +3,9 @@ parameters, on a grid that stays small at any sweep size (heatmap.png and sweep.
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pandas as pd
 
 MAX_LEVELS = 100  # a numeric parameter with more values is cut into this many equal bins
@@ -14,9 +17,12 @@ def levels(column: pd.Series) -> pd.Series:
     MAX_LEVELS x MAX_LEVELS cells at any sweep size (issue 22)."""
     if not pd.api.types.is_numeric_dtype(column) or column.nunique() <= MAX_LEVELS:
         return column
-    binned = pd.cut(column, MAX_LEVELS)
-    names = [f"{b.left:.4g}..{b.right:.4g}" for b in binned.cat.categories]
-    return binned.cat.rename_categories(names)
+    edges = np.linspace(column.min(), column.max(), MAX_LEVELS + 1)
+    for digits in (3, 6, 12):  # the shortest labels that tell the bins apart
+        names = [f"{a:.{digits}g}-{b:.{digits}g}" for a, b in itertools.pairwise(edges)]
+        if len(set(names)) == len(names):
+            break
+    return pd.cut(column, edges, labels=names, include_lowest=True)
 
 
 def mean_grid(table: pd.DataFrame, x: str, y: str, metric: str) -> pd.DataFrame:
