@@ -165,14 +165,16 @@ class Timeline:
 class EventBook:
     """What the timelines on one panel share, built the first time a set needs it: the bar
     times, the scheduled events (start, listings, Fed calendar, rebalances) of a universe and
-    schedule, and the tradable symbols at every bar of a universe. One per `decide_all` call
-    or `build_schedule`: nothing outlives the work that needs it."""
+    schedule, the tradable symbols at every bar of a universe and the trigger-flip events
+    (frozen, so sets share them). One per `decide_all` call or `build_schedule`: nothing
+    outlives the work that needs it."""
 
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self.times: list[pd.Timestamp] = list(panel.index)
         self._scheduled: dict[tuple, tuple[np.ndarray, np.ndarray, list[Event]]] = {}
         self._tradable: dict[tuple[str, ...], list[frozenset[str]]] = {}
+        self._flips: dict[tuple[int, str], Event] = {}  # sets' flips often fall on one bar
 
     def timeline(self, strategy: Strategy, frame: SignalFrame) -> Timeline:
         """The strategy's events: the scheduled ones and its triggers' flips, in the walk's
@@ -185,7 +187,7 @@ class EventBook:
             for where, kind in ((on, f"signal:{name}:on"), (off, f"signal:{name}:off")):
                 bars.append(where)
                 ranks.append(np.full(len(where), signal, dtype=np.int64))
-                events += [Event(self.times[i], kind) for i in where.tolist()]
+                events += [self.flip(i, kind) for i in where.tolist()]
         position = np.concatenate(bars)
         order = np.lexsort((np.concatenate(ranks), position))  # ties: as listed
         position = position[order]
@@ -195,6 +197,13 @@ class EventBook:
             [events[k] for k in order.tolist()],
             [tradable[i] for i in position.tolist()],
         )
+
+    def flip(self, bar: int, kind: str) -> Event:
+        """The event of a trigger flip at `bar` (one frozen Event shared by the sets)."""
+        found = self._flips.get((bar, kind))
+        if found is None:
+            found = self._flips[(bar, kind)] = Event(self.times[bar], kind)
+        return found
 
     def scheduled(
         self, universe: tuple[str, ...], every: str | None
