@@ -93,7 +93,11 @@ def test_an_outside_strategy_runs_sweeps_locally_and_on_dask_and_in_scenarios(
 
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -164,7 +164,7 @@ def test_dask_executor_equals_local(spec_file, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     _, local = sweep_to_folder(spec_file, out_dir=tmp_path / "local")
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
     ) as cluster:
         _, remote = sweep_to_folder(
             spec_file,
