@@ -4,6 +4,9 @@ decisions) equals walking each set, and a batch path either equals the walk (the
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +16,7 @@ from pydantic import Field
 from engine.core import schedule
 from engine.core.decisions import Decisions
 from engine.core.schedule import EventBook, decide_all
+from engine.core.signals import MissingInputWarning
 from engine.core.strategy import (
     Context,
     Decline,
@@ -22,10 +26,15 @@ from engine.core.strategy import (
     StrategyParams,
     Weights,
 )
-from engine.runs.config import RunConfig
+from engine.runs.backtest import prepare
+from engine.runs.config import RunConfig, load_run_config
 from engine.sweep.shared_signals import SignalMemo
 from engine.testing import assert_batch_equals_walk, synthetic_market
 from strategies.baselines import SixtyForty, SixtyFortyParams
+from strategies.hayes_pivot import HayesPivot, HayesPivotParams
+from strategies.liquidity_barometer import LiquidityBarometer, LiquidityBarometerParams
+
+REPO = Path(__file__).resolve().parents[1]
 
 DAYS = pd.bdate_range("2024-01-01", periods=160)
 WAVE = 100 * np.exp(np.cumsum(np.sin(np.arange(160) / 6) * 0.02))
@@ -198,3 +207,40 @@ def test_the_generic_path_equals_the_walk_for_sets_with_other_schedules(cap):
 
 def test_the_generic_path_equals_the_walk_for_the_toy_without_its_batch_path():
     assert_batch_equals_walk(toy_sets(Declines), toy_panel(), leverage_cap=1.0)
+
+
+def real_config(shared_data, name: str) -> RunConfig:
+    base = load_run_config(REPO / "configs" / name)
+    data = base.data.model_copy(update={"source": "directory", "path": shared_data.resolve()})
+    return RunConfig.model_validate(base.model_copy(update={"data": data}).model_dump())
+
+
+class WalkedHayes(HayesPivot):
+    """hayes-pivot whose batch path declines (a subclass): the generic path walks it."""
+
+
+@pytest.mark.realdata
+def test_the_generic_path_equals_the_walk_on_real_history(shared_data):
+    config = real_config(shared_data, "liquidity-barometer.yaml")
+    barometers = [
+        LiquidityBarometer(LiquidityBarometerParams(min_change=m, corr_threshold=c))
+        for m in (0.0, 0.1, 0.3)
+        for c in (0.3, 0.5)
+    ]
+    _, panel = prepare(config)
+    assert_batch_equals_walk(barometers, panel, config)
+    config = real_config(shared_data, "hayes-pivot.yaml")
+    _, panel = prepare(config)
+    notes: list[str] = []
+    hayes = [
+        WalkedHayes(HayesPivotParams(confirmations=k, rearm_days=r, hold_after_pivot_days=h))
+        for k in (1, 2, 3)
+        for r in (0, 60)
+        for h in (0, 90)
+    ]
+    walked = assert_batch_equals_walk(hayes, panel, config, leverage_cap=0.8)
+    assert sum(len(s.targets) for s in walked) > 3 * len(hayes)  # they trade
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingInputWarning)
+        decide_all(hayes, panel, 0.8, SignalMemo(panel), on_decline=notes.append)
+    assert notes == ["a set is not of class HayesPivot (a subclass may change rules)"]
