@@ -255,3 +255,46 @@ def test_lazy_path_sequence_equals_generate_paths():
         assert mine.events.equals(theirs.events) and mine.regimes.equals(theirs.regimes)
     with pytest.raises(IndexError):
         lazy[7]
+
+
+def test_path_panels_from_arrays_equal_build_panel():
+    """Issue 22: the paths after the first get their panels from the first path's row maps
+    (engine.runs.path_panels), not a build_panel each; every value equals build_panel's."""
+    import dataclasses
+
+    import pandas as pd
+
+    from engine.markets.source import MarketSource
+    from engine.runs.backtest import load_panel, make_strategy, window_start
+    from engine.runs.path_panels import PathPanels
+
+    for name, scenario in (("hayes-pivot", "ai-credit-crunch"), ("60-40", "stagflation")):
+        config = RunConfig(strategy=name, benchmark="BTC-USD")
+        strategy = make_strategy(config)
+        markets = generate_paths(load_scenario(scenario), 4, seed=2)
+        panels = []
+        for i, market in enumerate(markets):
+            panel = load_panel(config, strategy, MarketSource(market, scenario, 2, i))
+            panels.append(dataclasses.replace(panel, window_start=window_start(config, panel)))
+        cash = config.costs.cash_yield, config.costs.cash_rate_pct
+        builder = PathPanels(panels[0], markets[0], *cash)
+        for i in range(4):
+            source = MarketSource(markets[i], scenario, 2, i).describe()
+            mine = builder.panel(markets[i], source)
+            assert mine is not None, i
+            want = panels[i]
+            pd.testing.assert_frame_equal(mine.prices, want.prices, check_exact=True)
+            pd.testing.assert_frame_equal(mine.traded, want.traded, check_exact=True)
+            pd.testing.assert_frame_equal(mine.macro, want.macro, check_exact=True)
+            pd.testing.assert_series_equal(mine.cash_rate, want.cash_rate, check_exact=True)
+            pd.testing.assert_frame_equal(mine.events, want.events, check_exact=True)
+            assert mine.source == want.source and mine.window_start == want.window_start
+            assert mine.regimes == want.regimes
+            assert mine.tradable_symbols == want.tradable_symbols
+            assert mine.calendar_kind == want.calendar_kind and mine.synthetic == want.synthetic
+        # a path whose values have a gap is not covered: build_panel fills it instead
+        gap = markets[1]
+        frame = gap.prices["BTC-USD"].copy()
+        frame.iloc[5, frame.columns.get_loc("adj_close")] = np.nan
+        broken = dataclasses.replace(gap, prices={**gap.prices, "BTC-USD": frame})
+        assert builder.panel(broken, {}) is None

@@ -32,6 +32,7 @@ from engine.runs.backtest import (
 )
 from engine.runs.batch import Batch, SharedPanel, run_batch
 from engine.runs.config import RunConfig
+from engine.runs.path_panels import PathPanels
 
 SUMMARY_KEYS = (
     "total_return",
@@ -89,6 +90,7 @@ def run_paths(
     bench: list[np.ndarray] = []
     rows: list[dict[str, float]] = []
     first_panel: Panel | None = None
+    builder: PathPanels | None = None  # the other paths' panels, from the first one's
     # resolved once: resolving a name reads the installed entry points (a third of a path)
     proto = make_strategy(config)
     for first in range(0, count, chunk_paths):
@@ -96,8 +98,12 @@ def run_paths(
         pairs = []
         for i in chunk:
             strategy = _fresh(proto)
-            panel = _path_panel(config, strategy, markets[i], scenario, seed, i, first_panel)
-            first_panel = panel if first_panel is None else first_panel
+            market = markets[i]
+            panel = _path_panel(config, strategy, market, scenario, seed, i, first_panel, builder)
+            if first_panel is None:
+                first_panel = panel
+                cash = config.costs.cash_yield, config.costs.cash_rate_pct
+                builder = PathPanels(panel, market, *cash)
             pairs.append(([strategy], SharedPanel.of(panel)))
             if on_chunk is not None:  # progress moves per path decided, not per chunk
                 on_chunk(i, count)
@@ -146,9 +152,16 @@ def _path_panel(
     seed: int,
     path: int,
     first: Panel | None,
+    builder: PathPanels | None = None,
 ) -> Panel:
-    """Path `path`'s panel, its window starting where the first path's does (one calendar)."""
-    panel = load_panel(config, strategy, MarketSource(market, scenario, seed, path))
+    """Path `path`'s panel, its window starting where the first path's does (one calendar):
+    from the first path's row maps when `builder` covers it, else by `build_panel`."""
+    source = MarketSource(market, scenario, seed, path)
+    if builder is not None:
+        found = builder.panel(market, source.describe())
+        if found is not None:
+            return found
+    panel = load_panel(config, strategy, source)
     start = window_start(config, panel if first is None else first)
     return dataclasses.replace(panel, window_start=start)
 
