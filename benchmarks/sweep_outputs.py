@@ -3,8 +3,8 @@
 `python -m benchmarks.sweep_outputs make N FOLDER` writes a synthetic sweep folder of N sets
 (chunk files with the runner's columns: ids, params, three swept parameters of 100, 10 and
 N/1000 values, the metrics and normal per-block moments), without running N simulations.
-`python -m benchmarks.sweep_outputs time FOLDER` times each output stage on it (one process;
-run it under `/usr/bin/time -v` for the peak RSS).
+`python -m benchmarks.sweep_outputs time FOLDER` times each output stage on it in CPU
+seconds (one process; run it under `/usr/bin/time -v` for the peak RSS).
 """
 
 from __future__ import annotations
@@ -84,38 +84,38 @@ def make(sets: int, folder: Path, seed: int = 0) -> None:
 
 
 def timed(folder: Path) -> dict[str, float]:
-    """Seconds per stage of write_outputs and the page, on a finished sweep folder."""
-    import cProfile
-    import os
-
+    """CPU seconds per output stage on a finished sweep folder (CPU, not wall: the machine
+    is shared), and sweep.html's size."""
+    from engine.reports.heatmap import write_heatmap
     from engine.reports.pages.sweep import write_sweep_page
-    from engine.sweep.runner import read_chunks, read_identity
+    from engine.sweep.runner import read_identity
     from engine.sweep.spec import SweepSpec
-    from engine.workflows import sweep as workflow
+    from engine.sweep.summary import read_table_and_moments, summarize
+    from engine.workflows.sweep import write_outputs_of
 
     spec = SweepSpec.model_validate(read_identity(folder)["spec"])
     out: dict[str, float] = {}
-    clock = time.perf_counter()
-    table = read_chunks(folder)
-    out["read_chunks"] = time.perf_counter() - clock
-    profile = cProfile.Profile() if os.environ.get("PROFILE") else None
-    stages = {
-        "summarize": lambda: workflow.summarize(table, spec),
-        "write_outputs (summary+parquet+heatmap)": lambda: workflow.write_outputs(
-            table, spec, folder
-        ),
-        "sweep.html": lambda: write_sweep_page(folder),
-    }
-    for name, stage in stages.items():
-        clock = time.perf_counter()
-        if profile is not None:
-            profile.runcall(stage)
-        else:
-            stage()
-        out[name] = time.perf_counter() - clock
+
+    def clock(name: str, stage):  # type: ignore[no-untyped-def]
+        start = time.process_time()
+        result = stage()
+        out[name] = time.process_time() - start
+        return result
+
+    table, moments = clock("read chunks", lambda: read_table_and_moments(folder, spec.blocks))
+    clock("summarize", lambda: summarize(table, spec, moments))
+    params = spec.heatmap or tuple(list(spec.grid)[:2])
+    clock(
+        "heatmap.png (first: matplotlib import)",
+        lambda: write_heatmap(table, params, spec.metric, folder / "heatmap.png"),
+    )
+    clock(
+        "heatmap.png (again)",
+        lambda: write_heatmap(table, params, spec.metric, folder / "heatmap.png"),
+    )
+    clock("write_outputs_of (all of it)", lambda: write_outputs_of(folder, spec))
+    clock("sweep.html", lambda: write_sweep_page(folder))
     out["sweep.html MB"] = (folder / "sweep.html").stat().st_size / 2**20
-    if profile is not None:
-        profile.dump_stats(os.environ["PROFILE"])
     return out
 
 
