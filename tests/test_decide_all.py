@@ -136,6 +136,10 @@ def toy_panel():
     return make_panel({"A": list(WAVE), "B": b}, DAYS)
 
 
+def panel_6040():
+    return make_panel({"SPY": list(WAVE), "TLT": list(WAVE[::-1])}, DAYS)
+
+
 def toy_sets(cls=Toy) -> list[Toy]:
     return [
         cls(ToyParams(lookback=lookback, weight=weight, every=every))
@@ -167,6 +171,9 @@ def test_batch_path_decline_says_why():
     silent = toy_sets(SilentlyDeclines)
     decide_all(silent, panel, 1.0, SignalMemo(panel), on_decline=notes.append)
     assert notes[-1] == "no reason given"
+    plain = [SixtyForty(), SixtyForty(SixtyFortyParams(stock_weight=0.3))]
+    decide_all(plain, panel_6040(), 1.0, SignalMemo(panel_6040()), on_decline=notes.append)
+    assert len(notes) == 2  # no batch path at all: nothing declined, nothing to note
     with pytest.raises(AssertionError, match=r"declined: .*this toy covers nothing"):
         assert_batch_equals_walk(sets, panel, leverage_cap=1.0, require_batch=True)
 

@@ -66,19 +66,22 @@ def decide_all(
     """Every set's decisions (sets of one strategy class and one universe) as arrays.
 
     The strategy's `decide_many` batch path when it has one; else (or when it declines:
-    `on_decline` hears why) each set walks its events. What the walk of a set depends on
+    `on_decline` hears why, e.g. to print `note: batch path declined: <reason>; walking each
+    set`) each set walks its events. What the walk of a set depends on
     besides its own decisions (the event timeline, the tradable symbols at each event, the
     signal rows) is built once per call for the sets that share it, so the per-set work is
     the strategy's `on_event` calls and their validation.
     """
     if not strategies:
         raise ValueError("no parameter sets to decide for")
-    batch = type(strategies[0]).decide_many(strategies, panel, signals, leverage_cap)
+    cls = type(strategies[0])
+    batch = cls.decide_many(strategies, panel, signals, leverage_cap)
     if isinstance(batch, Decisions):
         return batch
-    if on_decline is not None:
-        reason = batch.reason if isinstance(batch, Decline) else "no reason given"
-        on_decline(reason)
+    default = Strategy.decide_many.__func__  # type: ignore[attr-defined]
+    has_batch_path = getattr(cls.decide_many, "__func__", None) is not default
+    if on_decline is not None and has_batch_path:
+        on_decline(batch.reason if isinstance(batch, Decline) else "no reason given")
     symbols = tuple(strategies[0].universe())
     book = EventBook(panel)
     frames: dict[int, SignalFrame] = {}  # id of a set's frame (kept alive in the value) -> it
