@@ -168,25 +168,46 @@ def test_heatmap_of_a_sampled_range_means_equal_width_bins() -> None:
     assert list(mean_grid(few, "x", "y", "sharpe").columns) == sorted(set(np.round(x, 1)))
 
 
-def test_sweep_page_of_many_sets_stays_small(swept: Path, tmp_path: Path) -> None:
-    """Issue 22: sweep.html drew a dot (with hover text) per set: 0.5 MB more than a
-    6-set sweep's page at 10k sets, 5 MB more at 100k. Past MAX_POINTS sets the in vs out chart shades sets per cell instead, and the
-    surface of a 100-value parameter is 100 columns at most, with the best set's star."""
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic 12,000-set sweep folder (no simulations) with its outputs and page."""
     from benchmarks.sweep_outputs import make
     from engine.sweep.runner import read_identity
     from engine.sweep.spec import SweepSpec
     from engine.workflows.sweep import write_outputs_of
 
-    folder = tmp_path / "big"
+    folder = tmp_path_factory.mktemp("big") / "sweep"
     make(12_000, folder)
-    spec = SweepSpec.model_validate(read_identity(folder)["spec"])
-    write_outputs_of(folder, spec)
-    page = write_sweep_page(folder).read_text(encoding="utf-8")
+    write_outputs_of(folder, SweepSpec.model_validate(read_identity(folder)["spec"]))
+    write_sweep_page(folder)
+    return folder
+
+
+def test_sweep_page_of_many_sets_stays_small(swept: Path, big: Path) -> None:
+    """Issue 22: sweep.html drew a dot (with hover text) per set: 0.5 MB more than a
+    6-set sweep's page at 10k sets, 5 MB more at 100k. Past MAX_POINTS sets the in vs out
+    chart shades sets per cell instead, and the surface of a 100-value parameter is 100
+    columns at most, with the best set's star."""
+    page = (big / SWEEP_PAGE).read_text(encoding="utf-8")
     small = (swept / SWEEP_PAGE).read_text(encoding="utf-8")  # 6 sets, plotly.js inlined
     assert len(page) - len(small) < 200_000
-    files = sd.read_sweep_folder(folder)
+    files = sd.read_sweep_folder(big)
     counts, _, _ = sd.in_out_density(files.table)
     assert counts.sum() == len(files.table) == 12_000
     star = surface_figure(files, "a", "b").data[1]
     best = sd.best_row(files)
     assert (star.x[0], star.y[0]) == (str(best["p.a"]), f"{best['p.b']:g}")
+
+
+@pytest.mark.browser
+def test_sweep_page_of_many_sets_draws_offline_without_console_errors(
+    big: Path, tmp_path: Path
+) -> None:
+    from tests.page_browser import console_problems, need_chromium, probed
+
+    need_chromium()
+    report, _, stderr = probed(big / SWEEP_PAGE, tmp_path)
+    assert console_problems(stderr) == []
+    assert report["fetched"] == []
+    assert report["plots"] == ["surface-0", "surface-1", "surface-2", "in-out-chart"]
+    assert report["drawn"] >= 4
