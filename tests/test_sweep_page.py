@@ -211,3 +211,26 @@ def test_sweep_page_of_many_sets_draws_offline_without_console_errors(
     assert report["fetched"] == []
     assert report["plots"] == ["surface-0", "surface-1", "surface-2", "in-out-chart"]
     assert report["drawn"] >= 4
+
+
+def test_heatmap_png_of_a_100k_value_range_is_drawn(tmp_path: Path) -> None:
+    """Issue 22: `playbook sweep` of a 100k-set sample of a stock_weight range failed at its
+    last step: heatmap.png was a column per value, 11,220,060 pixels wide ("Image size ...
+    is too large"). It is now at most 100 equal-width bins wide, at a capped size."""
+    from PIL import Image
+
+    from engine.reports.heatmap import write_heatmap
+
+    rng = np.random.default_rng(8)
+    n = 90_000
+    table = pd.DataFrame(
+        {
+            "p.stock_weight": np.round(rng.permutation(n) / n, 6),
+            "p.rebalance": rng.choice(["monthly", "quarterly", "yearly"], n),
+            "sharpe": rng.normal(size=n),
+        }
+    )
+    path = write_heatmap(table, ("stock_weight", "rebalance"), "sharpe", tmp_path / "h.png")
+    with Image.open(path) as image:
+        width, height = image.size
+    assert width <= 1900 and height <= 1250
