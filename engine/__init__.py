@@ -1,4 +1,10 @@
-"""playbook's engine: config -> data -> events -> strategy -> simulation -> report."""
+"""playbook's engine: config -> data -> events -> strategy -> simulation -> report.
+
+Packages by concern, each importing only those below it (checked by `lint-imports`, see
+`[tool.importlinter]` in pyproject.toml): cli | api | testing > research > workflows >
+reports > sweep > runs > markets > data > core > io > errors. Importing `engine` has no
+side effects on other libraries: those belong to the CLI's entry (`engine.cli.app.main`).
+"""
 
 import os
 from importlib.metadata import PackageNotFoundError, version
