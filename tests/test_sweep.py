@@ -242,3 +242,40 @@ def test_sweep_chunks_equal_with_the_plans_panels_or_freshly_built(spec_file):
     assert other.fingerprint == plan.fingerprint
     source = "".join(p.read_text() for p in (REPO / "engine").rglob("*.py"))
     assert "id(panel" not in source
+
+
+DECLINING = """\
+from strategies.baselines import SixtyForty
+from engine.core.strategy import Decline
+
+
+class DecliningSixtyForty(SixtyForty):
+    name = "declining-60-40"
+
+    @classmethod
+    def decide_many(cls, strategies, panel, signals, leverage_cap):
+        return Decline("this copy covers nothing")
+"""
+
+
+def test_sweep_notes_a_declined_batch_path_once_per_run(tmp_path):
+    """Issue 18: a batch path's decline reached no one; now one note per run, not per chunk
+    (the sweep has three chunks), and the sets are walked to the same numbers."""
+    (tmp_path / "declining.py").write_text(DECLINING)
+    config = (REPO / "configs" / "60-40.yaml").read_text()
+    base = tmp_path / "base.yaml"
+    base.write_text(config.replace("strategy: 60-40", "strategy: declining.py"))
+    spec = tmp_path / "declining.yaml"
+    spec.write_text(SPEC.format(base=base))
+    notes: list[str] = []
+    _, folder = sweep_to_folder(spec, out_dir=tmp_path / "out", on_note=notes.append)
+    assert notes == [
+        "declining-60-40's batch path declined: this copy covers nothing; walking each set"
+    ]
+    assert len(list((folder / "chunks").glob("*.parquet"))) == 3
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(SPEC.format(base=REPO / "configs" / "60-40.yaml"))
+    _, plain_folder = sweep_to_folder(plain, out_dir=tmp_path / "plain", on_note=notes.append)
+    assert len(notes) == 1  # 60-40 has no batch path: nothing declined, nothing noted
+    columns = ["id", *METRICS]
+    pd.testing.assert_frame_equal(table(folder)[columns], table(plain_folder)[columns])

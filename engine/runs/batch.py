@@ -14,7 +14,7 @@ module-level cache keyed by panel objects, so nothing outlives the work that nee
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,19 +89,34 @@ def run_batch(
     leverage_cap: float,
     *,
     keep_weights: bool = False,
+    on_decline: Callable[[str], None] | None = None,
 ) -> Batch:
     """Decide, simulate and summarize every set of every (sets, shared panel) pair.
 
     The panels must share one calendar and window start (one panel for a sweep, the paths of
-    one scenario for a scenario run).
+    one scenario for a scenario run). `on_decline` hears each distinct reason a strategy's
+    batch path gave for declining, once per call (a scenario chunk asks once per path): the
+    caller turns it into its one note per run.
     """
     if not pairs:
         raise ValueError("no (sets, panel) pairs to run")
     parts: list[Decisions] = []
+    heard: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         for strategies, shared in pairs:
-            parts.append(decide_all(strategies, shared.panel, leverage_cap, signals=shared.signals))
+            parts.append(
+                decide_all(
+                    strategies,
+                    shared.panel,
+                    leverage_cap,
+                    signals=shared.signals,
+                    on_decline=heard.append,
+                )
+            )
+    if on_decline is not None:
+        for reason in dict.fromkeys(heard):
+            on_decline(reason)
     counts = [part.sets for part in parts]
     share_of = np.repeat(np.arange(len(pairs)), counts)
     shares = tuple(shared for _, shared in pairs)

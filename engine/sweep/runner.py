@@ -158,9 +158,11 @@ def run_chunk(
     for i, strategy in enumerate(strategies):
         groups.setdefault((strategy.universe(), _inputs_key(strategy)), []).append(i)
     tables = []
+    declined: list[str] = []
     for (universe, inputs), members in groups.items():
         shared = panels.get(base_json, universe, inputs)
-        table = _simulate_group(base, spec, shared, [strategies[i] for i in members])
+        group = [strategies[i] for i in members]
+        table = _simulate_group(base, spec, shared, group, declined.append)
         tables.append(table.set_index(pd.Index(members)))
     metrics_table = pd.concat(tables).sort_index()
     ids = pd.DataFrame(
@@ -170,16 +172,30 @@ def run_chunk(
             **{f"p.{k}": [p[k] for p in param_sets] for k in spec.grid},
         }
     )
-    return pd.concat([ids, metrics_table.reset_index(drop=True)], axis=1)
+    chunk = pd.concat([ids, metrics_table.reset_index(drop=True)], axis=1)
+    # why the strategy's batch path declined, carried with the table (a dask worker's too)
+    # for run_plan to note once per run; attrs are not written into the chunk file
+    chunk.attrs[DECLINED_KEY] = [
+        f"{cls.name}'s batch path declined: {reason}; walking each set"
+        for reason in dict.fromkeys(declined)
+    ]
+    return chunk
+
+
+DECLINED_KEY = "playbook_batch_declined"
 
 
 def _simulate_group(
-    base: RunConfig, spec: SweepSpec, shared: SharedPanel, strategies: list[Strategy]
+    base: RunConfig,
+    spec: SweepSpec,
+    shared: SharedPanel,
+    strategies: list[Strategy],
+    on_decline: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Sets of one universe on one panel through the batch pipeline (decisions, one kernel
     call, headline metrics), plus the sweep's own columns: a row each."""
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
-    batch = run_batch([(strategies, shared)], costs, base.leverage_cap)
+    batch = run_batch([(strategies, shared)], costs, base.leverage_cap, on_decline=on_decline)
     sim, table = batch.sim, batch.table
     rows, cash, span = sim.returns, shared.cash, shared.span
     names = pd.RangeIndex(len(strategies))
@@ -296,7 +312,12 @@ def run_plan(
         chunks = plan.chunks
         work = [(i, chunks[i]) for i in todo]
         results = _execute(executor, scheduler, base_json, spec_json, work, plan.panels)
+        noted: set[str] = set()  # a decline is noted once per run, not once per chunk
         for count, (index, table) in enumerate(results, start=1):
+            for note in table.attrs.pop(DECLINED_KEY, []):
+                if on_note is not None and note not in noted:
+                    on_note(note)
+                noted.add(note)
             _write_atomically(_marked(table, plan.fingerprint), chunk_path(out_dir, index))
             computed.append(index)
             if on_chunk is not None:
