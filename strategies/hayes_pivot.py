@@ -366,47 +366,88 @@ FLAG_INPUTS = {  # the measures (`alarm_measures`) each warning reads
 class AlarmMeasures:
     """The series the warnings compare with their thresholds, on the panel calendar: they
     depend on the panel and the symbol params only, so sets that differ in thresholds share
-    them."""
+    them. Held as arrays: a scenario run computes them once per path, a sweep compares them
+    with each set's thresholds, and neither needs a frame until the signals are returned."""
 
-    frame: pd.DataFrame  # one column per measure below
-    missing: pd.DataFrame  # one bool column per warning: a measure it reads is unknown
+    index: pd.DatetimeIndex  # the panel calendar
+    values: dict[str, np.ndarray]  # one array per measure (`FLAG_INPUTS`, liquidity, case)
+    missing: dict[str, np.ndarray]  # one bool array per warning: a measure it reads is unknown
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The measures as a frame (for reading; the rules use `values`)."""
+        return pd.DataFrame(self.values, index=self.index)
 
 
 def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
     """The measures behind each warning; warns once per warning missing data in the window
-    (it counts as off there, never filled)."""
+    (it counts as off there, never filled).
+
+    Same arithmetic as `sig.change`/`sig.difference`/`sig.drawdown_from_high` on series, on
+    arrays: each lag's rows are found once for all the series lagged by it (tests hold the
+    values to the series functions bit for bit)."""
     px, macro = panel.prices, panel.macro
-    btc, nasdaq, gold = px["BTC-USD"], px[p.nasdaq_symbol], px[p.gold_symbol]
-    unrate = macro_series(macro, "UNRATE")
-    frame = pd.DataFrame(
-        {
-            "btc_vs_nasdaq": sig.drawdown_from_high(btc, 90) - sig.drawdown_from_high(nasdaq, 90),
-            "btc_30d": sig.change(btc, 30),
-            "gold_30d": sig.change(gold, 30),
-            "igv_vs_qqq": sig.change(px["IGV"], 60) - sig.change(px["QQQ"], 60),
-            "staples": sig.change(px["XLP"] / px["XLY"], 60),
-            "axp_vs_igv": sig.change(px["AXP"], 60) - sig.change(px["IGV"], 60),
-            "kre": sig.drawdown_from_high(px["KRE"], 365),
-            "hy_60d": sig.difference(macro_series(macro, "BAMLH0A0HYM2"), 60),
-            "unrate_rise": unrate - unrate.rolling("365D", min_periods=1).min(),
-            "unrate_91d": sig.difference(unrate, 91),
-            "liquidity_91d": sig.change(usd_liquidity(panel), 91),
-            "btc_off_low": btc / btc.rolling("90D", min_periods=1).min() - 1.0,
-            "nasdaq_30d": sig.change(nasdaq, 30),
-        },
-        index=panel.prices.index,
-    )
-    missing = pd.DataFrame(
-        {flag: frame[list(cols)].isna().any(axis=1) for flag, cols in FLAG_INPUTS.items()}
-    )
-    unknown = missing.astype("float64").mask(missing)  # NaN where missing: what warn reads
-    sig.warn_missing(unknown, "hayes-pivot alarm", panel.window_start)
-    return AlarmMeasures(frame, missing)
+    index = pd.DatetimeIndex(px.index)
+    rows = {days: sig.lag_rows(index, days) for days in (30, 60, 91)}
+
+    def price(symbol: str) -> np.ndarray:
+        return px[symbol].to_numpy(dtype="float64")
+
+    def change(values: np.ndarray, days: int) -> np.ndarray:
+        return values / sig.lagged_values(values, rows[days]) - 1.0
+
+    def difference(values: np.ndarray, days: int) -> np.ndarray:
+        return values - sig.lagged_values(values, rows[days])
+
+    def rolling(symbol: pd.Series, days: int, how: str) -> np.ndarray:
+        window = symbol.rolling(f"{days}D", min_periods=1)
+        return (window.max() if how == "max" else window.min()).to_numpy(dtype="float64")
+
+    btc_s, nasdaq_s = px["BTC-USD"], px[p.nasdaq_symbol]
+    btc, nasdaq = btc_s.to_numpy(dtype="float64"), nasdaq_s.to_numpy(dtype="float64")
+    gold, igv, qqq, kre_s = price(p.gold_symbol), price("IGV"), price("QQQ"), px["KRE"]
+    unrate_s = macro_series(macro, "UNRATE")
+    unrate = unrate_s.to_numpy(dtype="float64")
+    hy = macro_series(macro, "BAMLH0A0HYM2").to_numpy(dtype="float64")
+    kre = kre_s.to_numpy(dtype="float64")
+    values = {
+        "btc_vs_nasdaq": (btc / rolling(btc_s, 90, "max") - 1.0)
+        - (nasdaq / rolling(nasdaq_s, 90, "max") - 1.0),
+        "btc_30d": change(btc, 30),
+        "gold_30d": change(gold, 30),
+        "igv_vs_qqq": change(igv, 60) - change(qqq, 60),
+        "staples": change(price("XLP") / price("XLY"), 60),
+        "axp_vs_igv": change(price("AXP"), 60) - change(igv, 60),
+        "kre": kre / rolling(kre_s, 365, "max") - 1.0,
+        "hy_60d": difference(hy, 60),
+        "unrate_rise": unrate - rolling(unrate_s, 365, "min"),
+        "unrate_91d": difference(unrate, 91),
+        "liquidity_91d": change(usd_liquidity(panel).to_numpy(dtype="float64"), 91),
+        "btc_off_low": btc / rolling(btc_s, 90, "min") - 1.0,
+        "nasdaq_30d": change(nasdaq, 30),
+    }
+    missing = {
+        flag: np.logical_or.reduce([np.isnan(values[c]) for c in cols])
+        for flag, cols in FLAG_INPUTS.items()
+    }
+    _warn_missing(index, missing, panel.window_start)
+    return AlarmMeasures(index, values, missing)
 
 
-def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
+def _warn_missing(
+    index: pd.DatetimeIndex, missing: dict[str, np.ndarray], since: pd.Timestamp | None
+) -> None:
+    """`sig.warn_missing` for the warnings with a gap in the window (it warns for no other)."""
+    first = 0 if since is None else int(index.searchsorted(since))
+    gaps = [flag for flag, row in missing.items() if row[first:].any()]
+    if gaps:
+        unknown = pd.DataFrame({flag: np.where(missing[flag], np.nan, 1.0) for flag in gaps})
+        sig.warn_missing(unknown.set_axis(index), "hayes-pivot alarm", since)
+
+
+def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> dict[str, np.ndarray]:
     """Each warning as 1/0 (NaN where its inputs are missing: `m.missing`)."""
-    f = m.frame
+    f = m.values
     conditions = {
         LEAD: f["btc_vs_nasdaq"] < -p.btc_divergence_pct / 100,
         "gold_up_btc_down": (f["gold_30d"] > 0) & (f["btc_30d"] < -p.btc_drop_pct / 100),
@@ -417,33 +458,36 @@ def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
         "hy_spreads_widening": f["hy_60d"] > p.hy_widening_pts,
         "unemployment_rising": (f["unrate_rise"] >= p.unrate_rise_pts) & (f["unrate_91d"] > 0),
     }
-    return pd.DataFrame(
-        {name: cond.astype("float64").mask(m.missing[name]) for name, cond in conditions.items()}
-    )
+    return {
+        name: np.where(m.missing[name], np.nan, cond.astype("float64"))
+        for name, cond in conditions.items()
+    }
 
 
 def alarm_signals(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
     """The warnings, how many confirmers are on, the alarm and pivot triggers and the BTC
     case, on the panel calendar."""
-    frame = alarm_flags(m, p)
-    confirmed = frame[list(CONFIRMERS)].fillna(0.0).sum(axis=1)
-    frame["confirmed"] = confirmed
-    lead = frame[LEAD].fillna(0.0) == 1.0
-    frame["alarm"] = (lead & (confirmed >= p.confirmations)).astype("float64")
-    liquidity_turn = m.frame["liquidity_91d"] > p.liquidity_turn_pct / 100
-    frame["pivot"] = (liquidity_turn & p.data_pivots).astype("float64")
-    frame["btc_case"] = btc_case(m, p)
-    return frame
+    columns: dict[str, np.ndarray] = alarm_flags(m, p)
+    confirmed = np.zeros(len(m.index))
+    for name in CONFIRMERS:  # counts of 0/1: exact in any order
+        confirmed = confirmed + np.where(np.isnan(columns[name]), 0.0, columns[name])
+    columns["confirmed"] = confirmed
+    lead = columns[LEAD] == 1.0  # NaN (unknown) is not 1
+    columns["alarm"] = (lead & (confirmed >= p.confirmations)).astype("float64")
+    liquidity_turn = m.values["liquidity_91d"] > p.liquidity_turn_pct / 100
+    columns["pivot"] = (liquidity_turn & p.data_pivots).astype("float64")
+    columns["btc_case"] = btc_case(m, p)
+    return pd.DataFrame(columns, index=m.index)
 
 
-def btc_case(m: AlarmMeasures, p: HayesPivotParams) -> pd.Series:
+def btc_case(m: AlarmMeasures, p: HayesPivotParams) -> np.ndarray:
     """2 while BTC is at its 90-day low (still falling with stocks), 1 while BTC holds above
     it as the Nasdaq falls over 30 days (stocks catching down), 0 otherwise or unknown."""
-    f = m.frame
+    f = m.values
     at_low = f["btc_off_low"] <= p.btc_low_pct / 100
     catching_down = ~at_low & (f["nasdaq_30d"] < 0)
     case = np.where(at_low, 2.0, np.where(catching_down, 1.0, 0.0))
-    return pd.Series(case, index=f.index).where(f["btc_off_low"].notna(), 0.0)
+    return np.where(np.isnan(f["btc_off_low"]), 0.0, case)
 
 
 def usd_liquidity(panel: Panel) -> pd.Series:

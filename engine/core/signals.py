@@ -32,10 +32,26 @@ def difference(series: pd.Series, days: int) -> pd.Series:
 def lagged(series: pd.Series, days: int) -> pd.Series:
     """The value known `days` calendar days before each bar (the last one on or before)."""
     index = pd.DatetimeIndex(series.index)
-    known = series.ffill().to_numpy(dtype="float64")
-    position = index.searchsorted(index - pd.Timedelta(days=days), side="right") - 1
-    values = np.where(position >= 0, known[np.maximum(position, 0)], np.nan)
+    values = lagged_values(series.to_numpy(dtype="float64"), lag_rows(index, days))
     return pd.Series(values, index=index)
+
+
+def lag_rows(index: pd.DatetimeIndex, days: int) -> np.ndarray:
+    """Per bar, the row of the last bar on or before `days` calendar days earlier (-1: none).
+    It depends on the calendar only: a caller lagging many series by `days` finds it once."""
+    return index.searchsorted(index - pd.Timedelta(days=days), side="right") - 1
+
+
+def lagged_values(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`lagged` on arrays: the last known (forward-filled) value at each of `rows`."""
+    known = forward_filled(values)
+    return np.where(rows >= 0, known[np.maximum(rows, 0)], np.nan)
+
+
+def forward_filled(values: np.ndarray) -> np.ndarray:
+    """Each NaN replaced by the last value before it (leading NaNs stay): Series.ffill."""
+    last = np.where(np.isnan(values), 0, np.arange(len(values)))
+    return values[np.maximum.accumulate(last)] if len(values) else values.copy()
 
 
 def drawdown_from_high(price: pd.Series, days: int | None = None) -> pd.Series:
