@@ -137,8 +137,12 @@ class SignalFrame:
             )
         flips = []
         for name in strategy.triggers:
-            values = signals[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            flag = np.nan_to_num(values, nan=0.0) != 0.0  # unknown counts as off
+            column = signals[name]
+            if column.dtype == np.bool_:  # a plain bool column has no unknowns to map
+                flag = column.to_numpy()
+            else:
+                values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                flag = np.nan_to_num(values, nan=0.0) != 0.0  # unknown counts as off
             previous = np.r_[False, flag[:-1]]
             flips.append((name, np.flatnonzero(flag & ~previous), np.flatnonzero(~flag & previous)))
         return cls(
@@ -177,7 +181,7 @@ class EventBook:
         self.times: list[pd.Timestamp] = list(panel.index)
         self._scheduled: dict[tuple, tuple[np.ndarray, np.ndarray, list[Event]]] = {}
         self._tradable: dict[tuple[str, ...], list[frozenset[str]]] = {}
-        self._flips: dict[tuple[int, str], Event] = {}  # sets' flips often fall on one bar
+        self._flips: dict[str, dict[int, Event]] = {}  # kind -> bar -> it (sets share bars)
 
     def timeline(self, strategy: Strategy, frame: SignalFrame) -> Timeline:
         """The strategy's events: the scheduled ones and its triggers' flips, in the walk's
@@ -190,7 +194,7 @@ class EventBook:
             for where, kind in ((on, f"signal:{name}:on"), (off, f"signal:{name}:off")):
                 bars.append(where)
                 ranks.append(np.full(len(where), signal, dtype=np.int64))
-                events += [self.flip(i, kind) for i in where.tolist()]
+                events += self.flips(where, kind)
         position = np.concatenate(bars)
         order = np.lexsort((np.concatenate(ranks), position))  # ties: as listed
         position = position[order]
@@ -201,12 +205,15 @@ class EventBook:
             [tradable[i] for i in position.tolist()],
         )
 
-    def flip(self, bar: int, kind: str) -> Event:
-        """The event of a trigger flip at `bar` (one frozen Event shared by the sets)."""
-        found = self._flips.get((bar, kind))
-        if found is None:
-            found = self._flips[(bar, kind)] = Event(self.times[bar], kind)
-        return found
+    def flips(self, bars: np.ndarray, kind: str) -> list[Event]:
+        """The events of a trigger's flips of `kind` at `bars` (frozen Events shared by the
+        sets: a sweep asks for hundreds per set, most made for an earlier set already)."""
+        made = self._flips.setdefault(kind, {})
+        listed = bars.tolist()
+        for bar in listed:
+            if bar not in made:
+                made[bar] = Event(self.times[bar], kind)
+        return [made[bar] for bar in listed]
 
     def scheduled(
         self, universe: tuple[str, ...], every: str | None
@@ -285,12 +292,8 @@ def reactions(
     for k, (i, event, can_trade) in enumerate(
         zip(line.positions.tolist(), line.events, line.tradable, strict=True)
     ):
-        ctx = Context(
-            time=event.time,
-            weights=dict(current),
-            tradable=can_trade,
-            signals=_SignalRow(rows[i], columns, read),
-        )
+        # a copy of the current targets: a strategy that changes ctx.weights changes no record
+        ctx = Context(event.time, dict(current), can_trade, _SignalRow(rows[i], columns, read))
         reaction = strategy.on_event(event, ctx)
         if reaction is not None:
             current, was_capped = validate_weights(strategy, reaction, ctx, universe, leverage_cap)
@@ -423,6 +426,7 @@ def validate_weights(
     """A reaction as the walk records it: symbols in the universe, finite, held only where
     tradable, zeros dropped, scaled down to the leverage cap. Returns (weights, was capped)."""
     clean: dict[str, float] = {}
+    gross = 0.0
     for symbol, weight in weights.items():
         if symbol not in universe:
             raise StrategyError(
@@ -442,7 +446,7 @@ def validate_weights(
             )
         if weight != 0.0:
             clean[symbol] = weight
-    gross = _gross(clean)
+            gross += abs(weight)  # the sum _gross(clean) takes, in the same order
     if gross > cap * (1 + 1e-12):
         return {s: w * cap / gross for s, w in clean.items()}, True
     return clean, False

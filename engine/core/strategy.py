@@ -100,9 +100,12 @@ class Event:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Context:
-    """What the strategy may know when it decides: nothing after `time`."""
+    """What the strategy may know when it decides: nothing after `time`.
+
+    The walk builds one per event (hundreds of thousands in a sweep): slots keep that cheap.
+    """
 
     time: pd.Timestamp
     weights: Weights  # the current targets (what the last decision asked for)
