@@ -430,19 +430,8 @@ def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
         flag: np.logical_or.reduce([np.isnan(values[c]) for c in cols])
         for flag, cols in FLAG_INPUTS.items()
     }
-    _warn_missing(index, missing, panel.window_start)
+    sig.warn_missing_rows(index, missing, "hayes-pivot alarm", panel.window_start)
     return AlarmMeasures(index, values, missing)
-
-
-def _warn_missing(
-    index: pd.DatetimeIndex, missing: dict[str, np.ndarray], since: pd.Timestamp | None
-) -> None:
-    """`sig.warn_missing` for the warnings with a gap in the window (it warns for no other)."""
-    first = 0 if since is None else int(index.searchsorted(since))
-    gaps = [flag for flag, row in missing.items() if row[first:].any()]
-    if gaps:
-        unknown = pd.DataFrame({flag: np.where(missing[flag], np.nan, 1.0) for flag in gaps})
-        sig.warn_missing(unknown.set_axis(index), "hayes-pivot alarm", since)
 
 
 def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.core import signals as sig
 from engine.core.panel import Panel
 from engine.core.signals import MissingInputWarning
 from engine.markets import load_scenario
@@ -165,3 +166,35 @@ def test_hayes_measures_warn_as_before_about_missing_inputs(panel_factory):
     assert any("hy_spreads_widening has no data in the window" in t for t in text)
     assert any("unemployment_rising has no data in the window" in t for t in text)
     assert not any("btc_diverging_from_nasdaq" in t for t in text)
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_lag_rows_are_the_last_bar_on_or_before_days_earlier(unit):
+    """Counted in the calendar's own unit: the row a by-date lookup finds (weekend gaps)."""
+    index = pd.date_range("2020-01-01", periods=400, freq="B").as_unit(unit).delete([3, 50])
+    for days in (1, 30, 91, 365):
+        want = [
+            max((k for k, t in enumerate(index) if t <= day - pd.Timedelta(days=days)), default=-1)
+            for day in index
+        ]
+        np.testing.assert_array_equal(sig.lag_rows(index, days), want)
+
+
+def test_missing_warnings_from_arrays_equal_those_from_a_frame():
+    index = pd.date_range("2024-01-01", periods=10, freq="D")
+    frame = pd.DataFrame(
+        {
+            "none": [np.nan] * 10,
+            "late": [np.nan] * 3 + [1.0] * 7,
+            "gap": [1.0] * 6 + [np.nan] * 2 + [1.0] * 2,
+            "full": [1.0] * 10,
+        },
+        index=index,
+    )
+    for since in (None, index[4]):
+        with pytest.warns(MissingInputWarning) as from_frame:
+            sig.warn_missing(frame, "x", since)
+        missing = {name: frame[name].isna().to_numpy() for name in frame.columns}
+        with pytest.warns(MissingInputWarning) as from_rows:
+            sig.warn_missing_rows(index, missing, "x", since)
+        assert [str(w.message) for w in from_rows] == [str(w.message) for w in from_frame]

@@ -39,7 +39,9 @@ def lagged(series: pd.Series, days: int) -> pd.Series:
 def lag_rows(index: pd.DatetimeIndex, days: int) -> np.ndarray:
     """Per bar, the row of the last bar on or before `days` calendar days earlier (-1: none).
     It depends on the calendar only: a caller lagging many series by `days` finds it once."""
-    return index.searchsorted(index - pd.Timedelta(days=days), side="right") - 1
+    stamps = index.asi8  # in the index's own unit, so the lag is counted in it too
+    step = np.timedelta64(days, "D").astype(f"timedelta64[{index.unit}]").astype(np.int64)
+    return np.searchsorted(stamps, stamps - step, side="right") - 1
 
 
 def lagged_values(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -131,15 +133,34 @@ def warn_missing(components: pd.DataFrame, what: str, since: pd.Timestamp | None
     window = components if since is None else components.loc[since:]
     for name in window.columns:
         missing = window[name].isna()
-        if not missing.any():
-            continue
-        if missing.all():
-            message = f"{what}: {name} has no data in the window; dropped from the score"
-        else:
-            first = pd.Timestamp(missing.index[missing.to_numpy()][0]).date()
-            count = int(missing.sum())
-            message = f"{what}: {name} has no data on {count} bars from {first}; dropped there"
-        warnings.warn(message, MissingInputWarning, stacklevel=2)
+        message = _missing_message(what, name, window.index, missing.to_numpy())
+        if message is not None:
+            warnings.warn(message, MissingInputWarning, stacklevel=2)
+
+
+def warn_missing_rows(
+    index: pd.DatetimeIndex,
+    missing: dict[str, np.ndarray],
+    what: str,
+    since: pd.Timestamp | None,
+) -> None:
+    """`warn_missing` for components given as bool arrays (True: no value) on `index`, for a
+    caller that holds arrays: the same warnings, without a frame built to carry them."""
+    first = 0 if since is None else int(index.searchsorted(since))
+    for name, rows in missing.items():
+        message = _missing_message(what, name, index[first:], rows[first:])
+        if message is not None:
+            warnings.warn(message, MissingInputWarning, stacklevel=2)
+
+
+def _missing_message(what: str, name: str, index: pd.Index, missing: np.ndarray) -> str | None:
+    if not missing.any():
+        return None
+    if missing.all():
+        return f"{what}: {name} has no data in the window; dropped from the score"
+    first = pd.Timestamp(index[missing][0]).date()
+    count = int(missing.sum())
+    return f"{what}: {name} has no data on {count} bars from {first}; dropped there"
 
 
 def flag(condition: pd.Series, unknown: pd.Series) -> pd.Series:
