@@ -298,3 +298,39 @@ def test_path_panels_from_arrays_equal_build_panel():
         frame.iloc[5, frame.columns.get_loc("adj_close")] = np.nan
         broken = dataclasses.replace(gap, prices={**gap.prices, "BTC-USD": frame})
         assert builder.panel(broken, {}) is None
+
+
+def test_fan_percentiles_by_blocks_of_bars_equal_np_percentile_of_the_whole_frame():
+    """The fan chart's bands are taken a block of bars at a time (a bounded working copy);
+    each bar's percentiles are those of its own row, so the blocks change no number."""
+    import pandas as pd
+
+    from engine.runs import paths as paths_module
+
+    rng = np.random.default_rng(22)
+    bars = 3 * paths_module.PERCENTILE_BARS + 17  # blocks and a ragged last one
+    frame = pd.DataFrame(np.cumprod(1.0 + rng.normal(0, 0.02, (bars, 301)), axis=0))
+    qs = [5, 25, 50, 75, 95]
+    whole = np.percentile(frame.to_numpy(), qs, axis=1).T  # one call over every bar
+    got = percentiles(frame)
+    assert list(got.columns) == ["p5", "p25", "p50", "p75", "p95"]
+    np.testing.assert_array_equal(got.to_numpy(), whole)
+
+
+def test_scenario_wealth_is_held_once_window_by_paths(crunch_outcome):
+    """The curves are written into one window x paths array, which the frame wraps (no
+    second copy of every path's curve); each column is the growth of 1 of that path."""
+    import pandas as pd
+
+    from engine.runs.paths import _frame
+
+    curves = np.ones((5, 3))
+    assert np.shares_memory(
+        _frame(curves, pd.date_range("2030-01-01", periods=5), pd.Index(range(3))).to_numpy(),
+        curves,
+    )
+    wealth = crunch_outcome.wealth
+    assert wealth.shape == (len(crunch_outcome.median_returns), 40)
+    median = crunch_outcome.median_path
+    growth = np.cumprod(1.0 + crunch_outcome.median_returns.to_numpy())
+    np.testing.assert_array_equal(wealth[median].to_numpy(), growth)

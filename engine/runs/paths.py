@@ -86,8 +86,8 @@ def run_paths(
         raise DataError("no scenario paths to run", "ask for --paths 1 or more")
     costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
     count = len(markets)
-    wealth: list[np.ndarray] = []
-    bench: list[np.ndarray] = []
+    wealth: np.ndarray | None = None  # window x paths, filled a chunk of columns at a time
+    bench: np.ndarray | None = None
     rows: list[dict[str, float]] = []
     first_panel: Panel | None = None
     builder: PathPanels | None = None  # the other paths' panels, from the first one's
@@ -109,12 +109,16 @@ def run_paths(
                 on_chunk(i, count)
         batch = run_batch(pairs, costs, config.leverage_cap)
         rows.extend(_chunk_rows(config, chunk, batch, panel.regimes))
-        wealth.append(np.cumprod(1.0 + batch.sim.returns, axis=1))
-        if config.benchmark is not None:
-            bench.append(np.cumprod(1.0 + _benchmark_rows(config, batch), axis=1))
+        columns = slice(chunk.start, chunk.stop)
+        if wealth is None:  # the window is known once the first panel is
+            wealth = _curves(batch, count)
+            bench = _curves(batch, count) if config.benchmark is not None else None
+        wealth[:, columns] = np.cumprod(1.0 + batch.sim.returns, axis=1).T
+        if bench is not None:
+            bench[:, columns] = np.cumprod(1.0 + _benchmark_rows(config, batch), axis=1).T
         if on_chunk is not None:
             on_chunk(chunk.stop, count)
-    assert first_panel is not None
+    assert first_panel is not None and wealth is not None
     shared = SharedPanel.of(first_panel)
     per_path = pd.DataFrame(rows).set_index("path")
     median = _median_path(per_path)
@@ -128,7 +132,7 @@ def run_paths(
         scenario=scenario,
         seed=seed,
         wealth=_frame(wealth, shared.window, paths),
-        benchmark_wealth=_frame(bench, shared.window, paths) if bench else None,
+        benchmark_wealth=_frame(bench, shared.window, paths) if bench is not None else None,
         per_path=per_path,
         regimes=first_panel.regimes,
         periods_per_year=shared.ppy,
@@ -230,9 +234,15 @@ def _median_series(
     return returns, bench, cash
 
 
-def _frame(parts: list[np.ndarray], window: pd.DatetimeIndex, paths: pd.Index) -> pd.DataFrame:
-    """window x paths from chunks of paths x window."""
-    return pd.DataFrame(np.concatenate(parts).T, index=window, columns=paths)
+def _curves(batch: Batch, paths: int) -> np.ndarray:
+    """window x paths, to be filled: the one copy of every path's curve a run keeps (the
+    fan chart's percentiles need every path on each bar)."""
+    return np.empty((batch.sim.returns.shape[1], paths))
+
+
+def _frame(values: np.ndarray, window: pd.DatetimeIndex, paths: pd.Index) -> pd.DataFrame:
+    """window x paths around `values` itself (not a copy: at 10,000 paths it is 175 MB)."""
+    return pd.DataFrame(values, index=window, columns=paths, copy=False)
 
 
 def _median_path(per_path: pd.DataFrame) -> int:
@@ -241,10 +251,21 @@ def _median_path(per_path: pd.DataFrame) -> int:
     return int(order.index[(len(order) - 1) // 2])
 
 
+PERCENTILE_BARS = 256  # bars per np.percentile call: its working copy is this many rows
+
+
 def percentiles(frame: pd.DataFrame, qs: Sequence[float] = (5, 25, 50, 75, 95)) -> pd.DataFrame:
-    """Per-bar percentiles of many wealth paths (for the fan chart)."""
-    values = np.percentile(frame.to_numpy(), list(qs), axis=1).T
-    return pd.DataFrame(values, index=frame.index, columns=[f"p{int(q)}" for q in qs])
+    """Per-bar percentiles of many wealth paths (for the fan chart). Each bar's percentiles
+    read that bar's row only, so they are taken a block of bars at a time: np.percentile
+    sorts a copy of what it is given, and a block's copy is small where the whole frame's
+    would be another window x paths."""
+    values = frame.to_numpy()
+    blocks = [
+        np.percentile(values[k : k + PERCENTILE_BARS], list(qs), axis=1).T
+        for k in range(0, len(values), PERCENTILE_BARS)
+    ]
+    found = np.concatenate(blocks) if blocks else np.empty((0, len(qs)))
+    return pd.DataFrame(found, index=frame.index, columns=[f"p{int(q)}" for q in qs])
 
 
 def summary_table(outcome: ScenarioOutcome) -> pd.DataFrame:
