@@ -1,6 +1,7 @@
 """`python -m benchmarks`: run the measurements, print the table, write the JSON.
 
-    python -m benchmarks                      # everything (about 7 minutes on 2 cores)
+    python -m benchmarks                      # everything (about 20 minutes on 2 quiet cores)
+    python -m benchmarks --only rivals        # vectorbt, backtesting.py, bt; whole commands
     python -m benchmarks --quick              # small sizes (about 2 minutes)
     python -m benchmarks --only startup       # one measurement (repeat --only for more)
     python -m benchmarks --out /tmp/b.json    # somewhere else than results/latest.json
@@ -8,7 +9,9 @@
 
 Every figure is set against a reference measured in the same run (an event-loop
 simulation, a numba kernel, `python -c pass`, a warmed process, the smallest size), so the
-ratios mean the same on any machine while the absolute numbers do not.
+ratios mean the same on any machine while the absolute numbers do not. Rows whose case
+starts with WHOLE COMMAND time what a user types, from spawn to exit; every other sweep
+figure is in-process (steady state after a warm-up chunk).
 """
 
 from __future__ import annotations
