@@ -108,14 +108,16 @@ def run_paths(
             if on_chunk is not None:  # progress moves per path decided, not per chunk
                 on_chunk(i, count)
         batch = run_batch(pairs, costs, config.leverage_cap)
-        rows.extend(_chunk_rows(config, chunk, batch, panel.regimes))
+        bench_returns = _benchmark_rows(config, batch) if config.benchmark is not None else None
+        rows.extend(_chunk_rows(chunk, batch, panel.regimes, bench_returns))
         columns = slice(chunk.start, chunk.stop)
         if wealth is None:  # the window is known once the first panel is
             wealth = _curves(batch, count)
             bench = _curves(batch, count) if config.benchmark is not None else None
         wealth[:, columns] = np.cumprod(1.0 + batch.sim.returns, axis=1).T
         if bench is not None:
-            bench[:, columns] = np.cumprod(1.0 + _benchmark_rows(config, batch), axis=1).T
+            assert bench_returns is not None
+            bench[:, columns] = np.cumprod(1.0 + bench_returns, axis=1).T
         if on_chunk is not None:
             on_chunk(chunk.stop, count)
     assert first_panel is not None and wealth is not None
@@ -171,15 +173,19 @@ def _path_panel(
 
 
 def _chunk_rows(
-    config: RunConfig, chunk: range, batch: Batch, regimes: tuple[Regime, ...]
+    chunk: range,
+    batch: Batch,
+    regimes: tuple[Regime, ...],
+    bench_returns: np.ndarray | None,
 ) -> list[dict[str, float]]:
-    """One row per path: the headline numbers, the benchmark's and the exposure per phase."""
+    """One row per path: the headline numbers, the benchmark's (`bench_returns`: paths x
+    bars, None without a benchmark) and the exposure per phase."""
     table, sim = batch.table, batch.sim
     columns: dict[str, np.ndarray] = {key: table[key] for key in SUMMARY_KEYS}
-    if config.benchmark is not None:
+    if bench_returns is not None:
         window = batch.shares[0].window
         found = metrics.summary_arrays(
-            _benchmark_rows(config, batch),
+            bench_returns,
             np.zeros(len(window)),
             batch.shares[0].span,
             batch.shares[0].ppy,
