@@ -251,3 +251,17 @@ def test_the_generic_path_equals_the_walk_on_real_history(shared_data):
         warnings.simplefilter("ignore", MissingInputWarning)
         decide_all(hayes, panel, 0.8, SignalMemo(panel), on_decline=notes.append)
     assert notes == ["a set is not of class HayesPivot (a subclass may change rules)"]
+
+
+def test_decide_all_keeps_only_recent_frames_and_timelines(monkeypatch):
+    """A chunk of sets with frames of their own held every frame and timeline to its end
+    (memory, and the collector walked them); now the recent ones only. Sets that come back
+    to an evicted frame or timeline (interleaved here) still equal the walk, bit for bit."""
+    monkeypatch.setattr(schedule, "RECENT_KEPT", 1)
+    sets = toy_sets(Declines)
+    interleaved = [sets[k] for k in (0, 4, 1, 5, 2, 6, 3, 7, 0, 7)]
+    assert_batch_equals_walk(interleaved, toy_panel(), leverage_cap=1.0)
+    kept = schedule._Recent[str, int](2)
+    for key in "abcb":
+        kept.get(key) or kept.put(key, ord(key))
+    assert list(kept.held) == ["c", "b"]  # 'a' was the least recently used

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -84,38 +85,69 @@ def decide_all(
         on_decline(batch.reason if isinstance(batch, Decline) else "no reason given")
     symbols = tuple(strategies[0].universe())
     book = EventBook(panel)
-    frames: dict[int, SignalFrame] = {}  # id of a set's frame (kept alive in the value) -> it
-    lines: dict[tuple, Timeline] = {}  # what a timeline depends on -> it
+    # id of a set's frame (kept alive in the value) -> it, and what a timeline depends on ->
+    # it: the recent ones only (sets that share them mostly come together), so a chunk of
+    # sets with frames of their own does not hold every frame and timeline to its end
+    frames: _Recent[int, SignalFrame] = _Recent(RECENT_KEPT)
+    lines: _Recent[tuple, Timeline] = _Recent(RECENT_KEPT)
     bars: list[int] = []
-    rows: list[list[float]] = []
+    # every decision's weights in one flat list of floats, row after row: a list per row
+    # would keep hundreds of thousands of containers alive for the collector to walk
+    flat: list[float] = []
     offsets = [0]
+    width = len(symbols)
     for strategy in strategies:
         given = signals.signals(strategy)
         strategy.reset()
         frame = frames.get(id(given))
         if frame is None or frame.frame is not given:
-            frame = frames[id(given)] = SignalFrame.of(strategy, panel, given)
+            frame = frames.put(id(given), SignalFrame.of(strategy, panel, given))
         key = Timeline.key(strategy, frame)
         line = lines.get(key)
         if line is None:
-            line = lines[key] = book.timeline(strategy, frame)
+            line = lines.put(key, book.timeline(strategy, frame))
         universe = tuple(strategy.universe())
         decided, _, _ = reactions(strategy, universe, leverage_cap, frame, line)
         for k, weights in decided:
             bar = int(line.positions[k])
-            row = [weights.get(symbol, 0.0) for symbol in symbols]
             if len(bars) > offsets[-1] and bars[-1] == bar:
-                rows[-1] = row  # a later decision on the same bar replaces the earlier
+                del flat[len(flat) - width :]  # a later decision on the same bar replaces it
             else:
                 bars.append(bar)
-                rows.append(row)
+            flat.extend([weights.get(symbol, 0.0) for symbol in symbols])
         offsets.append(len(bars))
     return Decisions(
         symbols=symbols,
         bar=np.asarray(bars, dtype=np.int64),
-        weights=np.asarray(rows, dtype=np.float64).reshape(len(rows), len(symbols)),
+        weights=np.asarray(flat, dtype=np.float64).reshape(len(bars), width),
         offsets=np.asarray(offsets, dtype=np.int64),
     )
+
+
+RECENT_KEPT = 64  # signal frames and timelines one decide_all call keeps for the next sets
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """The `size` most recently used values by key (one decide_all call's, no more)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.held: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        found = self.held.pop(key, None)
+        if found is not None:
+            self.held[key] = found  # now the most recent
+        return found
+
+    def put(self, key: K, value: V) -> V:
+        self.held[key] = value
+        if len(self.held) > self.size:
+            del self.held[next(iter(self.held))]
+        return value
 
 
 @dataclass(frozen=True, eq=False)
