@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine.core import metrics
 from engine.reports.pages.common import esc
-from engine.reports.style import BENCHMARK_COLOR, PLOTLY_TEMPLATE, palette_color
+from engine.reports.style import BENCHMARK_COLOR, lay_out_time_panels, palette_color
 
 BENCHMARK_DASHES = ("dash", "dot", "dashdot", "longdash")
 
@@ -89,28 +89,7 @@ def compare_figure(
             row=3,
             col=1,
         )
-    fig.update_yaxes(type="log", row=1, col=1)
-    # from zero: a fully invested run's 100% (+-1e-16) must not autoscale into noise
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(tickformat=".0%", row=3, col=1)
-    fig.update_xaxes(
-        rangeselector={
-            "buttons": [
-                {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
-                {"count": 5, "label": "5y", "step": "year", "stepmode": "backward"},
-                {"step": "all", "label": "all"},
-            ]
-        },
-        row=1,
-        col=1,
-    )
-    fig.update_layout(
-        height=900,
-        margin={"l": 60, "r": 20, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.04, "x": 0.0, "yanchor": "top"},
-        hovermode="x unified",
-        template=PLOTLY_TEMPLATE,
-    )
+    lay_out_time_panels(fig, height=900, hovermode="x unified", exposure_from_zero=True)
     return fig
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 # --- colours ----------------------------------------------------------------------------
 
@@ -89,6 +90,38 @@ def font_family() -> str:
 
 PLOTLY_TEMPLATE = "plotly_white"
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
+
+
+def lay_out_time_panels(
+    fig: Any, *, height: int, hovermode: str, exposure_from_zero: bool = False
+) -> None:
+    """The run page's and compare page's three panels on one date axis: growth of 1 on a
+    log scale (with 1y/5y/all buttons), weights or exposure and drawdown in percent.
+    `exposure_from_zero` keeps zero on the middle axis, so a fully invested run's 100%
+    (+-1e-16) does not autoscale into float noise."""
+    fig.update_yaxes(type="log", row=1, col=1)
+    middle = {"rangemode": "tozero"} if exposure_from_zero else {}
+    fig.update_yaxes(tickformat=".0%", row=2, col=1, **middle)
+    fig.update_yaxes(tickformat=".0%", row=3, col=1)
+    fig.update_xaxes(
+        rangeselector={
+            "buttons": [
+                {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
+                {"count": 5, "label": "5y", "step": "year", "stepmode": "backward"},
+                {"step": "all", "label": "all"},
+            ]
+        },
+        row=1,
+        col=1,
+    )
+    fig.update_layout(
+        height=height,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.04, "x": 0.0, "yanchor": "top"},
+        hovermode=hovermode,
+        template=PLOTLY_TEMPLATE,
+    )
+
 
 # --- matplotlib (the PNGs) --------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from engine.reports.style import (
     PLOTLY_TEMPLATE,
     REGIME_COLORS,
     STRATEGY_COLOR,
+    lay_out_time_panels,
     palette_color,
 )
 
@@ -239,27 +240,7 @@ def main_figure(files: rd.RunFiles, decisions: pd.DataFrame) -> go.Figure:
     _weight_areas(fig, files)
     _drawdown_traces(fig, files)
     _regime_bands(fig, files)
-    fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", row=2, col=1)
-    fig.update_yaxes(tickformat=".0%", row=3, col=1)
-    fig.update_xaxes(
-        rangeselector={
-            "buttons": [
-                {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
-                {"count": 5, "label": "5y", "step": "year", "stepmode": "backward"},
-                {"step": "all", "label": "all"},
-            ]
-        },
-        row=1,
-        col=1,
-    )
-    fig.update_layout(
-        height=1020,
-        margin={"l": 60, "r": 20, "t": 40, "b": 40},
-        legend={"orientation": "h", "y": -0.04, "x": 0.0, "yanchor": "top"},
-        hovermode="closest",
-        template=PLOTLY_TEMPLATE,
-    )
+    lay_out_time_panels(fig, height=1020, hovermode="closest")
     return fig
 
 
