@@ -34,17 +34,6 @@ from engine.runs.batch import Batch, SharedPanel, run_batch
 from engine.runs.config import RunConfig
 from engine.runs.path_panels import PathPanels
 
-SUMMARY_KEYS = (
-    "total_return",
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "final_wealth",
-)  # metrics.summary's numbers, in its order
-
 
 @dataclass(frozen=True)
 class ScenarioOutcome:
@@ -181,7 +170,7 @@ def _chunk_rows(
     """One row per path: the headline numbers, the benchmark's (`bench_returns`: paths x
     bars, None without a benchmark) and the exposure per phase."""
     table, sim = batch.table, batch.sim
-    columns: dict[str, np.ndarray] = {key: table[key] for key in SUMMARY_KEYS}
+    columns: dict[str, np.ndarray] = dict(table)  # metrics.summary_arrays' figures, in order
     if bench_returns is not None:
         window = batch.shares[0].window
         found = metrics.summary_arrays(
