@@ -5,7 +5,6 @@ resistance, mean of the two ratios); `btc_leg: false` holds no BTC at all."""
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +15,7 @@ from engine.runs.backtest import run_backtest
 from engine.runs.config import load_run_config
 from strategies.hard_assets import RULES, SEED, HardAssetsParams, level_signals
 from tests.conftest import make_panel
-
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from tests.seeds import seed_text
 
 
 def quoted(key: str) -> str:
@@ -26,10 +24,7 @@ def quoted(key: str) -> str:
 
 
 def test_each_level_quotes_a_sentence_of_seed_003():
-    seed = SEEDS / SEED
-    if not seed.is_file():
-        pytest.skip(f"seed articles not found at {SEEDS}")
-    text = seed.read_text(encoding="utf-8")
+    text = seed_text(SEED)
     for key in RULES:
         assert quoted(key) in text, key
 

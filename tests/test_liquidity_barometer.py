@@ -20,26 +20,13 @@ from strategies.liquidity_barometer import (
     LiquidityBarometer,
     LiquidityBarometerParams,
 )
+from tests.seeds import assert_rules_quote_seed
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 DAY = pd.Timestamp("2025-09-17")
 
 
-def quoted_parts(key: str) -> list[str]:
-    """The Chinese sentences of a rule (before its English gloss, split at the elisions)."""
-    return [part for part in RULES[key].split(" (")[0].split("……") if part]
-
-
 def test_each_rule_quotes_a_sentence_of_seed_002():
-    seed = SEEDS / SEED
-    if not seed.is_file():
-        pytest.skip(f"seed articles not found at {SEEDS}")
-    text = seed.read_text(encoding="utf-8")
-    for key, rule in RULES.items():
-        if rule.startswith("variant, not in the article"):
-            continue
-        for part in quoted_parts(key):
-            assert part in text, (key, part)
+    assert_rules_quote_seed(RULES, SEED)
 
 
 def context(easing: float, exposure: float = 0.6) -> Context:
