@@ -251,6 +251,15 @@ class PanelShelf:
             found = self._shared[key] = SharedPanel.of(panel, SignalMemo(panel, MEMO_BUDGET_MB))
         return found
 
+    def with_fresh_signals(self) -> PanelShelf:
+        """The same panels with empty signal memos: a sweep run again on this shelf computes
+        its signals again (a benchmark's rounds each pay for them, as one sweep does)."""
+        shelf = PanelShelf()
+        for key, shared in self._shared.items():
+            memo = SignalMemo(shared.panel, MEMO_BUDGET_MB)
+            shelf._shared[key] = dataclasses.replace(shared, signals=memo)
+        return shelf
+
 
 def _build_panel(base_json: str, universe: tuple[str, ...], inputs: tuple) -> Panel:
     """The panel a group of parameter sets shares (a `PanelShelf` keeps it)."""
