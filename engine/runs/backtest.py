@@ -19,7 +19,7 @@ from engine.core.panel import Panel
 from engine.core.regimes import merge_regimes, regime_table
 from engine.core.schedule import Schedule, build_schedule, unused_signals_note
 from engine.core.signals import MissingInputWarning
-from engine.core.simulate import Costs, Simulation, accrual_index, simulate
+from engine.core.simulate import Costs, Simulation, accrual_values, simulate
 from engine.core.strategy import Strategy
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import DirectorySource, Source
@@ -302,7 +302,18 @@ def run_stats(
 
 def cash_returns(panel: Panel, index: pd.DatetimeIndex) -> pd.Series:
     """What idle cash earned on each bar of `index`."""
-    return accrual_index(panel.cash_rate).pct_change().fillna(0.0).loc[index]
+    rate = panel.cash_rate
+    return pd.Series(cash_return_values(rate), index=rate.index).loc[index]
+
+
+def cash_return_values(rate: pd.Series) -> np.ndarray:
+    """What idle cash earned on each bar of `rate`'s index: the accrual index's simple
+    returns, 0 on the first bar (and wherever a return is undefined)."""
+    growth = accrual_values(rate.to_numpy(dtype=np.float64), rate.index)
+    found = np.full(len(growth), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        found[1:] = growth[1:] / growth[:-1] - 1
+    return np.where(np.isnan(found), 0.0, found)
 
 
 def default_config_for(strategy_name: str) -> RunConfig:

@@ -28,7 +28,7 @@ from engine.core.schedule import decide_all
 from engine.core.signals import MissingInputWarning
 from engine.core.simulate import Costs, SetResults, simulate_sets
 from engine.core.strategy import SignalSource, Strategy
-from engine.runs.backtest import cash_returns
+from engine.runs.backtest import cash_return_values, cash_returns
 
 
 class OwnSignals:
@@ -59,15 +59,24 @@ class SharedPanel:
     @classmethod
     def of(cls, panel: Panel, signals: SignalSource | None = None) -> SharedPanel:
         start = panel.window_start
-        window = panel.index[panel.index.searchsorted(start) if start is not None else 0 :]
+        first = panel.index.searchsorted(start) if start is not None else 0
+        window = panel.index[first:]
         return cls(
             panel=panel,
             signals=OwnSignals(panel) if signals is None else signals,
             window=window,
-            cash=cash_returns(panel, window).to_numpy(),
+            cash=_window_cash(panel, window, first),
             ppy=metrics.periods_per_year(window),
             span=metrics.years(window),
         )
+
+
+def _window_cash(panel: Panel, window: pd.DatetimeIndex, first: int) -> np.ndarray:
+    """`cash_returns(panel, window)` as an array; by position when the cash rate is on the
+    panel's own calendar (it is, from `build_panel`), so no lookup by date."""
+    if panel.cash_rate.index.equals(panel.index):
+        return cash_return_values(panel.cash_rate)[first:]
+    return cash_returns(panel, window).to_numpy()
 
 
 @dataclass(frozen=True)
