@@ -15,6 +15,13 @@ scheduled events per bar are the engine's own (`scheduled_events` put in `in_eve
 the kernel walks each set bar by bar in that order (start < listing < fed < signal flips <
 rebalance), and declines if the engine's `EVENT_ORDER` ever says otherwise.
 
+It walks only the bars where something can happen (`walked_bars`): the bars with a scheduled
+event (shared by all sets) and the bars where the set's frame's alarm or pivot flag changes
+(shared by the sets of that frame). On any other bar every step is a no-op: start, listing,
+Fed and rebalance steps only act on their own bars, the signal steps only act when the flag
+differs from the bar before, and every other value (`on`, the pivot's level) is read only
+inside those steps. So a skipped bar changes no state and decides nothing.
+
 `decide_many` returns `Decline(reason)` (the engine then walks each set and a sweep prints
 the reason) for anything it does not cover exactly: a subclass, several universes, a frame
 the walk would read otherwise, limits too large, a basket the walk would reject.
@@ -62,6 +69,13 @@ class PanelBars:
     clock: np.ndarray  # int64: the bar's time in the index's unit
     day: int  # a day in that unit
 
+    def scheduled(self) -> np.ndarray:
+        """bool per bar: does a scheduled event (the start, a listing, a Fed event, a
+        rebalance) fall on it?"""
+        found = self.rebalance | (self.listings > 0) | (np.diff(self.fed_ptr) > 0)
+        found[0] = True
+        return found
+
 
 def decide_many(
     strategies: Sequence[Strategy],
@@ -89,7 +103,7 @@ def decide_many(
     per_set = _per_set(hayes, panel, signals, universe, shared, leverage_cap)
     if isinstance(per_set, Decline):
         return per_set
-    frames, alarm, pivot, limits, kinds, pivot_kind, base, equal, baskets, rows = per_set
+    frames, walk, limits, kinds, pivot_kind, base, equal, baskets, rows = per_set
     out_bar, out_row, offsets = _decide(
         shared.listings,
         shared.fed_ptr,
@@ -98,9 +112,11 @@ def decide_many(
         shared.pattern,
         shared.clock,
         shared.day,
-        alarm,
-        pivot,
         frames,
+        walk.ptr,
+        walk.bar,
+        walk.alarm,
+        walk.pivot,
         limits,
         kinds,
         pivot_kind,
@@ -150,6 +166,39 @@ def panel_bars(panel: Panel, universe: tuple[str, ...], every: str | None) -> Pa
     )
 
 
+def walked_bars(scheduled: np.ndarray, alarm: np.ndarray, pivot: np.ndarray) -> np.ndarray:
+    """The bars the kernel walks for one frame, increasing: the scheduled bars and the bars
+    where the frame's alarm or pivot flag (`value != 0 and not NaN`, as the walk reads it)
+    differs from the bar before (bar 0 is scheduled: the start). Between two walked bars
+    both flags stay as they were, so the kernel's `before_alarm` / `before_pivot` are the
+    previous bar's flags."""
+    walked = scheduled.copy()
+    for column in (alarm, pivot):
+        flag = (column != 0.0) & ~np.isnan(column)
+        walked[1:] |= flag[1:] != flag[:-1]
+    return np.flatnonzero(walked).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """Per frame, the bars the kernel walks and the frame's alarm and pivot values on them:
+    frame u's are at [ptr[u]:ptr[u + 1]] of `bar`, `alarm` and `pivot` (no frame-by-bar
+    table: the kernel reads the values on walked bars only)."""
+
+    ptr: np.ndarray  # int64, frames + 1
+    bar: np.ndarray  # int64
+    alarm: np.ndarray  # float64
+    pivot: np.ndarray  # float64
+
+    @staticmethod
+    def of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Walk:
+        """From each frame's (bars, alarm there, pivot there), in frame order."""
+        ptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(bars) for bars, _, _ in parts])
+        bar, alarm, pivot = (np.concatenate(column) for column in zip(*parts, strict=True))
+        return Walk(ptr, bar, alarm, pivot)
+
+
 def _per_set(
     strategies: Sequence[HayesPivot],
     panel: Panel,
@@ -164,7 +213,8 @@ def _per_set(
     kinds = np.empty(sets, dtype=np.int64)
     baskets = np.empty(sets, dtype=np.int64)
     frame_ids: dict[int, int] = {}
-    columns: list[tuple[np.ndarray, np.ndarray]] = []
+    walks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per frame
+    scheduled = shared.scheduled()
     keep: list[object] = []  # the frames whose ids are keys, alive while the keys are used
     kind_ids: dict[tuple[str, ...], int] = {}
     basket_ids: dict[tuple, int] = {}
@@ -178,8 +228,9 @@ def _per_set(
             if isinstance(pair, Decline):
                 return pair
             keep.append(frame)
-            found = frame_ids[id(frame)] = len(columns)
-            columns.append(pair)
+            found = frame_ids[id(frame)] = len(walks)
+            bars = walked_bars(scheduled, *pair)
+            walks.append((bars, pair[0][bars], pair[1][bars]))
         frames[s] = found
         wait = p.max_wait_days
         numbers = (p.hold_after_pivot_days, p.rearm_days, 1 if wait is None else wait)
@@ -207,9 +258,8 @@ def _per_set(
     options = len(shared.tradable) + 1
     equal = np.stack([t[0] for t in tables])
     rows = np.vstack([t[1] for t in tables])
-    alarm = np.stack([c[0] for c in columns])
-    pivot = np.stack([c[1] for c in columns])
-    return frames, alarm, pivot, limits, kinds, pivot_kind, baskets * options, equal, baskets, rows
+    walk = Walk.of(walks)
+    return frames, walk, limits, kinds, pivot_kind, baskets * options, equal, baskets, rows
 
 
 def _triggers(frame: pd.DataFrame, panel: Panel) -> tuple[np.ndarray, np.ndarray] | Decline:
@@ -217,15 +267,15 @@ def _triggers(frame: pd.DataFrame, panel: Panel) -> tuple[np.ndarray, np.ndarray
     frame otherwise (another calendar, a missing or duplicated column, a non-numpy dtype)."""
     if not frame.index.equals(panel.index):
         return Decline("a signal frame is not on the panel calendar")
+    names = frame.columns.tolist()  # a list: a tenth of the time of an Index lookup
     found = []
     for name in TRIGGERS:
-        at = frame.columns.get_indexer_for([name])
-        if len(at) != 1 or at[0] < 0:
+        if names.count(name) != 1:
             return Decline(f"a signal frame has no single {name!r} column")
-        values = frame.iloc[:, int(at[0])].to_numpy()
+        values = frame.iloc[:, names.index(name)].to_numpy()
         if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
             return Decline(f"a signal frame's {name!r} column is not numeric")
-        found.append(values.astype(np.float64))
+        found.append(values.astype(np.float64, copy=False))
     return found[0], found[1]
 
 
@@ -267,9 +317,11 @@ def _decide(
     pattern,
     clock,
     day,
-    alarm,
-    pivot,
     frames,
+    walk_ptr,
+    walk_bar,
+    walk_alarm,
+    walk_pivot,
     limits,
     kinds,
     pivot_kind,
@@ -277,10 +329,12 @@ def _decide(
     equal,
     baskets,
 ):  # pragma: no cover - compiled
-    """Per set, `on_event` bar by bar in the walk's order. A decision is (bar, row of the
-    options table: base[s] + 0 for cash, + 1 + pattern for the basket); a later one on the
-    same bar replaces the earlier, as the walk's dict keyed by time does."""
-    sets, bars = len(frames), len(clock)
+    """Per set, `on_event` in the walk's order on the bars `walked_bars` lists for its
+    frame (on the others nothing can happen: see the module's docstring), with the frame's
+    alarm and pivot on those bars (`Walk`). A decision is (bar, row of the options table:
+    base[s] + 0 for cash, + 1 + pattern for the basket); a later one on the same bar
+    replaces the earlier, as the walk's dict keyed by time does."""
+    sets = len(frames)
     size = max(16, 2 * sets)
     out_bar = np.empty(size, dtype=np.int64)
     out_row = np.empty(size, dtype=np.int64)
@@ -293,9 +347,11 @@ def _decide(
         pivoted, last_pivot = False, 0
         armed, off_set, off_since = True, False, 0
         before_alarm, before_pivot = False, False
-        for i in range(bars):
+        for j in range(walk_ptr[u], walk_ptr[u + 1]):
+            i = walk_bar[j]
             t = clock[i]
-            on = alarm[u, i] == 1.0
+            alarm, pivot = walk_alarm[j], walk_pivot[j]
+            on = alarm == 1.0
             for e in range(4 + listings[i] + fed_ptr[i + 1] - fed_ptr[i]):
                 decided = -1
                 step = _step(i, e, listings[i], fed_ptr[i + 1] - fed_ptr[i])
@@ -310,7 +366,7 @@ def _decide(
                         continue
                     if waiting:
                         if step == 5:
-                            data = pivot[u, i] == 1.0 and not on
+                            data = pivot == 1.0 and not on
                             waited = (t - since) // day
                             too_long = max_wait >= 0 and waited >= max_wait and not on
                             if data or too_long:
@@ -335,7 +391,7 @@ def _decide(
                         waiting = False
                         decided = 1 + pattern[i]
                 elif step == 3:  # the alarm flips
-                    flag = alarm[u, i] != 0.0 and not np.isnan(alarm[u, i])
+                    flag = alarm != 0.0 and not np.isnan(alarm)
                     if flag and not before_alarm:
                         if not armed and off_set and (t - off_since) // day >= rearm:
                             armed = True
@@ -348,8 +404,8 @@ def _decide(
                         off_set, off_since = True, t
                     before_alarm = flag
                 else:  # step 4: the pivot flips
-                    flag = pivot[u, i] != 0.0 and not np.isnan(pivot[u, i])
-                    if flag and not before_pivot and waiting and pivot[u, i] == 1.0 and not on:
+                    flag = pivot != 0.0 and not np.isnan(pivot)
+                    if flag and not before_pivot and waiting and pivot == 1.0 and not on:
                         pivoted, last_pivot, armed = True, t, False
                         off_set, off_since = True, t
                         waiting = False

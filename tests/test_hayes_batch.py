@@ -22,6 +22,7 @@ from engine.runs.config import RunConfig, load_run_config
 from engine.sweep.shared_signals import SignalMemo
 from engine.testing import assert_batch_equals_walk
 from strategies.hayes_pivot import BROAD_PIVOT_KINDS, HayesPivot, HayesPivotParams
+from strategies.hayes_pivot_batch import walked_bars
 
 REPO = Path(__file__).resolve().parents[1]
 BASKETS = [(1.0, 0.0, 0.0), (0.7, 0.15, 0.15), (0.5, 0.5, 0.0)]
@@ -254,3 +255,71 @@ def test_a_tiny_case_by_hand(tiny, params, expected):
     bars, weights = list(expected), np.array(list(expected.values()))
     assert panel.index.get_indexer(walked.targets.index).tolist() == bars
     assert np.array_equal(walked.targets.to_numpy(), weights)
+
+
+# -- the kernel walks only the bars where something can happen -------------------------
+
+ODD = [0.0, 1.0, 0.5, np.nan, 2.0, -1.0]  # the walk's flag is `value != 0 and not NaN`
+
+
+def flag_columns(bars: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Alarm or pivot columns from sparse to dense: never flips (off, on from the first bar,
+    NaN, 0.5), flips every bar (either phase), rare runs and a new odd value every bar."""
+    every = np.arange(bars) % 2
+    runs = np.repeat(rng.choice(ODD, size=bars // 40 + 1), 40)[:bars]
+    return {
+        "off": np.zeros(bars),
+        "on": np.ones(bars),
+        "nan": np.full(bars, np.nan),
+        "half": np.full(bars, 0.5),
+        "every bar, on first": 1.0 - every,
+        "every bar, off first": every.astype(float),
+        "rare runs": runs,
+        "odd every bar": rng.choice(ODD, size=bars),
+    }
+
+
+def test_walking_only_scheduled_and_flip_bars_equals_the_walk(synthetic_panels):
+    """decide_many walks a set's frame only on scheduled bars and where its flags change;
+    frames whose flags flip never, every bar or rarely, with NaN and values other than 0/1,
+    decide as the walk does, bit for bit."""
+    panel = synthetic_panels["hayes-pivot-alts"]
+    rng = np.random.default_rng(22)
+    columns = flag_columns(len(panel.index), rng)
+    names = list(columns)
+    pairs = [(a, p) for a in names for p in names]
+    pyrng = random.Random(22)
+    strategies, frames = [], []
+    for alarm, pivot in pairs:
+        for _ in range(2):
+            p = random_params(pyrng).model_copy(
+                update={"btc_weight": 0.7, "zec_weight": 0.15, "hype_weight": 0.15}
+            )
+            strategies.append(HayesPivot(p))
+            data = {"alarm": columns[alarm], "pivot": columns[pivot]}
+            frames.append(pd.DataFrame(data, index=panel.index))
+    given = GivenFrames(strategies, frames)
+    walked = assert_batch_equals_walk(
+        strategies, panel, leverage_cap=1.0, signals=given, require_batch=True
+    )
+    decided = set()
+    for schedule in walked:
+        log = schedule.log[schedule.log["decided"]]
+        decided |= {kind.split(":")[0] if kind[:4] == "fed:" else kind for kind in log["kind"]}
+    assert decided >= {*EVERY, "listing"}
+
+
+def test_walked_bars_are_the_scheduled_bars_and_the_flag_changes():
+    scheduled = np.array([True, False, False, True, False, False])
+    alarm = np.array(
+        [
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # never on
+            [1.0, 1.0, 0.5, 2.0, -1.0, 1.0],  # on throughout: no change
+            [np.nan, 0.0, 1.0, np.nan, 0.5, 0.5],  # NaN counts as off
+            [0.0, 1.0, 0.0, 1.0, 0.0, 1.0],  # every bar
+        ]
+    )
+    pivot = np.zeros_like(alarm)
+    pivot[0, 4] = 0.5  # the pivot's flag turns on at 4 and off at 5
+    per_frame = [walked_bars(scheduled, a, p).tolist() for a, p in zip(alarm, pivot, strict=True)]
+    assert per_frame == [[0, 3, 4, 5], [0, 3], [0, 2, 3, 4], [0, 1, 2, 3, 4, 5]]
