@@ -96,6 +96,7 @@ def decide_all(
     flat: list[float] = []
     offsets = [0]
     width = len(symbols)
+    zeros = [0.0] * width
     for strategy in strategies:
         given = signals.signals(strategy)
         strategy.reset()
@@ -108,13 +109,14 @@ def decide_all(
             line = lines.put(key, book.timeline(strategy, frame))
         universe = tuple(strategy.universe())
         decided, _, _ = reactions(strategy, universe, leverage_cap, frame, line)
+        at = line.positions.tolist()
         for k, weights in decided:
-            bar = int(line.positions[k])
+            bar = at[k]
             if len(bars) > offsets[-1] and bars[-1] == bar:
                 del flat[len(flat) - width :]  # a later decision on the same bar replaces it
             else:
                 bars.append(bar)
-            flat.extend([weights.get(symbol, 0.0) for symbol in symbols])
+            flat.extend(map(weights.get, symbols, zeros))  # weights.get(symbol, 0.0) each
         offsets.append(len(bars))
     return Decisions(
         symbols=symbols,
@@ -321,17 +323,39 @@ def reactions(
     decided: list[tuple[int, dict[str, float]]] = []
     capped = 0
     rows, columns = frame.rows, frame.columns
+    # most reactions repeat one of a few (weights, tradable) pairs: each distinct pair is
+    # validated once per walk; the recorded dicts are never changed, so decisions share them
+    checked: dict[tuple, tuple[dict[str, float], bool]] = {}
     for k, (i, event, can_trade) in enumerate(
         zip(line.positions.tolist(), line.events, line.tradable, strict=True)
     ):
         # a copy of the current targets: a strategy that changes ctx.weights changes no record
         ctx = Context(event.time, dict(current), can_trade, _SignalRow(rows[i], columns, read))
         reaction = strategy.on_event(event, ctx)
-        if reaction is not None:
-            current, was_capped = validate_weights(strategy, reaction, ctx, universe, leverage_cap)
-            capped += was_capped
-            decided.append((k, current))
+        if reaction is None:
+            continue
+        key = _reaction_key(reaction, can_trade)
+        found = checked.get(key) if key is not None else None
+        if found is None:
+            found = validate_weights(strategy, reaction, ctx, universe, leverage_cap)
+            if key is not None:
+                checked[key] = found
+        current = found[0]
+        capped += found[1]
+        decided.append((k, current))
     return decided, capped, read
+
+
+def _reaction_key(reaction: Weights, tradable: frozenset[str]) -> tuple | None:
+    """What `validate_weights` reads of a reaction at an event (its items in order, the
+    tradable symbols; the time only names an error), as of now: a strategy may change the
+    dict it returned later. None when a weight is not hashable (validated every time)."""
+    key = (tuple(reaction.items()), tradable)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def unused_signals_note(strategy: Strategy, schedule: Schedule) -> str:

@@ -1,0 +1,143 @@
+"""The event walk's reactions (engine.core.schedule.reactions): each distinct reaction is
+validated once per walk (issue 22), so these pin what must not change with that: a repeated
+reaction is still checked against each event's tradable symbols, every capped decision is
+counted, a dict the strategy reuses or a ctx.weights it changes alters no record, and weights
+that cannot be hashed still walk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_panel
+
+from engine.core.schedule import (
+    SignalFrame,
+    Timeline,
+    build_schedule,
+    decide_all,
+    reactions,
+)
+from engine.core.strategy import Context, Event, Strategy, Weights
+from engine.errors import StrategyError
+from engine.sweep.shared_signals import SignalMemo
+
+DAYS = pd.bdate_range("2024-01-01", periods=40)
+BOTH, ONLY_A = frozenset({"A", "B"}), frozenset({"A"})
+
+
+class Scripted(Strategy):
+    """Returns the reactions of `script` in turn, one per event (None past its end)."""
+
+    name = "scripted"
+    thesis = "test"
+
+    def __init__(self, script: list) -> None:
+        self.script = script
+        super().__init__()
+
+    def reset(self) -> None:
+        self.seen = 0
+
+    def universe(self) -> tuple[str, ...]:
+        return ("A", "B")
+
+    def signals(self, panel) -> pd.DataFrame:
+        return pd.DataFrame({"x": np.arange(len(panel.index), dtype=float)}, index=panel.index)
+
+    def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        self.seen += 1
+        return self.script[self.seen - 1] if self.seen <= len(self.script) else None
+
+
+def panel():
+    return make_panel({"A": list(100.0 + np.arange(40.0)), "B": list(50.0 + np.arange(40.0))}, DAYS)
+
+
+def walk_by_hand(strategy: Strategy, tradable: list[frozenset[str]], cap: float = 1.0):
+    """`reactions` over one event per bar with the given tradable symbols at each."""
+    made = panel()
+    frame = SignalFrame.of(strategy, made, strategy.signals(made))
+    events = [Event(DAYS[i], "rebalance") for i in range(len(tradable))]
+    line = Timeline(np.arange(len(tradable), dtype=np.int64), events, tradable)
+    strategy.reset()
+    return reactions(strategy, ("A", "B"), cap, frame, line)
+
+
+def test_walk_checks_a_repeated_reaction_against_each_events_tradable_symbols():
+    """The same {"B": 1.0} passed while B had a price; at the third event it has none."""
+    strategy = Scripted([{"B": 1.0}, {"B": 1.0}, {"B": 1.0}])
+    with pytest.raises(StrategyError, match=r"asked to hold B on 2024-01-03, with no price"):
+        walk_by_hand(strategy, [BOTH, BOTH, ONLY_A])
+
+
+def test_walk_counts_every_capped_decision_of_a_repeated_reaction():
+    strategy = Scripted([{"A": 1.0, "B": 1.0}] * 3 + [{"A": 0.25}])
+    decided, capped, _ = walk_by_hand(strategy, [BOTH] * 4)
+    assert capped == 3
+    assert [weights for _, weights in decided] == [{"A": 0.5, "B": 0.5}] * 3 + [{"A": 0.25}]
+
+
+def test_walk_takes_weights_that_cannot_be_hashed():
+    """A 0-d numpy array is a weight float() reads but a dict key cannot hold."""
+    strategy = Scripted([{"A": np.array(0.5)}, {"A": np.array(0.5)}, {"A": np.array(0.0)}])
+    decided, _, _ = walk_by_hand(strategy, [BOTH] * 3)
+    assert [weights for _, weights in decided] == [{"A": 0.5}, {"A": 0.5}, {}]
+
+
+def test_walk_records_each_reaction_as_returned_when_the_strategy_reuses_its_dict():
+    """A strategy that returns one dict object and changes it afterwards: each decision is
+    what the dict held when it was returned (walk and decide_all alike)."""
+
+    class Reuses(Scripted):
+        def reset(self) -> None:
+            super().reset()
+            self.held: dict[str, float] = {}
+
+        def on_event(self, event: Event, ctx: Context) -> Weights | None:
+            self.seen += 1
+            if self.seen > 4:
+                return None
+            self.held["A"] = 0.125 * self.seen  # changes the dict returned at the last event
+            if self.seen == 3:
+                self.held["B"] = 0.25
+            return self.held
+
+    made = panel()
+    schedule = build_schedule(Reuses([]), made)
+    assert schedule.targets.to_dict("records") == [{"A": 0.125, "B": 0.0}]  # one bar: the last
+    decided, _, _ = walk_by_hand(Reuses([]), [BOTH] * 4)
+    expected = [{"A": 0.125}, {"A": 0.25}, {"A": 0.375, "B": 0.25}, {"A": 0.5, "B": 0.25}]
+    assert [weights for _, weights in decided] == expected
+    batch = decide_all([Reuses([])], made, 1.0, SignalMemo(made))
+    assert batch.weights.tolist() == [[0.125, 0.0]]
+
+
+def test_a_strategy_changing_ctx_weights_changes_no_record():
+    """ctx.weights is a copy: clearing or changing it neither alters a decision already
+    recorded nor what the next event's ctx.weights shows."""
+    shown: list[dict] = []
+
+    class Meddles(Scripted):
+        def on_event(self, event: Event, ctx: Context) -> Weights | None:
+            shown.append(dict(ctx.weights))
+            reaction = super().on_event(event, ctx)
+            ctx.weights["A"] = 99.0  # type: ignore[index]
+            ctx.weights.clear()  # type: ignore[attr-defined]
+            return reaction
+
+    strategy = Meddles([{"A": 0.5}, None, {"A": 0.5}, None])
+    decided, _, _ = walk_by_hand(strategy, [BOTH] * 4)
+    assert [weights for _, weights in decided] == [{"A": 0.5}, {"A": 0.5}]
+    assert shown == [{}, {"A": 0.5}, {"A": 0.5}, {"A": 0.5}]
+
+
+def test_walk_still_notes_the_signals_a_repeated_reaction_read():
+    """The unused-signals guard rail hears of every read, also when the reaction repeats."""
+
+    class Reads(Scripted):
+        def on_event(self, event: Event, ctx: Context) -> Weights | None:
+            return {"A": 0.5} if float(ctx.signal("x")) >= 0 else {}  # type: ignore[arg-type]
+
+    _, _, read = walk_by_hand(Reads([]), [BOTH] * 3)
+    assert read == {"x"}
