@@ -254,8 +254,7 @@ def _fills(
     """(fill bar on the panel calendar, its weights, offsets per set) of every set."""
     from engine.core import simulate_kernel as kernel
 
-    symbols = list(decisions.symbols)
-    traded = np.stack([p.traded[symbols].to_numpy(dtype=bool) for p in panels])
+    traded = np.stack([_columns(p.traded, decisions.symbols, bool) for p in panels])
     fill_bar, fill_row, offsets = kernel.fill_rows_nb(
         decisions.bar, decisions.weights, decisions.offsets, traded, panel_of, start_pos
     )
@@ -316,16 +315,23 @@ def _price_tables(
     return close, valuation, mark
 
 
-def _columns(frame: pd.DataFrame, symbols: tuple[str, ...]) -> np.ndarray:
-    """frame's columns `symbols`, in that order, as one float64 array (bars x symbols)."""
-    if tuple(frame.columns) == symbols:
-        return frame.to_numpy(dtype=np.float64)
-    return frame[list(symbols)].to_numpy(dtype=np.float64)
+def _columns(frame: pd.DataFrame, symbols: Sequence[str], dtype: type = np.float64) -> np.ndarray:
+    """frame's columns `symbols`, in that order, as one array (bars x symbols): taken from
+    the frame's values by position (selecting columns by label builds a frame first, which
+    costs more than the copy, once per path of a scenario run)."""
+    positions = frame.columns.get_indexer(symbols)
+    if (positions < 0).any():
+        missing = [s for s, k in zip(symbols, positions, strict=True) if k < 0]
+        raise KeyError(f"{missing} not in the panel")
+    return frame.to_numpy(dtype=dtype)[:, positions]
 
 
 def _fill_forward(values: np.ndarray) -> np.ndarray:
-    """A copy of `values` (panels x bars x columns) with each NaN replaced by the last
-    non-NaN value above it in its column (NaN stays where there is none): pandas' ffill."""
+    """`values` (panels x bars x columns) with each NaN replaced by the last non-NaN value
+    above it in its column (NaN stays where there is none): pandas' ffill. A copy, or
+    `values` itself when it holds no NaN (generated paths price every bar)."""
+    if not np.isnan(values).any():
+        return values
     bars = values.shape[1]
     seen = np.where(np.isnan(values), 0, np.arange(bars)[None, :, None])
     np.maximum.accumulate(seen, axis=1, out=seen)

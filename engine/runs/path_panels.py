@@ -54,26 +54,28 @@ class PathPanels:
         ]
         self._cash_rows = [_last_on_or_before(index, calendar) for _, index in self._cash]
         self._constant = cash_rate_pct / 100.0
+        self._price_columns = template.prices.columns
+        self._macro_columns = template.macro.columns
 
     def panel(self, market: SyntheticMarket, source: dict[str, str]) -> Panel | None:
         """The path's panel, or None when its dates or values are not the template's kind."""
-        prices = {}
-        for symbol, (index, rows) in self._prices.items():
+        calendar = self.template.index
+        # one block per frame, a row per column: the layout a frame built from a dict of
+        # columns has, built without a dict or a new column index per path
+        prices = np.empty((len(self._prices), len(calendar)))
+        for k, (symbol, (index, rows)) in enumerate(self._prices.items()):
             frame = market.prices.get(symbol)
             if frame is None or not frame.index.equals(index):
                 return None
-            prices[symbol] = _take(frame["adj_close"].to_numpy(dtype=np.float64), rows)
-            if prices[symbol] is None:
+            if not _take_into(prices[k], _adj_close(frame), rows):
                 return None
-        macro = {}
-        for series_id, (index, rows) in self._macro.items():
+        macro = np.empty((len(self._macro), len(calendar)))
+        for k, (series_id, (index, rows)) in enumerate(self._macro.items()):
             series = market.macro.get(series_id)
             if series is None or not series.index.equals(index):
                 return None
-            macro[series_id] = _take(series.to_numpy(dtype=np.float64), rows)
-            if macro[series_id] is None:
+            if not _take_into(macro[k], series.to_numpy(dtype=np.float64), rows):
                 return None
-        calendar = self.template.index
         rate = np.full(len(calendar), np.nan)
         for (series_id, index), rows in zip(self._cash, self._cash_rows, strict=True):
             series = market.macro.get(series_id)
@@ -86,8 +88,8 @@ class PathPanels:
         rate = np.where(np.isnan(rate), self._constant, rate)
         return dataclasses.replace(
             self.template,
-            prices=pd.DataFrame(prices, index=calendar),
-            macro=pd.DataFrame(macro, index=calendar, dtype="float64"),
+            prices=pd.DataFrame(prices.T, index=calendar, columns=self._price_columns, copy=False),
+            macro=pd.DataFrame(macro.T, index=calendar, columns=self._macro_columns, copy=False),
             cash_rate=pd.Series(rate, index=calendar, name="cash_rate"),
             source=source,
             notes=(),
@@ -109,6 +111,21 @@ def _released_rows(
     released = as_released(rows, release_lag(series_id))
     full = released.reindex(calendar.union(released.index)).ffill().reindex(calendar)
     return full.fillna(-1).to_numpy().astype(np.int64)
+
+
+def _adj_close(frame: pd.DataFrame) -> np.ndarray:
+    """A price frame's adj_close as float64, read by position from the frame's values (one
+    block in the generator's frames; selecting the column builds a Series per path)."""
+    return frame.to_numpy(dtype=np.float64)[:, frame.columns.get_loc("adj_close")]
+
+
+def _take_into(out: np.ndarray, values: np.ndarray, rows: np.ndarray) -> bool:
+    """`_take(values, rows)` written into `out`; False if a value is missing."""
+    found = _take(values, rows)
+    if found is None:
+        return False
+    out[:] = found
+    return True
 
 
 def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
