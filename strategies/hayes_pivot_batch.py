@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 LIMIT = 2**62  # day limits beyond this are not covered (the walk is used instead)
 KERNEL_ORDER = ("start", "listing", "fed", "signal", "rebalance")  # the slots of `_step`
 TRIGGERS = ("alarm", "pivot")  # the signal slots of `_step`, in this order
+# frames a call keeps alive for the sets after them (sets that share a frame mostly come
+# together): a chunk's sets need not hold all their frames, 1.4 MB each, to its end
+RECENT_FRAMES = 64
 
 
 @dataclass(frozen=True)
@@ -212,26 +215,29 @@ def _per_set(
     limits = np.empty((sets, 3), dtype=np.int64)  # hold, rearm, max wait (-1: none)
     kinds = np.empty(sets, dtype=np.int64)
     baskets = np.empty(sets, dtype=np.int64)
-    frame_ids: dict[int, int] = {}
+    # id of a recent frame (alive in the value while its id is a key) -> (it, its walk); a
+    # frame seen again after it left gets its walk again (the same values, a little work)
+    recent: dict[int, tuple[pd.DataFrame, int]] = {}
     walks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per frame
     scheduled = shared.scheduled()
-    keep: list[object] = []  # the frames whose ids are keys, alive while the keys are used
     kind_ids: dict[tuple[str, ...], int] = {}
     basket_ids: dict[tuple, int] = {}
     tables: list[tuple[np.ndarray, np.ndarray]] = []  # (equal, rows) per basket
     for s, strategy in enumerate(strategies):
         p = strategy.p
         frame = signals.signals(strategy)
-        found = frame_ids.get(id(frame))
-        if found is None:
+        seen = recent.pop(id(frame), None)
+        if seen is None:
             pair = _triggers(frame, panel)
             if isinstance(pair, Decline):
                 return pair
-            keep.append(frame)
-            found = frame_ids[id(frame)] = len(walks)
             bars = walked_bars(scheduled, *pair)
+            seen = (frame, len(walks))
             walks.append((bars, pair[0][bars], pair[1][bars]))
-        frames[s] = found
+        recent[id(frame)] = seen  # now the most recent
+        if len(recent) > RECENT_FRAMES:
+            del recent[next(iter(recent))]
+        frames[s] = seen[1]
         wait = p.max_wait_days
         numbers = (p.hold_after_pivot_days, p.rearm_days, 1 if wait is None else wait)
         if not all(0 <= n < LIMIT for n in numbers):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from conftest import make_panel
 
+from engine.core.decisions import Decisions
 from engine.core.panel import Panel
 from engine.core.signals import MissingInputWarning
 from engine.core.strategy import Decline
@@ -22,7 +24,7 @@ from engine.runs.config import RunConfig, load_run_config
 from engine.sweep.shared_signals import SignalMemo
 from engine.testing import assert_batch_equals_walk
 from strategies.hayes_pivot import BROAD_PIVOT_KINDS, HayesPivot, HayesPivotParams
-from strategies.hayes_pivot_batch import walked_bars
+from strategies.hayes_pivot_batch import RECENT_FRAMES, walked_bars
 
 REPO = Path(__file__).resolve().parents[1]
 BASKETS = [(1.0, 0.0, 0.0), (0.7, 0.15, 0.15), (0.5, 0.5, 0.0)]
@@ -279,26 +281,49 @@ def flag_columns(bars: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def test_walking_only_scheduled_and_flip_bars_equals_the_walk(synthetic_panels):
-    """decide_many walks a set's frame only on scheduled bars and where its flags change;
-    frames whose flags flip never, every bar or rarely, with NaN and values other than 0/1,
-    decide as the walk does, bit for bit."""
-    panel = synthetic_panels["hayes-pivot-alts"]
+class FreshFrames(GivenFrames):
+    """Hands out a new copy of the set's frame on every call (a memo that dropped it and
+    computed it again): a frame that dies frees its id for the next one. Counts the frames
+    it handed out that are still alive at each call."""
+
+    def __init__(self, strategies, frames) -> None:
+        super().__init__(strategies, frames)
+        self.handed: list[weakref.ref] = []
+        self.most_alive = 0
+
+    def signals(self, strategy):
+        self.most_alive = max(self.most_alive, sum(r() is not None for r in self.handed))
+        frame = super().signals(strategy).copy()
+        self.handed.append(weakref.ref(frame))
+        return frame
+
+
+def sparse_and_dense_sets(panel: Panel) -> tuple[list[HayesPivot], list[pd.DataFrame]]:
+    """Two rounds of sets over 80 frames (more than the batch path keeps at once) whose
+    flags flip never, every bar or rarely, with NaN and values other than 0/1."""
     rng = np.random.default_rng(22)
     columns = flag_columns(len(panel.index), rng)
-    names = list(columns)
-    pairs = [(a, p) for a in names for p in names]
+    pairs = [(columns[a], columns[p]) for a in columns for p in columns]
+    pairs += [(rng.choice(ODD, size=len(panel.index)), columns["off"]) for _ in range(16)]
+    frames = [pd.DataFrame({"alarm": a, "pivot": p}, index=panel.index) for a, p in pairs]
     pyrng = random.Random(22)
-    strategies, frames = [], []
-    for alarm, pivot in pairs:
-        for _ in range(2):
-            p = random_params(pyrng).model_copy(
-                update={"btc_weight": 0.7, "zec_weight": 0.15, "hype_weight": 0.15}
-            )
-            strategies.append(HayesPivot(p))
-            data = {"alarm": columns[alarm], "pivot": columns[pivot]}
-            frames.append(pd.DataFrame(data, index=panel.index))
-    given = GivenFrames(strategies, frames)
+    strategies = []
+    for _ in range(2):
+        for _ in frames:
+            p = random_params(pyrng)
+            basket = {"btc_weight": 0.7, "zec_weight": 0.15, "hype_weight": 0.15}
+            strategies.append(HayesPivot(p.model_copy(update=basket)))
+    return strategies, frames + frames
+
+
+@pytest.mark.parametrize("source", [GivenFrames, FreshFrames])
+def test_walking_only_scheduled_and_flip_bars_equals_the_walk(synthetic_panels, source):
+    """decide_many walks a set's frame only on scheduled bars and where its flags change:
+    frames whose flags flip never, every bar or rarely, with NaN and values other than 0/1,
+    seen again after many others or handed out anew each time, decide as the walk does."""
+    panel = synthetic_panels["hayes-pivot-alts"]
+    strategies, frames = sparse_and_dense_sets(panel)
+    given = source(strategies, frames)
     walked = assert_batch_equals_walk(
         strategies, panel, leverage_cap=1.0, signals=given, require_batch=True
     )
@@ -307,6 +332,16 @@ def test_walking_only_scheduled_and_flip_bars_equals_the_walk(synthetic_panels):
         log = schedule.log[schedule.log["decided"]]
         decided |= {kind.split(":")[0] if kind[:4] == "fed:" else kind for kind in log["kind"]}
     assert decided >= {*EVERY, "listing"}
+
+
+def test_decide_many_does_not_hold_every_frame_of_a_chunk(synthetic_panels):
+    """A 2,000-set chunk held each of its ~1,100 frames (1.4 MB each) to its end: the batch
+    path keeps the recent frames only."""
+    panel = synthetic_panels["hayes-pivot-alts"]
+    strategies, frames = sparse_and_dense_sets(panel)
+    fresh = FreshFrames(strategies, frames)
+    assert isinstance(HayesPivot.decide_many(strategies, panel, fresh, 1.0), Decisions)
+    assert len(strategies) == 160 and fresh.most_alive <= RECENT_FRAMES
 
 
 def test_walked_bars_are_the_scheduled_bars_and_the_flag_changes():
