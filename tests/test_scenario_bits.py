@@ -107,3 +107,27 @@ def test_price_tables_fill_like_pandas_bfill_then_ffill():
         back = _fill_forward(values[:, ::-1])[:, ::-1]
         np.testing.assert_array_equal(back[k], frame.bfill().to_numpy())
         np.testing.assert_array_equal(_fill_forward(back)[k], frame.bfill().ffill().to_numpy())
+
+
+def test_chunk_benchmark_rows_equal_benchmark_returns_per_path():
+    import dataclasses
+    from types import SimpleNamespace
+
+    from engine.runs.backtest import benchmark_returns
+    from engine.runs.batch import SharedPanel
+    from engine.runs.paths import _benchmark_rows
+
+    config = RunConfig(strategy="hayes-pivot", benchmark="BTC-USD")
+    markets = generate_paths(load_scenario("ai-credit-crunch"), 2, seed=11)
+    shares = []
+    for k, market in enumerate(markets):
+        panel = _panel(config, market)
+        prices = panel.prices.copy()
+        prices.iloc[[300 + k, 301 + k, 900], prices.columns.get_loc("BTC-USD")] = np.nan
+        start = panel.index[299]  # a missing price on the window's second bar
+        shares.append(SharedPanel.of(dataclasses.replace(panel, prices=prices, window_start=start)))
+    found = _benchmark_rows(config, SimpleNamespace(shares=shares))  # type: ignore[arg-type]
+    for k, shared in enumerate(shares):
+        expected = benchmark_returns(config, shared.panel, shared.window)
+        assert expected is not None
+        np.testing.assert_array_equal(found[k], expected.to_numpy())

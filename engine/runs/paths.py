@@ -197,16 +197,22 @@ def _chunk_rows(
 
 
 def _benchmark_rows(config: RunConfig, batch: Batch) -> np.ndarray:
-    """paths x bars: each path's benchmark returns on the window."""
-    return np.stack(
-        [_benchmark(config, shared.panel, shared.window).to_numpy() for shared in batch.shares]
-    )
+    """paths x bars: each path's benchmark returns on the window, as `benchmark_returns`
+    gives them (no back-fill, 0 on the first bar and where a price is missing), in one pass
+    over the chunk's benchmark prices (the paths share one calendar and window)."""
+    symbol = config.benchmark
+    assert symbol is not None
+    first = len(batch.shares[0].panel.index) - len(batch.shares[0].window)
+    prices = np.stack([_column(shared.panel.prices, symbol) for shared in batch.shares])
+    found = np.zeros((len(prices), len(batch.shares[0].window)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        found[:, 1:] = prices[:, first + 1 :] / prices[:, first:-1] - 1
+    return np.where(np.isnan(found), 0.0, found)
 
 
-def _benchmark(config: RunConfig, panel: Panel, window: pd.DatetimeIndex) -> pd.Series:
-    found = benchmark_returns(config, panel, window)
-    assert found is not None
-    return found
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """One float64 column of `frame`, by position in its values (no Series per path)."""
+    return frame.to_numpy(dtype=np.float64)[:, frame.columns.get_loc(name)]
 
 
 def _median_series(
