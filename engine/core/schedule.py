@@ -334,28 +334,21 @@ def reactions(
         reaction = strategy.on_event(event, ctx)
         if reaction is None:
             continue
-        key = _reaction_key(reaction, can_trade)
-        found = checked.get(key) if key is not None else None
+        # what validate_weights reads of the reaction (its items in order and the tradable
+        # symbols; the time only names an error), as of now: the strategy may change its dict
+        key = (tuple(reaction.items()), can_trade)
+        try:
+            found, hashable = checked.get(key), True
+        except TypeError:  # a weight that cannot be hashed: validated every time
+            found, hashable = None, False
         if found is None:
             found = validate_weights(strategy, reaction, ctx, universe, leverage_cap)
-            if key is not None:
+            if hashable:
                 checked[key] = found
         current = found[0]
         capped += found[1]
         decided.append((k, current))
     return decided, capped, read
-
-
-def _reaction_key(reaction: Weights, tradable: frozenset[str]) -> tuple | None:
-    """What `validate_weights` reads of a reaction at an event (its items in order, the
-    tradable symbols; the time only names an error), as of now: a strategy may change the
-    dict it returned later. None when a weight is not hashable (validated every time)."""
-    key = (tuple(reaction.items()), tradable)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 def unused_signals_note(strategy: Strategy, schedule: Schedule) -> str:
