@@ -131,3 +131,18 @@ def test_chunk_benchmark_rows_equal_benchmark_returns_per_path():
         expected = benchmark_returns(config, shared.panel, shared.window)
         assert expected is not None
         np.testing.assert_array_equal(found[k], expected.to_numpy())
+
+
+def test_paths_of_some_symbols_equal_the_full_markets_prices():
+    """The generator works out log prices only for the assets asked for (and the bond the
+    macro series read); every asset's shocks are still drawn, so each price is the one the
+    full market has, bit for bit."""
+    scenario = load_scenario("ai-credit-crunch")
+    full = generate_paths(scenario, 4, seed=7)
+    some = generate_paths(scenario, 4, seed=7, symbols=["QQQ", "BTC-USD"])
+    for whole, part in zip(full, some, strict=True):
+        assert set(part.prices) == {"QQQ", "BTC-USD"}
+        for symbol, frame in part.prices.items():
+            pd.testing.assert_frame_equal(frame, whole.prices[symbol], check_exact=True)
+        for series_id, series in part.macro.items():
+            pd.testing.assert_series_equal(series, whole.macro[series_id], check_exact=True)

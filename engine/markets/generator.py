@@ -556,12 +556,16 @@ def _build_chunk(plan: _Plan, paths: range, seed: int, ohlcv: bool) -> list[Synt
     drift_scale = np.exp(scenario.jitter.drift * draws.drift_jitter)  # (P, phases)
     vol_scale = np.exp(scenario.jitter.vol * draws.vol_jitter)
     courses = path_courses(scenario, seed, paths)  # (P, phases)
-    log_prices = _log_prices(plan, draws, drift_scale, vol_scale, courses)  # (P, D, A)
     names = list(scenario.assets)
+    used = [
+        a
+        for a, symbol in enumerate(names)
+        if symbol in plan.symbols or (scenario.bond and scenario.bond.symbol == symbol)
+    ]
+    log_prices = _log_prices(plan, draws, drift_scale, vol_scale, courses, used)  # (P, D, U)
     closes: dict[str, np.ndarray] = {}
-    for a, symbol in enumerate(names):
-        if symbol in plan.symbols or (scenario.bond and scenario.bond.symbol == symbol):
-            closes[symbol] = np.exp(log_prices[:, plan.bars[:, a], a])
+    for u, a in enumerate(used):
+        closes[names[a]] = np.exp(log_prices[:, plan.bars[:, a], u])
     del log_prices
     macro = _macro(plan, draws, drift_scale, closes)
     if scenario.cash is not None and scenario.cash.symbol in plan.symbols:
@@ -589,18 +593,21 @@ def _log_prices(
     drift_scale: np.ndarray,
     vol_scale: np.ndarray,
     courses: np.ndarray,
+    used: list[int],
 ) -> np.ndarray:
-    """Cumulated log prices of every asset on every calendar day, (P, D, A); the paths on
-    one course of the phases together."""
+    """Cumulated log prices of the `used` assets (the ones a run reads; every asset's shocks
+    are still drawn, so each path's stream is the same) on every calendar day, (P, D, U);
+    the paths on one course of the phases together."""
     n_factors = len(plan.scenario.factors)
     n_paths, n_days, _ = draws.shocks.shape
-    returns = np.empty((n_paths, n_days, len(plan.scenario.assets)))
+    returns = np.empty((n_paths, n_days, len(used)))
     jitter, phase = plan.scenario.jitter, plan.phase_of_day
     for combo in dict.fromkeys(map(tuple, courses.tolist())):
         rows = np.flatnonzero((courses == np.array(combo)).all(axis=1))
-        drift, factor_weights, idio_weights = plan.course(combo)
+        drift, factor_weights, idio_weights = (a[:, used] for a in plan.course(combo))
         shocks = draws.shocks[rows]
-        factors, idio = shocks[:, :, :n_factors], shocks[:, :, n_factors:]
+        factors = shocks[:, :, :n_factors]
+        idio = shocks[:, :, n_factors:][:, :, used]
         part = np.einsum("pdf,daf->pda", factors, factor_weights)
         part += idio_weights[None] * idio
         if jitter.vol:
@@ -611,7 +618,7 @@ def _log_prices(
             part += drift[None]
         returns[rows] = part
     np.cumsum(returns, axis=1, out=returns)
-    returns += plan.log_start[None, None, :]
+    returns += plan.log_start[None, None, used]
     return returns
 
 
