@@ -4,7 +4,9 @@
 (chunk files with the runner's columns: ids, params, three swept parameters of 100, 10 and
 N/1000 values, the metrics and normal per-block moments), without running N simulations.
 `python -m benchmarks.sweep_outputs time FOLDER` times each output stage on it in CPU
-seconds (one process; run it under `/usr/bin/time -v` for the peak RSS).
+seconds; `python -m benchmarks.sweep_outputs end FOLDER` runs the end of a sweep (outputs
+and sweep.html) once and prints its CPU seconds and peak resident memory (run it in a fresh
+process per folder: 100k and 300k sets show whether memory stays flat in the sets).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def timed(folder: Path) -> dict[str, float]:
     from engine.reports.pages.sweep import write_sweep_page
     from engine.sweep.runner import read_identity
     from engine.sweep.spec import SweepSpec
-    from engine.sweep.summary import read_table_and_moments, summarize
+    from engine.sweep.summary import chunk_files, moment_slabs, summary_of
     from engine.workflows.sweep import write_outputs_of
 
     spec = SweepSpec.model_validate(read_identity(folder)["spec"])
@@ -102,9 +104,19 @@ def timed(folder: Path) -> dict[str, float]:
         out[name] = time.process_time() - start
         return result
 
-    table, moments = clock("read chunks", lambda: read_table_and_moments(folder, spec.blocks))
-    clock("summarize", lambda: summarize(table, spec, moments))
+    write_outputs_of(folder, spec)  # sweep.parquet for the stages below
     params = spec.heatmap or tuple(list(spec.grid)[:2])
+    columns = [spec.metric, *[f"p.{p}" for p in params]]
+    table = clock(
+        "read metric and parameters",
+        lambda: pd.read_parquet(folder / "sweep.parquet", columns=columns),
+    )
+    slabs = moment_slabs(chunk_files(folder), spec.blocks)
+    ranked = table[spec.metric].to_numpy(dtype=float)
+    clock(
+        "summarize (moments slab by slab)",
+        lambda: summary_of(ranked, lambda i: pd.Series({"id": "", "params": "{}"}), spec, slabs),
+    )
     clock(
         "heatmap.png (first: matplotlib import)",
         lambda: write_heatmap(table, params, spec.metric, folder / "heatmap.png"),
@@ -119,9 +131,43 @@ def timed(folder: Path) -> dict[str, float]:
     return out
 
 
+def end_of_sweep(folder: Path) -> dict[str, float]:
+    """What the end of `playbook sweep` does once the chunks exist (summary.json,
+    sweep.parquet, heatmap.png, sweep.html), in this process: CPU seconds and the peak
+    resident memory (VmHWM) with the imports' share apart. Run it in a fresh process per
+    folder so that the peak is this stage's."""
+    import matplotlib.figure  # noqa: F401  (the drawing libraries' share of the peak)
+    import plotly.graph_objects  # noqa: F401
+
+    from engine.reports.pages.sweep import write_sweep_page
+    from engine.sweep.runner import read_identity
+    from engine.sweep.spec import SweepSpec
+    from engine.workflows.sweep import write_outputs_of
+
+    out = {"imports peak MB": _peak_mb()}
+    spec = SweepSpec.model_validate(read_identity(folder)["spec"])
+    start = time.process_time()
+    write_outputs_of(folder, spec)
+    out["outputs CPU s"] = time.process_time() - start
+    start = time.process_time()
+    write_sweep_page(folder)
+    out["sweep.html CPU s"] = time.process_time() - start
+    out["peak MB"] = _peak_mb()
+    return out
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM, Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(int(sys.argv[2]), Path(sys.argv[3]))
     else:
-        for key, value in timed(Path(sys.argv[2])).items():
+        stages = end_of_sweep if sys.argv[1] == "end" else timed
+        for key, value in stages(Path(sys.argv[2])).items():
             print(f"{key:45s} {value:8.2f}")

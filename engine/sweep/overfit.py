@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy.stats import norm
@@ -101,28 +101,79 @@ def deflated_sharpe(
 def probability_of_overfitting(
     moments: np.ndarray, max_combinations: int = 1000, seed: int = 0
 ) -> float:
+    """PBO by CSCV of (blocks, trials, 5) moments held in memory (`overfitting_of_slabs`)."""
+    return overfitting_of_slabs(lambda: iter([moments]), max_combinations, seed)
+
+
+def overfitting_of_slabs(
+    slabs: Callable[[], Iterator[np.ndarray]], max_combinations: int = 1000, seed: int = 0
+) -> float:
     """PBO by CSCV: how often the in-sample best trial is below the median out of sample.
 
-    `moments` is (blocks, trials, 5) with an even number of blocks. Each split of the blocks
-    into halves is one in-sample/out-of-sample pair; the logit of the best in-sample trial's
-    out-of-sample relative rank is <= 0 when it did no better than the median.
+    `slabs()` gives the (blocks, trials, 5) moments a slab of consecutive trials at a time
+    (a sweep's chunk files, issue 22: a million sets' moments never sit in memory at once);
+    the blocks must be even. Each split of the blocks into halves is one in-sample/
+    out-of-sample pair; the logit of the best in-sample trial's out-of-sample relative rank
+    is <= 0 when it did no better than the median.
+
+    The first pass finds each split's in-sample best over every slab (the first of equal
+    ones, as np.nanargmax over all trials) and its out-of-sample Sharpe; the second counts
+    the trials below it. With one slab the best is final within the pass, so it counts at
+    once. Every trial's Sharpe is the same arithmetic as over the whole matrix (sums per
+    trial, element by element), so the result is identical.
+    """
+    best: list[tuple[float, int, float]] | None = None  # per split: in-sample, trial, out
+    splits: list[tuple[int, ...]] = []
+    counts: list[int] = []  # trials below each split's best out of sample, on the first slab
+    trials = slab_count = 0
+    for slab in slabs():
+        if best is None:
+            if slab.shape[0] % 2:
+                return float("nan")
+            splits = list(cscv_splits(slab.shape[0], max_combinations, seed))
+            best = [(-math.inf, -1, math.nan)] * len(splits)
+        for j, (inside, outside) in enumerate(_split_sharpes(slab, splits)):
+            if not np.isnan(inside).all():
+                i = int(np.nanargmax(inside))
+                if inside[i] > best[j][0]:
+                    best[j] = (float(inside[i]), trials + i, float(outside[i]))
+            if slab_count == 0:
+                counts.append(int((outside < best[j][2]).sum()))
+        trials += slab.shape[1]
+        slab_count += 1
+    if best is None or trials < 2:
+        return float("nan")
+    if any(trial < 0 for _, trial, _ in best):
+        raise ValueError("All-NaN slice encountered")  # np.nanargmax's error, as before
+    if slab_count > 1:  # the first slab's counts were against a best that later slabs beat
+        counts = [0] * len(best)
+        for slab in slabs():
+            for j, (_, outside) in enumerate(_split_sharpes(slab, splits)):
+                counts[j] += int((outside < best[j][2]).sum())
+    below = 0
+    for count in counts:
+        relative = (count + 1) / (trials + 1)  # rank 1 = worst out of sample
+        below += math.log(relative / (1 - relative)) <= 0
+    return below / len(counts)
+
+
+def _split_sharpes(
+    moments: np.ndarray, splits: list[tuple[int, ...]]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each split's in-sample and out-of-sample per-period Sharpe of every trial in `moments`.
 
     Only count, sum and sum of squares enter a Sharpe ratio, so only those are summed, and
     the splits come in lexicographic order, so a split's in-sample sum extends the sum of
     the prefix it shares with the previous split: the same additions in the same order as
     summing each split's blocks afresh (identical numbers), about half as many (issue 22).
     """
-    blocks, trials = moments.shape[0], moments.shape[1]
-    if blocks % 2 or trials < 2:
-        return float("nan")
     parts = [np.ascontiguousarray(moments[..., k]) for k in range(3)]  # n, s1, s2
     if (parts[0] == parts[0][:, :1]).all():  # one window: a block's bar count is one number
         parts[0] = parts[0][:, :1]  # broadcast: the same divisions, a third fewer additions
     total = [p.sum(axis=0) for p in parts]
     prefix: list[list[np.ndarray]] = []  # prefix[d]: the sums over the split's first d+1 blocks
     previous: tuple[int, ...] = ()
-    below = count = 0
-    for combo in cscv_splits(blocks, max_combinations, seed):
+    for combo in splits:
         shared = 0
         while shared < len(previous) and combo[shared] == previous[shared]:
             shared += 1
@@ -132,13 +183,8 @@ def probability_of_overfitting(
             prefix.append(row if d == 0 else [s + r for s, r in zip(prefix[-1], row, strict=True)])
         previous = combo
         inside = prefix[-1]
-        best = int(np.nanargmax(sharpe_from_sums(*inside)))
         outside = sharpe_from_sums(*(t - s for t, s in zip(total, inside, strict=True)))
-        rank = float((outside < outside[best]).sum() + 1)  # 1 = worst out of sample
-        relative = rank / (trials + 1)
-        below += math.log(relative / (1 - relative)) <= 0
-        count += 1
-    return below / count
+        yield sharpe_from_sums(*inside), outside
 
 
 def cscv_splits(blocks: int, max_combinations: int, seed: int) -> Iterator[tuple[int, ...]]:

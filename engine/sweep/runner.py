@@ -558,10 +558,16 @@ def read_chunks(out_dir: Path) -> pd.DataFrame:
 
 
 def _read_chunk(path: Path) -> pd.DataFrame:
+    return read_chunk_columns(path, None)
+
+
+def read_chunk_columns(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    """A chunk file's table, only `columns` of it when given (read from the file alone:
+    a sweep's outputs need a few columns of a million sets, never all of them at once)."""
     import pyarrow as pa
 
     try:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=columns)
     except (OSError, ValueError, pa.ArrowException) as exc:
         if isinstance(exc, PermissionError):
             raise

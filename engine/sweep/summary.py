@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import math
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ from engine.errors import DataError
 from engine.sweep.overfit import (
     MOMENTS,
     deflated_sharpe,
-    probability_of_overfitting,
+    overfitting_of_slabs,
     sharpe_from_moments,
     skew_kurtosis_from_moments,
 )
@@ -32,68 +35,112 @@ def is_moment(column: str) -> bool:
     return re.match(r"m\d\d_", column) is not None
 
 
-def read_table_and_moments(folder: Path, blocks: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """A finished sweep's chunk files as its table without the moment columns and the
-    (blocks, sets, 5) moments, filled chunk by chunk: the 5 x blocks moment columns of every
-    set never sit in one frame beside their copy (issue 22: at 1M sets that was gigabytes)."""
-    from engine.sweep.runner import _read_chunk, chunk_path, read_identity
+Slabs = Callable[[], Iterator[np.ndarray]]
+SLAB_SETS = 100_000  # sets whose moments a summary holds at once (40 MB at 10 blocks)
+
+
+def chunk_files(folder: Path) -> list[Path]:
+    """A finished sweep's chunk files in order, or one DataError line if some are missing
+    or they do not hold the sets sweep.json counts (read from the files' footers)."""
+    import pyarrow.parquet as pq
+
+    from engine.sweep.runner import chunk_path, read_identity
 
     identity = read_identity(folder)
     sets, size = identity["sets"], identity["chunk_size"]
-    count = -(-sets // size)
-    missing = [i for i in range(count) if not chunk_path(folder, i).exists()]
+    paths = [chunk_path(folder, i) for i in range(-(-sets // size))]
+    missing = [i for i, path in enumerate(paths) if not path.exists()]
     if missing:
         raise DataError(
             f"{folder}: chunks {missing[:10]} are not done",
             "run the sweep again (it resumes) or merge the other shards",
         )
-    moments = np.empty((blocks, sets, len(MOMENTS)))
-    parts, start = [], 0
-    for index in range(count):
-        chunk = _read_chunk(chunk_path(folder, index))
-        rows = slice(start, start + len(chunk))
-        moments[:, rows] = moments_of(chunk, blocks)
-        parts.append(chunk[[c for c in chunk.columns if not is_moment(c)]])
-        start += len(chunk)
-    if start != sets:
+    try:
+        held = sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
+    except (OSError, ValueError) as exc:
         raise DataError(
-            f"{folder}: the chunks hold {start} sets, sweep.json says {sets}",
+            f"{folder}: a chunk file is damaged ({type(exc).__name__})",
+            "rerun the sweep into its folder: it recomputes damaged chunks",
+        ) from None
+    if held != sets:
+        raise DataError(
+            f"{folder}: the chunks hold {held} sets, sweep.json says {sets}",
             "rerun the sweep into a new folder",
         )
-    return pd.concat(parts, ignore_index=True), moments
+    return paths
+
+
+def moment_slabs(paths: list[Path], blocks: int) -> Slabs:
+    """The chunk files' (blocks, sets, 5) moments, whole chunks up to SLAB_SETS sets at a
+    time, each file read for its moment columns only: a summary's memory stays flat in the
+    number of sets (issue 22: at 1M sets every moment at once was gigabytes)."""
+    import pyarrow.parquet as pq
+
+    from engine.sweep.runner import read_chunk_columns
+
+    names = [[f"m{b:02d}_{m}" for m in MOMENTS] for b in range(blocks)]
+    rows = [pq.ParquetFile(path).metadata.num_rows for path in paths]
+
+    def slabs() -> Iterator[np.ndarray]:
+        first = 0
+        while first < len(paths):
+            last = first + 1
+            while last < len(paths) and sum(rows[first:last]) < SLAB_SETS:
+                last += 1
+            slab = np.empty((blocks, sum(rows[first:last]), len(MOMENTS)))
+            start = 0
+            for path, count in zip(paths[first:last], rows[first:last], strict=True):
+                chunk = read_chunk_columns(path, [n for block in names for n in block])
+                slab[:, start : start + count] = moments_of(chunk, blocks)
+                start += count
+            yield slab
+            first = last
+
+    return slabs
 
 
 def summarize(
     table: pd.DataFrame, spec: SweepSpec, moments: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """Best set by the spec's metric, its deflated Sharpe, PBO and walk-forward results
-    (`moments` as `moments_of` gives them, read from the table when not given)."""
+    """`summary_of` a table in memory (`moments` as `moments_of` gives them, read from the
+    table when not given)."""
     if moments is None:
         moments = moments_of(table, spec.blocks)
-    total = moments.sum(axis=0)
-    per_period = sharpe_from_moments(total)
-    skew, kurtosis = skew_kurtosis_from_moments(total)
     ranked = table[spec.metric].to_numpy(dtype=float)
+    return summary_of(ranked, lambda i: table.iloc[i], spec, lambda: iter([moments]))
+
+
+def summary_of(
+    ranked: np.ndarray, row_at: Callable[[int], pd.Series], spec: SweepSpec, slabs: Slabs
+) -> dict[str, Any]:
+    """Best set by the spec's metric (`ranked`, a value per set; `row_at` its row), its
+    deflated Sharpe, PBO and walk-forward results, from the moments slab by slab."""
     best = int(np.nanargmax(ranked)) if np.isfinite(ranked).any() else 0
-    trials = len(table)
+    trials = len(ranked)
+    first = list(itertools.islice(slabs(), 2))
+    if len(first) == 1:  # a sweep of one slab: read once for the three figures below
+        slabs = functools.partial(iter, first)
+    per_period, best_total = _sharpe_per_set(slabs, best, trials)
+    skew, kurtosis = skew_kurtosis_from_moments(best_total)
     variance = float(np.nanvar(per_period, ddof=1)) if trials > 1 else 0.0
     dsr = deflated_sharpe(
         float(per_period[best]),
-        int(total[best, 0]),
-        float(skew[best]),
-        float(kurtosis[best]),
+        int(best_total[0, 0]),
+        float(skew[0]),
+        float(kurtosis[0]),
         trials,
         variance,
     )
+    row = row_at(best)
     summary: dict[str, Any] = {
         "trials": trials,
         "metric": spec.metric,
         "best": {
-            "id": table["id"].iloc[best],
-            "params": json.loads(table["params"].iloc[best]),
+            "id": row["id"],
+            "params": json.loads(row["params"]),
             **{
-                k: _plain(table[k].iloc[best])
-                for k in table.columns
+                k: _plain(row[k])
+                for k in row.index
                 if k
                 in (
                     "cagr",
@@ -111,28 +158,44 @@ def summarize(
         "deflated_sharpe": _plain(dsr),
         "deflated_sharpe_inputs": {
             "per_period_sharpe": _plain(per_period[best]),
-            "bars": int(total[best, 0]),
-            "skewness": _plain(skew[best]),
-            "kurtosis": _plain(kurtosis[best]),
+            "bars": int(best_total[0, 0]),
+            "skewness": _plain(skew[0]),
+            "kurtosis": _plain(kurtosis[0]),
             "sharpe_variance_across_trials": _plain(variance),
         },
-        "pbo": _plain(probability_of_overfitting(moments)),
+        "pbo": _plain(overfitting_of_slabs(slabs)),
         "blocks": spec.blocks,
     }
     if spec.walk_forward is not None:
-        summary["walk_forward"] = walk_forward(moments, spec.walk_forward.train_blocks)
+        summary["walk_forward"] = walk_forward_of(slabs, spec.walk_forward.train_blocks)
     return summary
 
 
+def _sharpe_per_set(slabs: Slabs, best: int, trials: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every set's per-period Sharpe over all blocks, and the best set's summed moments
+    (a (1, 5) array: its skewness and kurtosis are the same array arithmetic as before)."""
+    per_period = np.empty(trials)
+    best_total = np.empty((1, len(MOMENTS)))
+    start = 0
+    for slab in slabs():
+        total = slab.sum(axis=0)
+        per_period[start : start + len(total)] = sharpe_from_moments(total)
+        if start <= best < start + len(total):
+            best_total = total[best - start : best - start + 1]
+        start += len(total)
+    return per_period, best_total
+
+
 def walk_forward(moments: np.ndarray, train_blocks: int) -> dict[str, Any]:
+    """`walk_forward_of` moments held in memory."""
+    return walk_forward_of(lambda: iter([moments]), train_blocks)
+
+
+def walk_forward_of(slabs: Slabs, train_blocks: int) -> dict[str, Any]:
     """Pick the best set on k blocks, hold it for the next; compare with the median set."""
-    picked, median = [], []
-    for test in range(train_blocks, moments.shape[0]):
-        train = moments[test - train_blocks : test].sum(axis=0)
-        best = int(np.nanargmax(sharpe_from_moments(train)))
-        out = sharpe_from_moments(moments[test])
-        picked.append(float(out[best]))
-        median.append(float(np.nanmedian(out)))
+    windows = walk_forward_picks(slabs, train_blocks)
+    picked = [w[1] for w in windows]
+    median = [w[2] for w in windows]
     return {
         "train_blocks": train_blocks,
         "windows": len(picked),
@@ -140,6 +203,36 @@ def walk_forward(moments: np.ndarray, train_blocks: int) -> dict[str, Any]:
         "median_mean_sharpe": _plain(np.mean(median)),
         "picked_beat_median_share": _plain(np.mean(np.array(picked) > np.array(median))),
     }
+
+
+def walk_forward_picks(slabs: Slabs, train_blocks: int) -> list[tuple[int, float, float]]:
+    """Each walk-forward window's pick (the first set with the best Sharpe on the train
+    blocks), its Sharpe on the test block and the median set's there. The test blocks'
+    Sharpe ratios are kept for the median (8 bytes per set and window), the moments are
+    read a slab at a time."""
+    best: list[tuple[float, int]] = []
+    out: np.ndarray | None = None
+    start = 0
+    for slab in slabs():
+        blocks, sets = slab.shape[0], slab.shape[1]
+        tests = range(train_blocks, blocks)
+        if out is None:
+            best = [(-np.inf, -1)] * len(tests)
+            out = np.empty((len(tests), 0))
+        for w, test in enumerate(tests):
+            fitted = sharpe_from_moments(slab[test - train_blocks : test].sum(axis=0))
+            if not np.isnan(fitted).all():
+                i = int(np.nanargmax(fitted))
+                if fitted[i] > best[w][0]:
+                    best[w] = (float(fitted[i]), start + i)
+        found = np.stack([sharpe_from_moments(slab[test]) for test in tests]) if tests else None
+        out = np.concatenate([out, found], axis=1) if found is not None else out
+        start += sets
+    if out is None:
+        return []
+    if any(i < 0 for _, i in best):
+        raise ValueError("All-NaN slice encountered")  # np.nanargmax's error, as before
+    return [(i, float(out[w, i]), float(np.nanmedian(out[w]))) for w, (_, i) in enumerate(best)]
 
 
 def _plain(value: Any) -> Any:

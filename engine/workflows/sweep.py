@@ -21,11 +21,19 @@ from engine.sweep.runner import (
     Plan,
     make_plan,
     merge_chunks,
+    read_chunk_columns,
     read_identity,
     run_plan,
 )
 from engine.sweep.spec import SweepSpec, load_sweep
-from engine.sweep.summary import is_moment, read_table_and_moments, summarize
+from engine.sweep.summary import (
+    chunk_files,
+    is_moment,
+    moment_slabs,
+    moments_of,
+    summarize,
+    summary_of,
+)
 
 
 def sweep_to_folder(
@@ -120,16 +128,67 @@ def _default_folder(spec_file: Path, plan: Plan) -> Path:
 
 
 def write_outputs_of(folder: Path, spec: SweepSpec) -> dict[str, Any]:
-    """`write_outputs` of a finished sweep folder, its chunks read column by column."""
-    table, moments = read_table_and_moments(folder, spec.blocks)
-    return write_outputs(table, spec, folder, moments)
+    """`write_outputs` of a finished sweep folder, read a chunk file at a time: sweep.parquet
+    written chunk by chunk, the summary from the metric column and the moments slab by slab,
+    the heatmap from its three columns, the best set's row from its own chunk. Memory stays
+    flat in the number of sets (issue 22); the files hold what `write_outputs` writes.
+    Chunks whose columns differ in type (a grid of ints and floats split across chunks) are
+    joined in memory as pandas joins them, as before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = chunk_files(folder)
+    layouts = {
+        tuple((f.name, str(f.type)) for f in pq.read_schema(p) if not is_moment(f.name))
+        for p in paths
+    }
+    if len(layouts) > 1:
+        table, moments = _table_and_moments(paths, spec.blocks)
+        return write_outputs(table, spec, folder, moments)
+    public = [name for name, _ in layouts.pop()]
+    params = spec.heatmap or tuple(list(spec.grid)[:2])
+    drawn = list(dict.fromkeys([spec.metric, *[f"p.{p}" for p in params]]))
+    kept: list[pd.DataFrame] = []  # the metric and the heatmap's parameters, a chunk each
+
+    def write_table(tmp: Path) -> None:
+        writer = None
+        try:
+            for path in paths:
+                chunk = read_chunk_columns(path, public)
+                kept.append(chunk[drawn])
+                arrow = pa.Table.from_pandas(chunk, preserve_index=False)  # as to_parquet
+                writer = writer or pq.ParquetWriter(tmp, arrow.schema)
+                writer.write_table(arrow)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    write_file_atomically(folder / "sweep.parquet", write_table)
+    drawn_table = pd.concat(kept, ignore_index=True)
+    del kept[:]
+    size = read_identity(folder)["chunk_size"]
+
+    def row_at(i: int) -> pd.Series:
+        return read_chunk_columns(paths[i // size], public).iloc[i % size]
+
+    ranked = drawn_table[spec.metric].to_numpy(dtype=float)
+    summary = summary_of(ranked, row_at, spec, moment_slabs(paths, spec.blocks))
+    _write_summary_and_heatmap(summary, drawn_table, spec, folder)
+    return summary
+
+
+def _table_and_moments(paths: list[Path], blocks: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every chunk in one table and its moments apart (chunks whose dtypes differ)."""
+    parts = [read_chunk_columns(path, None) for path in paths]
+    table = pd.concat(parts, ignore_index=True)
+    return table[[c for c in table.columns if not is_moment(c)]], moments_of(table, blocks)
 
 
 def write_outputs(
     table: pd.DataFrame, spec: SweepSpec, out_dir: Path, moments: np.ndarray | None = None
 ) -> dict[str, Any]:
     """sweep.parquet (a row per set, no moments), summary.json and heatmap.png; `moments`
-    when the table's moment columns were read apart (`read_table_and_moments`)."""
+    when the table's moment columns were read apart (`moments_of`)."""
     out_dir = Path(out_dir)
     summary = summarize(table, spec, moments)
     public = table[[c for c in table.columns if not is_moment(c)]]
@@ -137,12 +196,19 @@ def write_outputs(
     write_file_atomically(
         out_dir / "sweep.parquet", lambda tmp: public.to_parquet(tmp, index=False)
     )
+    _write_summary_and_heatmap(summary, public, spec, out_dir)
+    return summary
+
+
+def _write_summary_and_heatmap(
+    summary: dict[str, Any], table: pd.DataFrame, spec: SweepSpec, out_dir: Path
+) -> None:
+    """summary.json and heatmap.png (the table needs the metric and the two parameters)."""
     text = json.dumps(summary, indent=2) + "\n"
     write_file_atomically(out_dir / "summary.json", lambda tmp: tmp.write_text(text))
     params = spec.heatmap or tuple(list(spec.grid)[:2])
     if len(params) == 2:
         write_file_atomically(
             out_dir / "heatmap.png",
-            lambda tmp: write_heatmap(public, params, spec.metric, tmp),
+            lambda tmp: write_heatmap(table, params, spec.metric, tmp),
         )
-    return summary

@@ -27,7 +27,9 @@ class SweepFiles:
     table: pd.DataFrame  # sweep.parquet: a row per set
     summary: dict[str, Any]
     identity: dict[str, Any]  # sweep.json: spec, base, sets
-    moments: np.ndarray | None  # blocks x sets x 5 (from the chunks), when they are there
+    # each walk-forward window's pick (its row), its and the median set's per-bar Sharpe on
+    # the test block (from the chunks' moments), when the chunks are there
+    picks: list[tuple[int, float, float]] | None
     benchmark: dict[str, Any] | None
     benchmark_returns: pd.DataFrame | None  # benchmark, cash per bar
     best_runs: list[Path]  # rerun-best run folders
@@ -50,23 +52,20 @@ class SweepFiles:
 
 def read_sweep_folder(folder: Path) -> SweepFiles:
     from engine.sweep.runner import read_identity
-    from engine.sweep.summary import read_table_and_moments
+    from engine.sweep.summary import chunk_files, moment_slabs, walk_forward_picks
 
     folder = Path(folder)
     identity = read_identity(folder)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    table = pd.read_parquet(folder / "sweep.parquet")
-    moments = None
-    try:
-        chunks, moments = read_table_and_moments(folder, int(summary["blocks"]))
-        if not chunks["id"].equals(table["id"]):  # sweep.parquet is in chunk order
-            where = pd.Index(chunks["id"]).get_indexer(table["id"])
-            if (where < 0).any():
-                raise KeyError("sets of sweep.parquet missing from the chunks")
-            moments = moments[:, where]
-        del chunks
+    table = read_page_table(folder / "sweep.parquet", str(summary.get("metric", "sharpe")))
+    picks = None
+    wf = summary.get("walk_forward")
+    try:  # sweep.parquet holds the sets in chunk order (workflows.sweep writes it so)
+        if wf and identity["sets"] == len(table):
+            slabs = moment_slabs(chunk_files(folder), int(summary["blocks"]))
+            picks = walk_forward_picks(slabs, int(wf["train_blocks"]))
     except Exception:  # chunks removed or damaged: the walk-forward windows are left out
-        moments = None
+        picks = None
     bench_json = folder / BENCHMARK_JSON
     bench_parquet = folder / BENCHMARK_PARQUET
     best = folder / BEST_DIR
@@ -80,7 +79,7 @@ def read_sweep_folder(folder: Path) -> SweepFiles:
         table=table,
         summary=summary,
         identity=identity,
-        moments=moments,
+        picks=picks,
         benchmark=json.loads(bench_json.read_text(encoding="utf-8"))
         if bench_json.is_file()
         else None,
@@ -89,6 +88,28 @@ def read_sweep_folder(folder: Path) -> SweepFiles:
         else None,
         best_runs=runs,
     )
+
+
+TEXTS = ("id", "params")
+PAGE_COLUMNS = ("sharpe", "cagr", "max_drawdown", "sharpe_is", "sharpe_oos", "turnover_per_year")
+
+
+def read_page_table(path: Path, metric: str) -> pd.DataFrame:
+    """sweep.parquet's columns the page shows (ids, parameters, the metric and the top
+    sets' figures), the ids and parameter texts as arrow strings: a million sets' of them
+    as Python objects were ~0.7 GB (issue 22)."""
+    import pyarrow.parquet as pq
+
+    shown = {metric, *PAGE_COLUMNS}
+    names = pq.read_schema(path).names
+    columns = [c for c in names if c in shown or c in TEXTS or c.startswith("p.")]
+    arrow = pq.read_table(path, columns=columns)
+    table = arrow.drop_columns([c for c in TEXTS if c in columns]).to_pandas()
+    for name in TEXTS:
+        if name in columns:
+            text = pd.arrays.ArrowExtensionArray(arrow.column(name).combine_chunks())
+            table.insert(columns.index(name), name, text)
+    return table
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -194,19 +215,17 @@ def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> p
     """Each walk-forward window: the set picked on the train blocks (best per-bar Sharpe),
     its Sharpe on the next block and the median set's, annualized with sqrt(bars per year)
     when that is known. Blocks are the window's bars cut into equal runs."""
-    from engine.sweep.overfit import sharpe_from_moments
-
     wf = files.summary.get("walk_forward")
-    if files.moments is None or not wf:
+    if files.picks is None or not wf:
         return pd.DataFrame()
     train = int(wf["train_blocks"])
     scale = math.sqrt(periods_per_year) if periods_per_year else 1.0
-    edges = _block_edges(files, files.moments.shape[0])
+    blocks = int(files.summary["blocks"])
+    edges = _block_edges(files, blocks)
     rows = []
-    for test in range(train, files.moments.shape[0]):
-        fitted = sharpe_from_moments(files.moments[test - train : test].sum(axis=0))
-        picked = int(np.nanargmax(fitted))
-        out = sharpe_from_moments(files.moments[test])
+    for test, (picked, picked_sharpe, median_sharpe) in zip(
+        range(train, blocks), files.picks, strict=True
+    ):
         rows.append(
             {
                 "window": test - train + 1,
@@ -215,9 +234,9 @@ def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> p
                 "test_dates": edges[test] if edges else "",
                 "picked": files.table["params"].iloc[picked],
                 "picked_id": files.table["id"].iloc[picked],
-                "picked_sharpe": float(out[picked]) * scale,
-                "median_sharpe": float(np.nanmedian(out)) * scale,
-                "beat": bool(out[picked] > np.nanmedian(out)),
+                "picked_sharpe": picked_sharpe * scale,
+                "median_sharpe": median_sharpe * scale,
+                "beat": bool(picked_sharpe > median_sharpe),
             }
         )
     return pd.DataFrame(rows)
