@@ -25,7 +25,13 @@ BLOCKS, BARS_PER_BLOCK, CHUNK = 10, 250, 2000
 
 def make(sets: int, folder: Path, seed: int = 0) -> None:
     from engine.sweep.overfit import MOMENTS
-    from engine.sweep.runner import METRICS, _marked, _write_atomically, chunk_path
+    from engine.sweep.runner import (
+        METRICS,
+        _marked,
+        _write_atomically,
+        chunk_path,
+        set_ids_digest,
+    )
     from engine.sweep.spec import SweepSpec, param_id
 
     rng = np.random.default_rng(seed)
@@ -53,7 +59,7 @@ def make(sets: int, folder: Path, seed: int = 0) -> None:
         "spec": json.loads(spec.model_dump_json()),
         "base": json.loads(base.canonical_json()),
         "sets": sets,
-        "set_ids": ids,
+        "set_ids_sha256": set_ids_digest(ids),
         "chunk_size": CHUNK,
         "shard": None,
         "fingerprint": "synthetic",

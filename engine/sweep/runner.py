@@ -86,6 +86,18 @@ class Plan:
             "chunk_size": self.chunk_size,
         }
 
+    def record(self) -> dict[str, Any]:
+        """`identity` as sweep.json holds it: the set ids by their digest (the list was 18 MB
+        at 1M sets; the fingerprint and the default folder name still hash the list)."""
+        record = self.identity()
+        record["set_ids_sha256"] = set_ids_digest(record.pop("set_ids"))
+        return record
+
+
+def set_ids_digest(ids: list[str]) -> str:
+    """What identifies a sweep's list of parameter sets in sweep.json."""
+    return hashlib.sha256(json.dumps(ids).encode()).hexdigest()
+
 
 def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = None) -> Plan:
     sets = expand(spec, base)
@@ -428,7 +440,7 @@ def _claim_folder(plan: Plan, out_dir: Path, on_note: Callable[[str], None] | No
     Returns True when this call created the record (a new sweep folder). A damaged record is
     rewritten: the chunks' own fingerprints say which of them can still be used.
     """
-    identity = {**plan.identity(), "shard": list(plan.shard) if plan.shard else None}
+    identity = {**plan.record(), "shard": list(plan.shard) if plan.shard else None}
     path = Path(out_dir) / "sweep.json"
     try:
         (Path(out_dir) / "chunks").mkdir(parents=True, exist_ok=True)
@@ -469,7 +481,8 @@ def _unclaim_folder(out_dir: Path) -> None:
 
 
 def read_identity(folder: Path) -> dict[str, Any]:
-    """A sweep folder's sweep.json, or one DataError line if it is missing or damaged."""
+    """A sweep folder's sweep.json, or one DataError line if it is missing or damaged.
+    A record that lists every set id (written before the digest) reads as its digest."""
     path = Path(folder) / "sweep.json"
     if not path.is_file():
         raise DataError(
@@ -480,8 +493,11 @@ def read_identity(folder: Path) -> dict[str, Any]:
         identity = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError):
         identity = None
-    keys = ("spec", "base", "sets", "set_ids", "chunk_size")
+    keys = ("spec", "base", "sets", "chunk_size")
     valid = isinstance(identity, dict) and all(k in identity for k in keys)
+    if valid and isinstance(identity.get("set_ids"), list):  # written before the digest
+        identity["set_ids_sha256"] = set_ids_digest(identity.pop("set_ids"))
+    valid = valid and isinstance(identity.get("set_ids_sha256"), str)
     if (
         not valid
         or not isinstance(identity["sets"], int)
