@@ -9,6 +9,7 @@ either way this process writes the files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -406,28 +407,62 @@ def _execute(
         return
     if executor != "dask":
         raise ConfigError(f"unknown executor {executor!r}", "use local or dask")
-    if not scheduler:
-        raise ConfigError("--executor dask needs --scheduler ADDRESS", "e.g. tcp://127.0.0.1:8786")
     try:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import as_completed
     except ImportError as exc:
         raise ConfigError(
             "dask.distributed is not installed", "pip install 'dask[distributed]'"
         ) from exc
-    try:
-        client = Client(scheduler, timeout=10)
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError(
-            f"cannot reach the dask scheduler at {scheduler}",
-            "start one (dask scheduler) or check the address",
-        ) from exc
-    with client:
-        futures = {
-            client.submit(run_chunk, base_json, spec_json, sets, pure=False): index
-            for index, sets in work
-        }
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    with _dask_client(scheduler) as client:
+        workers = len(client.scheduler_info().get("workers", {}))
+        in_flight = max(MIN_IN_FLIGHT, 2 * workers)
+        pending = iter(work)
+        futures: dict[Any, int] = {}
+        done = as_completed()
+
+        def submit() -> None:
+            item = next(pending, None)
+            if item is not None:
+                future = client.submit(run_chunk, base_json, spec_json, item[1], pure=False)
+                futures[future] = item[0]
+                done.add(future)
+
+        for _ in range(in_flight):
+            submit()
+        for future in done:
+            # a chunk's table leaves the cluster once it is here, and the next chunk's sets
+            # go out then: the cluster holds a few chunks at any time, never the sweep
+            index, table = futures.pop(future), future.result()
+            future.release()
+            submit()
+            yield index, table
+
+
+MIN_IN_FLIGHT = 4  # chunks sent to a dask cluster ahead of the results (2 per worker)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None) -> Iterator[Any]:
+    """A client of the scheduler at `scheduler`, or of a LocalCluster on this machine (a
+    worker process per core, one thread each) when none is given; closed afterwards."""
+    from dask.distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if not scheduler:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+                )
+            )
+            scheduler = cluster.scheduler_address
+        try:
+            client = stack.enter_context(Client(scheduler, timeout=10))
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"cannot reach the dask scheduler at {scheduler}",
+                "start one (dask scheduler) or check the address",
+            ) from exc
+        yield client
 
 
 def chunk_path(out_dir: Path, index: int) -> Path:
