@@ -434,10 +434,11 @@ def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
     return AlarmMeasures(index, values, missing)
 
 
-def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> dict[str, np.ndarray]:
-    """Each warning as 1/0 (NaN where its inputs are missing: `m.missing`)."""
+def alarm_conditions(m: AlarmMeasures, p: HayesPivotParams) -> dict[str, np.ndarray]:
+    """Each warning's comparison with its threshold, True where it is on (its missing data,
+    `m.missing`, is applied by `alarm_signals`)."""
     f = m.values
-    conditions = {
+    return {
         LEAD: f["btc_vs_nasdaq"] < -p.btc_divergence_pct / 100,
         "gold_up_btc_down": (f["gold_30d"] > 0) & (f["btc_30d"] < -p.btc_drop_pct / 100),
         "software_lagging": f["igv_vs_qqq"] < -p.igv_lag_pct / 100,
@@ -447,36 +448,41 @@ def alarm_flags(m: AlarmMeasures, p: HayesPivotParams) -> dict[str, np.ndarray]:
         "hy_spreads_widening": f["hy_60d"] > p.hy_widening_pts,
         "unemployment_rising": (f["unrate_rise"] >= p.unrate_rise_pts) & (f["unrate_91d"] > 0),
     }
-    return {
-        name: np.where(m.missing[name], np.nan, cond.astype("float64"))
-        for name, cond in conditions.items()
-    }
 
 
 def alarm_signals(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
-    """The warnings, how many confirmers are on, the alarm and pivot triggers and the BTC
-    case, on the panel calendar."""
-    columns: dict[str, np.ndarray] = alarm_flags(m, p)
-    confirmed = np.zeros(len(m.index))
-    for name in CONFIRMERS:  # counts of 0/1: exact in any order
-        confirmed = confirmed + np.where(np.isnan(columns[name]), 0.0, columns[name])
-    columns["confirmed"] = confirmed
-    lead = columns[LEAD] == 1.0  # NaN (unknown) is not 1
-    columns["alarm"] = (lead & (confirmed >= p.confirmations)).astype("float64")
+    """The warnings (1/0, NaN where their inputs are missing), how many confirmers are on,
+    the alarm and pivot triggers and the BTC case, on the panel calendar.
+
+    Each column is written into its row of one table, which the frame then holds as its
+    only block: a sweep builds a frame per distinct set, and this skips copying the
+    columns into a frame."""
+    table = np.empty((len(SIGNAL_COLUMNS), len(m.index)))
+    column = dict(zip(SIGNAL_COLUMNS, table, strict=True))  # each a view of its row
+    for name, on in alarm_conditions(m, p).items():
+        column[name][:] = on
+        np.copyto(column[name], np.nan, where=m.missing[name])  # unknown, not off
+    confirmed = column["confirmed"]
+    confirmed[:] = 0.0
+    for name in CONFIRMERS:  # counts of 0/1: exact in any order; unknown counts as off
+        confirmed += column[name] == 1.0
+    lead = column[LEAD] == 1.0  # NaN (unknown) is not 1
+    column["alarm"][:] = lead & (confirmed >= p.confirmations)
     liquidity_turn = m.values["liquidity_91d"] > p.liquidity_turn_pct / 100
-    columns["pivot"] = (liquidity_turn & p.data_pivots).astype("float64")
-    columns["btc_case"] = btc_case(m, p)
-    return pd.DataFrame(columns, index=m.index)
+    column["pivot"][:] = liquidity_turn & p.data_pivots
+    column["btc_case"][:] = btc_case(m, p)
+    # the frame's block is the table itself (one row per column, as pandas stacks them)
+    return pd.DataFrame(table.T, index=m.index, columns=SIGNAL_COLUMNS, copy=False)
 
 
 def btc_case(m: AlarmMeasures, p: HayesPivotParams) -> np.ndarray:
     """2 while BTC is at its 90-day low (still falling with stocks), 1 while BTC holds above
     it as the Nasdaq falls over 30 days (stocks catching down), 0 otherwise or unknown."""
-    f = m.values
-    at_low = f["btc_off_low"] <= p.btc_low_pct / 100
-    catching_down = ~at_low & (f["nasdaq_30d"] < 0)
-    case = np.where(at_low, 2.0, np.where(catching_down, 1.0, 0.0))
-    return np.where(np.isnan(f["btc_off_low"]), 0.0, case)
+    off_low = m.values["btc_off_low"]
+    at_low = off_low <= p.btc_low_pct / 100
+    above_low = off_low > p.btc_low_pct / 100  # neither at nor above when unknown (NaN)
+    catching_down = above_low & (m.values["nasdaq_30d"] < 0)
+    return np.where(at_low, 2.0, catching_down)  # 2.0, else 1.0 or 0.0
 
 
 def usd_liquidity(panel: Panel) -> pd.Series:
