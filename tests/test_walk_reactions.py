@@ -141,3 +141,19 @@ def test_walk_still_notes_the_signals_a_repeated_reaction_read():
 
     _, _, read = walk_by_hand(Reads([]), [BOTH] * 3)
     assert read == {"x"}
+
+
+def test_context_keeps_its_contract():
+    """Context became a named tuple (the walk builds one per event; issue 22): its fields by
+    name or position, an empty read-only `signals` by default, `signal(name)`, and no field
+    can be assigned (a strategy setting ctx.weights gets an error, not a silent no-op)."""
+    day = DAYS[0]
+    plain = Context(time=day, weights={"A": 0.5}, tradable=BOTH)
+    assert (plain.time, plain.weights, plain.tradable) == (day, {"A": 0.5}, BOTH)
+    assert dict(plain.signals) == {}
+    with pytest.raises(TypeError):
+        plain.signals["x"] = 1.0  # type: ignore[index]
+    given = Context(day, {}, ONLY_A, {"x": 2.0})
+    assert given.signal("x") == 2.0 and given.signals == {"x": 2.0}
+    with pytest.raises(AttributeError):
+        given.weights = {"A": 1.0}  # type: ignore[misc]
