@@ -350,9 +350,6 @@ FLAG_RULES = dict(
     )
 )
 SIGNAL_COLUMNS = (*FLAGS, "confirmed", "alarm", "pivot", "btc_case")
-# one label Index for every frame (immutable): a frame per set does not infer its labels'
-# string dtype again, nor build their lookup table again when its columns are read
-SIGNAL_LABELS = pd.Index(SIGNAL_COLUMNS)
 FLAG_INPUTS = {  # the measures (`alarm_measures`) each warning reads
     LEAD: ("btc_vs_nasdaq",),
     "gold_up_btc_down": ("btc_30d", "gold_30d"),
@@ -475,7 +472,7 @@ def alarm_signals(m: AlarmMeasures, p: HayesPivotParams) -> pd.DataFrame:
     column["pivot"][:] = liquidity_turn & p.data_pivots
     column["btc_case"][:] = btc_case(m, p)
     # the frame's block is the table itself (one row per column, as pandas stacks them)
-    return pd.DataFrame(table.T, index=m.index, columns=SIGNAL_LABELS, copy=False)
+    return pd.DataFrame(table.T, index=m.index, columns=SIGNAL_COLUMNS, copy=False)
 
 
 def btc_case(m: AlarmMeasures, p: HayesPivotParams) -> np.ndarray:
