@@ -120,6 +120,8 @@ def summary_of(
     first = list(itertools.islice(slabs(), 2))
     if len(first) == 1:  # a sweep of one slab: read once for the three figures below
         slabs = functools.partial(iter, first)
+    else:
+        del first  # more slabs: each figure reads them one at a time
     per_period, best_total = _sharpe_per_set(slabs, best, trials)
     skew, kurtosis = skew_kurtosis_from_moments(best_total)
     variance = float(np.nanvar(per_period, ddof=1)) if trials > 1 else 0.0
@@ -211,28 +213,26 @@ def walk_forward_picks(slabs: Slabs, train_blocks: int) -> list[tuple[int, float
     Sharpe ratios are kept for the median (8 bytes per set and window), the moments are
     read a slab at a time."""
     best: list[tuple[float, int]] = []
-    out: np.ndarray | None = None
+    outs: list[np.ndarray] = []  # per slab: (windows, sets) test-block Sharpe ratios
     start = 0
     for slab in slabs():
-        blocks, sets = slab.shape[0], slab.shape[1]
-        tests = range(train_blocks, blocks)
-        if out is None:
-            best = [(-np.inf, -1)] * len(tests)
-            out = np.empty((len(tests), 0))
+        tests = range(train_blocks, slab.shape[0])
+        best = best or [(-np.inf, -1)] * len(tests)
         for w, test in enumerate(tests):
             fitted = sharpe_from_moments(slab[test - train_blocks : test].sum(axis=0))
             if not np.isnan(fitted).all():
                 i = int(np.nanargmax(fitted))
                 if fitted[i] > best[w][0]:
                     best[w] = (float(fitted[i]), start + i)
-        found = np.stack([sharpe_from_moments(slab[test]) for test in tests]) if tests else None
-        out = np.concatenate([out, found], axis=1) if found is not None else out
-        start += sets
-    if out is None:
-        return []
+        outs.append(np.array([sharpe_from_moments(slab[test]) for test in tests]))
+        start += slab.shape[1]
     if any(i < 0 for _, i in best):
         raise ValueError("All-NaN slice encountered")  # np.nanargmax's error, as before
-    return [(i, float(out[w, i]), float(np.nanmedian(out[w]))) for w, (_, i) in enumerate(best)]
+    picks = []
+    for w, (_, picked) in enumerate(best):
+        out = np.concatenate([part[w] for part in outs])  # one window's at a time
+        picks.append((picked, float(out[picked]), float(np.nanmedian(out))))
+    return picks
 
 
 def _plain(value: Any) -> Any:

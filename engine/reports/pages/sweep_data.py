@@ -103,11 +103,12 @@ def read_page_table(path: Path, metric: str) -> pd.DataFrame:
     shown = {metric, *PAGE_COLUMNS}
     names = pq.read_schema(path).names
     columns = [c for c in names if c in shown or c in TEXTS or c.startswith("p.")]
-    arrow = pq.read_table(path, columns=columns)
+    # one thread, no read-ahead: ~0.1 GB less held at 1M sets, the same table
+    arrow = pq.read_table(path, columns=columns, pre_buffer=False, use_threads=False)
     table = arrow.drop_columns([c for c in TEXTS if c in columns]).to_pandas()
     for name in TEXTS:
         if name in columns:
-            text = pd.arrays.ArrowExtensionArray(arrow.column(name).combine_chunks())
+            text = pd.arrays.ArrowExtensionArray(arrow.column(name))
             table.insert(columns.index(name), name, text)
     return table
 
