@@ -5,6 +5,11 @@ threshold (in percent) means fully long, anything else means all cash. It has no
 and no `decide_many`, so a sweep of it takes the engine's generic path (one event walk per
 set): the case the "no batch path" throughput target is about. `benchmarks.rivals` writes
 the same rule for backtesting.py and bt.
+
+Where a set's time goes in a sweep: its own `signals()` (a few pandas operations per set,
+about a third of it) and its walk: ~313 events per set over 2014-2026, mostly flips of `up`,
+each a Context, an `on_event` call and, for a reaction, a validation (once per distinct
+reaction and tradable set in a walk); the simulation and metrics are a small rest.
 """
 
 from __future__ import annotations
