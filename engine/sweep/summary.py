@@ -76,7 +76,7 @@ def moment_slabs(paths: list[Path], blocks: int) -> Slabs:
     number of sets (issue 22: at 1M sets every moment at once was gigabytes)."""
     import pyarrow.parquet as pq
 
-    from engine.sweep.runner import read_chunk_columns
+    from engine.sweep.runner import read_chunk_arrays
 
     names = [[f"m{b:02d}_{m}" for m in MOMENTS] for b in range(blocks)]
     rows = [pq.ParquetFile(path).metadata.num_rows for path in paths]
@@ -90,8 +90,9 @@ def moment_slabs(paths: list[Path], blocks: int) -> Slabs:
             slab = np.empty((blocks, sum(rows[first:last]), len(MOMENTS)))
             start = 0
             for path, count in zip(paths[first:last], rows[first:last], strict=True):
-                chunk = read_chunk_columns(path, [n for block in names for n in block])
-                slab[:, start : start + count] = moments_of(chunk, blocks)
+                arrays = iter(read_chunk_arrays(path, [n for block in names for n in block]))
+                for b, k in itertools.product(range(blocks), range(len(MOMENTS))):
+                    slab[b, start : start + count, k] = next(arrays)
                 start += count
             yield slab
             first = last
