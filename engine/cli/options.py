@@ -74,6 +74,21 @@ FAIL_BELOW_DSR = click.option(
     help="Exit 7 when the best set's deflated Sharpe ratio is below this.",
 )
 
+EXECUTOR = click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where chunks run: here, or on dask (a LocalCluster of this machine's cores, a "
+    "worker per core, unless --scheduler names a cluster).",
+)
+
+SCHEDULER = click.option(
+    "--scheduler",
+    default=None,
+    help="dask.distributed scheduler address (with --executor dask).",
+)
+
 
 def real_data_dir(data_dir: Path | None) -> Path:
     """The folder a command that always measures on real history reads."""
@@ -81,4 +96,4 @@ def real_data_dir(data_dir: Path | None) -> Path:
 
 
 # Every shared option above, for the test that each flag has one definition.
-SHARED = (DATA_DIR, RESULTS_DIR, START, END, CACHE, FAIL_BELOW_DSR)
+SHARED = (DATA_DIR, RESULTS_DIR, START, END, CACHE, FAIL_BELOW_DSR, EXECUTOR, SCHEDULER)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from engine.cli.options import DATA_DIR, RESULTS_DIR
+from engine.cli.options import DATA_DIR, EXECUTOR, RESULTS_DIR, SCHEDULER
 from engine.cli.output import command_line
 from engine.cli.scenario_table import scenario_table
 from engine.cli.targets import resolve_target
@@ -70,6 +70,8 @@ def scenario_list() -> None:
     help="Mean block length of the bootstrap, days.",
 )
 @RESULTS_DIR
+@EXECUTOR
+@SCHEDULER
 def scenario_run(
     target: str,
     scenario_name: str,
@@ -79,6 +81,8 @@ def scenario_run(
     data_dir: Path | None,
     block_days: int,
     results_dir: Path | None,
+    executor: str,
+    scheduler: str | None,
 ) -> None:
     """Run a playbook (config or strategy name) on many generated paths.
 
@@ -88,10 +92,13 @@ def scenario_run(
     """
     from engine.io.progress import work_progress
     from engine.reports.scenario import headline, write_scenario_folder
+    from engine.runs.cluster import check_executor
     from engine.runs.paths import run_paths
     from engine.runs.store import default_results_dir
-    from engine.workflows.scenario import make_paths
+    from engine.workflows.scenario import check_generator, make_paths
 
+    check_executor(executor, scheduler)
+    check_generator(generator, executor)
     _path, config, _lines = resolve_target(target)
     if seed is None:
         from engine.markets import load_scenario
@@ -106,6 +113,8 @@ def scenario_run(
             label,
             seed,
             on_chunk=lambda done, _total: progress.update(task, completed=done),
+            executor=executor,
+            scheduler=scheduler,
         )
     command = command_line("playbook scenario run")
     folder = write_scenario_folder(outcome, results_dir or default_results_dir(), command)

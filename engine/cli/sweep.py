@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.options import DATA_DIR, FAIL_BELOW_DSR
+from engine.cli.options import DATA_DIR, EXECUTOR, FAIL_BELOW_DSR, SCHEDULER
 from engine.cli.output import fmt
 from engine.errors import ExitCode
 
@@ -42,14 +42,8 @@ def sweep() -> None:
     help="Sweep folder [default: results/sweeps/<name>-<hash>]; rerun to resume.",
 )
 @click.option("--shard", default=None, help="Run only shard K of N (K/N), for CI matrices.")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="Where chunks run.",
-)
-@click.option("--scheduler", default=None, help="dask.distributed scheduler address.")
+@EXECUTOR
+@SCHEDULER
 @FAIL_BELOW_DSR
 @click.option(
     "--rerun-best",

@@ -9,7 +9,7 @@ the headline numbers, the wealth curve and the exposure held in each scenario ph
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,9 @@ from engine.core.panel import Panel
 from engine.core.regimes import Regime
 from engine.core.simulate import Costs
 from engine.core.strategy import Strategy
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
+from engine.markets.generator import CHUNK_PATHS, PathSequence
+from engine.markets.model import Scenario
 from engine.markets.source import MarketSource
 from engine.markets.synthetic import SyntheticMarket
 from engine.runs.backtest import (
@@ -31,6 +33,7 @@ from engine.runs.backtest import (
     window_start,
 )
 from engine.runs.batch import Batch, SharedPanel, run_batch
+from engine.runs.cluster import check_executor, run_on_cluster
 from engine.runs.config import RunConfig
 from engine.runs.path_panels import PathPanels
 
@@ -56,65 +59,109 @@ class ScenarioOutcome:
         return self.wealth.shape[1]
 
 
+@dataclass(frozen=True)
+class GeneratedPaths:
+    """The regime model's paths as the plain data that makes them: any path, or chunk of
+    paths, is made again from this alone (each path draws from its own stream), so a dask
+    worker is sent this rather than markets."""
+
+    scenario: Scenario
+    count: int
+    seed: int
+    symbols: tuple[str, ...]
+
+    def markets(self, chunk_paths: int = CHUNK_PATHS) -> PathSequence:
+        """The paths, made `chunk_paths` at a time as they are read."""
+        return PathSequence(self.scenario, self.count, self.seed, self.symbols, chunk_paths)
+
+
+@dataclass(frozen=True)
+class PathsChunk:
+    """What one chunk of paths leaves behind (plain data a dask worker sends back)."""
+
+    paths: range
+    rows: list[dict[str, float]]  # a row per path: headline numbers, exposure per phase
+    wealth: np.ndarray  # bars x paths: growth of 1
+    benchmark_wealth: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class FirstPath:
+    """Path 0's panel and the row maps taken from it: every path's window starts where path
+    0's does, and paths of its kind are filled from its row maps (`PathPanels`)."""
+
+    panel: Panel
+    builder: PathPanels
+
+
 def run_paths(
     config: RunConfig,
-    markets: Sequence[SyntheticMarket],
+    markets: Sequence[SyntheticMarket] | GeneratedPaths,
     scenario: str,
     seed: int,
     chunk_paths: int = 100,
     on_chunk: Callable[[int, int], None] | None = None,
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> ScenarioOutcome:
     """Run `config`'s playbook on every market; markets must share a calendar.
 
-    Paths go through the batch pipeline a sweep uses (`engine.runs.batch`) a chunk at a time:
-    per chunk its panels, decisions, one kernel call and the headline numbers in one pass;
-    only the per-path rows and wealth curves are kept, so the working memory is one chunk's
-    (`markets` may be a lazy sequence that generates its paths as they are asked for).
+    Paths go through the batch pipeline a sweep uses (`engine.runs.batch`) a chunk at a time
+    (`run_chunk`): per chunk its panels, decisions, one kernel call and the headline numbers
+    in one pass; only the per-path rows and wealth curves are kept, so the working memory is
+    one chunk's (`markets` may be a lazy sequence that generates its paths as they are asked
+    for). With `executor="dask"` the chunks run on a dask cluster (`engine.runs.cluster`);
+    `markets` must then be `GeneratedPaths`, which a worker can make its chunk's paths from.
     """
-    if not len(markets):
+    check_executor(executor, scheduler)
+    count = markets.count if isinstance(markets, GeneratedPaths) else len(markets)
+    if not count:
         raise DataError("no scenario paths to run", "ask for --paths 1 or more")
-    costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
-    count = len(markets)
-    wealth: np.ndarray | None = None  # window x paths, filled a chunk of columns at a time
-    bench: np.ndarray | None = None
-    rows: list[dict[str, float]] = []
-    first_panel: Panel | None = None
-    builder: PathPanels | None = None  # the other paths' panels, from the first one's
+    if executor == "dask" and not isinstance(markets, GeneratedPaths):
+        raise ConfigError(
+            "only generated paths (GeneratedPaths) can run on dask: a worker makes its chunk's "
+            "paths from plain data",
+            "drop --executor dask, or use --generator regime",
+        )
+    local = markets.markets() if isinstance(markets, GeneratedPaths) else markets
     # resolved once: resolving a name reads the installed entry points (a third of a path)
     proto = make_strategy(config)
-    for first in range(0, count, chunk_paths):
-        chunk = range(first, min(first + chunk_paths, count))
-        pairs = []
-        for i in chunk:
-            strategy = _fresh(proto)
-            market = markets[i]
-            panel = _path_panel(config, strategy, market, scenario, seed, i, first_panel, builder)
-            if first_panel is None:
-                first_panel = panel
-                cash = config.costs.cash_yield, config.costs.cash_rate_pct
-                builder = PathPanels(panel, market, *cash)
-            pairs.append(([strategy], SharedPanel.of(panel)))
-            if on_chunk is not None:  # progress moves per path decided, not per chunk
-                on_chunk(i, count)
-        batch = run_batch(pairs, costs, config.leverage_cap)
-        bench_returns = _benchmark_rows(config, batch) if config.benchmark is not None else None
-        rows.extend(_chunk_rows(chunk, batch, panel.regimes, bench_returns))
-        columns = slice(chunk.start, chunk.stop)
-        if wealth is None:  # the window is known once the first panel is
-            wealth = _curves(batch, count)
-            bench = _curves(batch, count) if config.benchmark is not None else None
-        wealth[:, columns] = np.cumprod(1.0 + batch.sim.returns, axis=1).T
+    first = first_path(config, proto, local, scenario, seed)
+    chunks = [range(k, min(k + chunk_paths, count)) for k in range(0, count, chunk_paths)]
+    if executor == "dask":
+        assert isinstance(markets, GeneratedPaths)
+        config_json = config.canonical_json()
+        work = ((c, (config_json, markets, scenario, seed, c, chunk_paths)) for c in chunks)
+        results: Iterable[tuple[range, PathsChunk]] = run_on_cluster(
+            scheduler, run_generated_chunk, work
+        )
+    else:
+        results = (
+            (c, run_chunk(config, proto, local, scenario, seed, c, first, on_chunk)) for c in chunks
+        )
+    wealth: np.ndarray | None = None  # window x paths, filled a chunk of columns at a time
+    bench: np.ndarray | None = None
+    rows: dict[int, list[dict[str, float]]] = {}  # by first path: chunks may come in any order
+    done = 0
+    for chunk, found in results:
+        if wealth is None:  # the window is known once the first chunk is
+            wealth = np.empty((found.wealth.shape[0], count))
+            bench = np.empty_like(wealth) if found.benchmark_wealth is not None else None
+        rows[chunk.start] = found.rows
+        wealth[:, chunk.start : chunk.stop] = found.wealth
         if bench is not None:
-            assert bench_returns is not None
-            bench[:, columns] = np.cumprod(1.0 + bench_returns, axis=1).T
+            assert found.benchmark_wealth is not None
+            bench[:, chunk.start : chunk.stop] = found.benchmark_wealth
+        done += len(chunk)
         if on_chunk is not None:
-            on_chunk(chunk.stop, count)
-    assert first_panel is not None and wealth is not None
-    shared = SharedPanel.of(first_panel)
-    per_path = pd.DataFrame(rows).set_index("path")
+            on_chunk(done, count)
+    assert wealth is not None
+    shared = SharedPanel.of(first.panel)
+    per_path = pd.DataFrame([row for k in sorted(rows) for row in rows[k]]).set_index("path")
     median = _median_path(per_path)
     returns, bench_returns, cash = _median_series(
-        config, _fresh(proto), markets[median], scenario, seed, median, first_panel
+        config, _fresh(proto), local[median], scenario, seed, median, first.panel
     )
     paths = pd.Index(np.arange(count, dtype=np.int64))
     return ScenarioOutcome(
@@ -125,13 +172,83 @@ def run_paths(
         wealth=_frame(wealth, shared.window, paths),
         benchmark_wealth=_frame(bench, shared.window, paths) if bench is not None else None,
         per_path=per_path,
-        regimes=first_panel.regimes,
+        regimes=first.panel.regimes,
         periods_per_year=shared.ppy,
         median_path=median,
         median_returns=returns,
         median_benchmark=bench_returns,
         median_cash=cash,
     )
+
+
+def first_path(
+    config: RunConfig,
+    proto: Strategy,
+    markets: Sequence[SyntheticMarket],
+    scenario: str,
+    seed: int,
+) -> FirstPath:
+    """Path 0's panel (by `build_panel`) and its row maps."""
+    market = markets[0]
+    panel = _path_panel(config, _fresh(proto), market, scenario, seed, 0, None)
+    cash = config.costs.cash_yield, config.costs.cash_rate_pct
+    return FirstPath(panel, PathPanels(panel, market, *cash))
+
+
+def run_chunk(
+    config: RunConfig,
+    proto: Strategy,
+    markets: Sequence[SyntheticMarket],
+    scenario: str,
+    seed: int,
+    chunk: range,
+    first: FirstPath,
+    on_path: Callable[[int, int], None] | None = None,
+) -> PathsChunk:
+    """One chunk of paths, wherever it runs: each path's panel and fresh strategy, one batch
+    call, then a row per path and the chunk's wealth curves (a path's numbers do not
+    depend on its chunk)."""
+    costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
+    pairs = []
+    panel = first.panel
+    for i in chunk:
+        strategy = _fresh(proto)
+        if i:
+            panel = _path_panel(
+                config, strategy, markets[i], scenario, seed, i, first.panel, first.builder
+            )
+        else:
+            panel = first.panel
+        pairs.append(([strategy], SharedPanel.of(panel)))
+        if on_path is not None:  # progress moves per path decided, not per chunk
+            on_path(i, len(markets))
+    batch = run_batch(pairs, costs, config.leverage_cap)
+    bench_returns = _benchmark_rows(config, batch) if config.benchmark is not None else None
+    return PathsChunk(
+        paths=chunk,
+        rows=_chunk_rows(chunk, batch, panel.regimes, bench_returns),
+        wealth=np.cumprod(1.0 + batch.sim.returns, axis=1).T,
+        benchmark_wealth=(
+            np.cumprod(1.0 + bench_returns, axis=1).T if bench_returns is not None else None
+        ),
+    )
+
+
+def run_generated_chunk(
+    config_json: str,
+    paths: GeneratedPaths,
+    scenario: str,
+    seed: int,
+    chunk: range,
+    chunk_paths: int,
+) -> PathsChunk:
+    """`run_chunk` from plain data (what a dask worker is sent): the chunk's paths and path
+    0 are made again here, so the chunk is the one a local run computes, bit for bit."""
+    config = RunConfig.model_validate_json(config_json)
+    proto = make_strategy(config)
+    first = first_path(config, proto, paths.markets(1), scenario, seed)
+    markets = paths.markets(chunk_paths)  # the chunk's paths made together, and no others
+    return run_chunk(config, proto, markets, scenario, seed, chunk, first)
 
 
 def _fresh(strategy: Strategy) -> Strategy:
@@ -233,12 +350,6 @@ def _median_series(
     bench = benchmark_returns(config, shared.panel, shared.window)
     cash = cash_returns(shared.panel, shared.window)
     return returns, bench, cash
-
-
-def _curves(batch: Batch, paths: int) -> np.ndarray:
-    """window x paths, to be filled: the one copy of every path's curve a run keeps (the
-    fan chart's percentiles need every path on each bar)."""
-    return np.empty((batch.sim.returns.shape[1], paths))
 
 
 def _frame(values: np.ndarray, window: pd.DatetimeIndex, paths: pd.Index) -> pd.DataFrame:

@@ -11,6 +11,17 @@ from engine.errors import ConfigError
 from engine.markets.synthetic import SyntheticMarket
 from engine.runs.backtest import make_strategy
 from engine.runs.config import RunConfig
+from engine.runs.paths import GeneratedPaths
+
+
+def check_generator(generator: str, executor: str) -> None:
+    """Bootstrap paths are drawn from real history read here: a dask worker cannot make them
+    from plain data, so they run on this machine only (checked before reading any data)."""
+    if generator == "bootstrap" and executor != "local":
+        raise ConfigError(
+            "--generator bootstrap runs on this machine only (a dask worker cannot make its paths)",
+            "drop --executor dask, or use --generator regime",
+        )
 
 
 def make_paths(
@@ -21,9 +32,11 @@ def make_paths(
     generator: str,
     data_dir: Path | None,
     block_days: int,
-) -> tuple[Sequence[SyntheticMarket], str]:
+) -> tuple[Sequence[SyntheticMarket] | GeneratedPaths, str]:
     """The markets to run on and a label for the report. The regime model's paths are made
-    a chunk at a time as `run_paths` reads them (memory flat in the number of paths)."""
+    a chunk at a time as `run_paths` reads them (memory flat in the number of paths), here or
+    on a dask worker (`GeneratedPaths` is the plain data they are made from); bootstrap paths
+    are made here only."""
     strategy = make_strategy(config)
     inputs = strategy.inputs()
     symbols = list(
@@ -60,7 +73,6 @@ def make_paths(
         )
         return markets, f"bootstrap-{first.year}-{last.year}"
     from engine.markets import load_scenario
-    from engine.markets.generator import PathSequence
 
     spec = load_scenario(scenario)
-    return PathSequence(spec, paths, seed, symbols), spec.name
+    return GeneratedPaths(spec, paths, seed, tuple(symbols)), spec.name
