@@ -306,7 +306,7 @@ def test_an_os_error_anywhere_is_one_line_and_exit_5(code, spec_file, tmp_path, 
     def fail(*_args, **_kwargs):
         raise OSError(code, os.strerror(code), str(tmp_path / "s" / "sweep.parquet"))
 
-    monkeypatch.setattr(workflow, "write_outputs", fail)
+    monkeypatch.setattr(workflow, "write_outputs_of", fail)  # what the sweep calls at the end
     result = invoke("sweep", str(spec_file), "--out", str(tmp_path / "s"))
     assert "sweep.parquet" in assert_documented_failure(result, 5)
 
