@@ -50,7 +50,7 @@ def test_dask_local_cluster_scenario_equals_the_local_one_bit_for_bit() -> None:
     local = run_paths(config, paths, label, 11, chunk_paths=2)
     done: list[int] = []
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
     ) as cluster:
         remote = run_paths(
             config,

@@ -79,8 +79,8 @@ def dask_client(scheduler: str | None) -> Iterator[Any]:
     with contextlib.ExitStack() as stack:
         if not scheduler:
             cluster = stack.enter_context(
-                LocalCluster(
-                    threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+                LocalCluster(  # the scheduler's HTTP port free-picked: two runs never clash
+                    threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
                 )
             )
             scheduler = cluster.scheduler_address
