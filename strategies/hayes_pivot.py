@@ -384,14 +384,14 @@ def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
     (it counts as off there, never filled).
 
     Same arithmetic as `sig.change`/`sig.difference`/`sig.drawdown_from_high` on series, on
-    arrays: each lag's rows are found once for all the series lagged by it (tests hold the
-    values to the series functions bit for bit)."""
-    px, macro = panel.prices, panel.macro
-    index = pd.DatetimeIndex(px.index)
+    arrays: each lag's rows are found once for all the series lagged by it, and the columns
+    are read from each frame at once (a scenario run computes these once per path, where
+    pandas' per-call overhead was most of their cost). Tests hold the values to the series
+    functions bit for bit."""
+    index = pd.DatetimeIndex(panel.prices.index)
     rows = {days: sig.lag_rows(index, days) for days in (30, 60, 91)}
-
-    def price(symbol: str) -> np.ndarray:
-        return px[symbol].to_numpy(dtype="float64")
+    px = columns(panel.prices)
+    macro = columns(panel.macro)
 
     def change(values: np.ndarray, days: int) -> np.ndarray:
         return values / sig.lagged_values(values, rows[days]) - 1.0
@@ -399,30 +399,28 @@ def alarm_measures(panel: Panel, p: HayesPivotParams) -> AlarmMeasures:
     def difference(values: np.ndarray, days: int) -> np.ndarray:
         return values - sig.lagged_values(values, rows[days])
 
-    def rolling(symbol: pd.Series, days: int, how: str) -> np.ndarray:
-        window = symbol.rolling(f"{days}D", min_periods=1)
+    def rolling(series: pd.Series, days: int, how: str) -> np.ndarray:
+        window = series.rolling(f"{days}D", min_periods=1)
         return (window.max() if how == "max" else window.min()).to_numpy(dtype="float64")
 
-    btc_s, nasdaq_s = px["BTC-USD"], px[p.nasdaq_symbol]
-    btc, nasdaq = btc_s.to_numpy(dtype="float64"), nasdaq_s.to_numpy(dtype="float64")
-    gold, igv, qqq, kre_s = price(p.gold_symbol), price("IGV"), price("QQQ"), px["KRE"]
-    unrate_s = macro_series(macro, "UNRATE")
+    btc_s, nasdaq_s, kre_s = (panel.prices[s] for s in ("BTC-USD", p.nasdaq_symbol, "KRE"))
+    btc, nasdaq, gold = px["BTC-USD"], px[p.nasdaq_symbol], px[p.gold_symbol]
+    igv_60d = change(px["IGV"], 60)  # read by two warnings
+    unrate_s = macro_series(panel.macro, "UNRATE")
     unrate = unrate_s.to_numpy(dtype="float64")
-    hy = macro_series(macro, "BAMLH0A0HYM2").to_numpy(dtype="float64")
-    kre = kre_s.to_numpy(dtype="float64")
     values = {
         "btc_vs_nasdaq": (btc / rolling(btc_s, 90, "max") - 1.0)
         - (nasdaq / rolling(nasdaq_s, 90, "max") - 1.0),
         "btc_30d": change(btc, 30),
         "gold_30d": change(gold, 30),
-        "igv_vs_qqq": change(igv, 60) - change(qqq, 60),
-        "staples": change(price("XLP") / price("XLY"), 60),
-        "axp_vs_igv": change(price("AXP"), 60) - change(igv, 60),
-        "kre": kre / rolling(kre_s, 365, "max") - 1.0,
-        "hy_60d": difference(hy, 60),
+        "igv_vs_qqq": igv_60d - change(px["QQQ"], 60),
+        "staples": change(px["XLP"] / px["XLY"], 60),
+        "axp_vs_igv": change(px["AXP"], 60) - igv_60d,
+        "kre": px["KRE"] / rolling(kre_s, 365, "max") - 1.0,
+        "hy_60d": difference(macro.get("BAMLH0A0HYM2", unknown(index)), 60),
         "unrate_rise": unrate - rolling(unrate_s, 365, "min"),
         "unrate_91d": difference(unrate, 91),
-        "liquidity_91d": change(usd_liquidity(panel).to_numpy(dtype="float64"), 91),
+        "liquidity_91d": change(usd_liquidity_values(macro, index), 91),
         "btc_off_low": btc / rolling(btc_s, 90, "min") - 1.0,
         "nasdaq_30d": change(nasdaq, 30),
     }
@@ -498,3 +496,23 @@ def macro_series(macro: pd.DataFrame, series_id: str) -> pd.Series:
     if series_id in macro:
         return macro[series_id]
     return pd.Series(float("nan"), index=macro.index, name=series_id)
+
+
+def usd_liquidity_values(macro: dict[str, np.ndarray], index: pd.Index) -> np.ndarray:
+    """`usd_liquidity` on the macro columns as arrays (`columns`)."""
+    return sig.liquidity_index(
+        macro.get("WALCL", unknown(index)),
+        macro.get("WTREGEN", unknown(index)),
+        macro.get("RRPONTSYD", unknown(index)),
+    )
+
+
+def columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A frame's columns as float64 arrays, read in one go (looking each column up in the
+    frame cost more than the arithmetic it fed)."""
+    return dict(zip(frame.columns, frame.to_numpy(dtype="float64").T, strict=True))
+
+
+def unknown(index: pd.Index) -> np.ndarray:
+    """A series the panel does not have: no value on any bar (as `macro_series`)."""
+    return np.full(len(index), np.nan)

@@ -10,9 +10,12 @@ checks every strategy built on them.
 from __future__ import annotations
 
 import warnings
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+
+Values = TypeVar("Values", pd.Series, np.ndarray)
 
 
 class MissingInputWarning(UserWarning):
@@ -88,7 +91,7 @@ def rolling_correlation(
     return _on_calendar(corr, a.index)
 
 
-def liquidity_index(walcl: pd.Series, tga: pd.Series, rrp: pd.Series) -> pd.Series:
+def liquidity_index(walcl: Values, tga: Values, rrp: Values) -> Values:
     """Hayes's USD liquidity, in billions: Fed assets - Treasury General Account - reverse repo.
 
     Inputs are in FRED's units, which the panel guarantees (it refuses other units value by
@@ -96,8 +99,16 @@ def liquidity_index(walcl: pd.Series, tga: pd.Series, rrp: pd.Series) -> pd.Seri
     billions. Units are never inferred from the data here: a guess from the whole series
     would let later rows decide how an early one is read. RRP counts as zero where it has no
     current observation (before the facility existed, or idle for weeks), which is what it was.
+    Series or arrays on one calendar (a strategy holding its columns as arrays).
     """
-    return walcl / 1000.0 - tga / 1000.0 - rrp.fillna(0.0)
+    return walcl / 1000.0 - tga / 1000.0 - zero_where_missing(rrp)
+
+
+def zero_where_missing(values: Values) -> Values:
+    """`Series.fillna(0.0)`, for arrays too."""
+    if isinstance(values, pd.Series):
+        return values.fillna(0.0)
+    return np.where(np.isnan(values), 0.0, values)
 
 
 def first_cut_after_hikes(
@@ -147,8 +158,9 @@ def warn_missing_rows(
     """`warn_missing` for components given as bool arrays (True: no value) on `index`, for a
     caller that holds arrays: the same warnings, without a frame built to carry them."""
     first = 0 if since is None else int(index.searchsorted(since))
+    window = index[first:] if first else index
     for name, rows in missing.items():
-        message = _missing_message(what, name, index[first:], rows[first:])
+        message = _missing_message(what, name, window, rows[first:])
         if message is not None:
             warnings.warn(message, MissingInputWarning, stacklevel=2)
 
@@ -158,7 +170,7 @@ def _missing_message(what: str, name: str, index: pd.Index, missing: np.ndarray)
         return None
     if missing.all():
         return f"{what}: {name} has no data in the window; dropped from the score"
-    first = pd.Timestamp(index[missing][0]).date()
+    first = pd.Timestamp(index[int(missing.argmax())]).date()  # the first True
     count = int(missing.sum())
     return f"{what}: {name} has no data on {count} bars from {first}; dropped there"
 
