@@ -15,8 +15,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from engine.core import signals as sig
 from engine.core.panel import Panel
 from engine.core.signals import MissingInputWarning
 from engine.markets import load_scenario
@@ -216,3 +218,17 @@ def test_hayes_measures_on_real_data_match_recorded_digest(shared_data: Path) ->
         warnings.simplefilter("ignore", MissingInputWarning)
         panel = prepare(config)[1]
     assert measures_digest(panel) == (REAL, REAL_WARNINGS)
+
+
+def test_liquidity_index_on_arrays_equals_it_on_series() -> None:
+    """The measures read USD liquidity from arrays: Fed assets - TGA (millions) - RRP
+    (billions, missing counts as zero), the same floats as on series."""
+    rng = np.random.default_rng(7)
+    walcl, tga, rrp = (rng.uniform(1e3, 9e6, 50) for _ in range(3))
+    rrp[[0, 5, 6, 30]] = np.nan
+    textbook = walcl / 1000.0 - tga / 1000.0 - pd.Series(rrp).fillna(0.0).to_numpy()
+    series = [
+        pd.Series(v, index=pd.date_range("2020-01-01", periods=50)) for v in (walcl, tga, rrp)
+    ]
+    np.testing.assert_array_equal(sig.liquidity_index(walcl, tga, rrp), textbook)
+    np.testing.assert_array_equal(sig.liquidity_index(*series).to_numpy(), textbook)
