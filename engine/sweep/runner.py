@@ -9,7 +9,6 @@ either way this process writes the files.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -30,6 +29,7 @@ from engine.errors import ConfigError, DataError, OutputError, from_os_error
 from engine.io.atomic import write_file_atomically
 from engine.runs.backtest import load_panel, make_source, window_start
 from engine.runs.batch import SharedPanel, run_batch
+from engine.runs.cluster import run_on_cluster
 from engine.runs.config import RunConfig
 from engine.runs.strategy_loader import get_strategy, resolve
 from engine.sweep.overfit import MOMENTS, block_moments_of_rows
@@ -407,62 +407,10 @@ def _execute(
         return
     if executor != "dask":
         raise ConfigError(f"unknown executor {executor!r}", "use local or dask")
-    try:
-        from dask.distributed import as_completed
-    except ImportError as exc:
-        raise ConfigError(
-            "dask.distributed is not installed", "pip install 'dask[distributed]'"
-        ) from exc
-    with _dask_client(scheduler) as client:
-        workers = len(client.scheduler_info().get("workers", {}))
-        in_flight = max(MIN_IN_FLIGHT, 2 * workers)
-        pending = iter(work)
-        futures: dict[Any, int] = {}
-        done = as_completed()
-
-        def submit() -> None:
-            item = next(pending, None)
-            if item is not None:
-                future = client.submit(run_chunk, base_json, spec_json, item[1], pure=False)
-                futures[future] = item[0]
-                done.add(future)
-
-        for _ in range(in_flight):
-            submit()
-        for future in done:
-            # a chunk's table leaves the cluster once it is here, and the next chunk's sets
-            # go out then: the cluster holds a few chunks at any time, never the sweep
-            index, table = futures.pop(future), future.result()
-            future.release()
-            submit()
-            yield index, table
-
-
-MIN_IN_FLIGHT = 4  # chunks sent to a dask cluster ahead of the results (2 per worker)
-
-
-@contextlib.contextmanager
-def _dask_client(scheduler: str | None) -> Iterator[Any]:
-    """A client of the scheduler at `scheduler`, or of a LocalCluster on this machine (a
-    worker process per core, one thread each) when none is given; closed afterwards."""
-    from dask.distributed import Client, LocalCluster
-
-    with contextlib.ExitStack() as stack:
-        if not scheduler:
-            cluster = stack.enter_context(
-                LocalCluster(  # the scheduler's HTTP port free-picked: two sweeps never clash
-                    threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-                )
-            )
-            scheduler = cluster.scheduler_address
-        try:
-            client = stack.enter_context(Client(scheduler, timeout=10))
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(
-                f"cannot reach the dask scheduler at {scheduler}",
-                "start one (dask scheduler) or check the address",
-            ) from exc
-        yield client
+    # a few chunks in flight, each table released on the cluster once it is here
+    yield from run_on_cluster(
+        scheduler, run_chunk, ((index, (base_json, spec_json, sets)) for index, sets in work)
+    )
 
 
 def chunk_path(out_dir: Path, index: int) -> Path:
