@@ -734,3 +734,12 @@ def test_metrics_of_a_wealth_path_that_ends_at_zero_are_the_textbook_figures():
     for key, value in want.items():
         assert run[key] == pytest.approx(value, rel=1e-12), key
         assert sweep[key][0] == pytest.approx(value, rel=1e-12), key
+
+
+def test_sweep_scheduler_without_dask_is_refused_not_ignored(spec_file, tmp_path):
+    """`--scheduler` names a cluster the local executor would never use: as `scenario run`
+    does, the sweep refuses it in one line rather than silently running here."""
+    out = tmp_path / "s"
+    result = invoke("sweep", str(spec_file), "--out", str(out), "--scheduler", "tcp://x:1")
+    assert "--executor dask" in assert_documented_failure(result, 2)
+    assert not out.exists()
