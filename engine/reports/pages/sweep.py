@@ -285,7 +285,7 @@ def _in_vs_out(files: sd.SweepFiles, figures: Figures) -> str:
                 mode="markers",
                 name="parameter set",
                 marker={"size": 8, "color": palette_color(0), "opacity": 0.6},
-                hovertext=[esc(_params_text(p)) for p in t["params"]],
+                hovertext=[esc(_params_text(p)) for p in files.texts(range(len(t)))["params"]],
                 hoverinfo="text+x+y",
             )
         )
@@ -423,7 +423,8 @@ def _best_equity(files: sd.SweepFiles, figures: Figures) -> str:
 
 def _top_sets(files: sd.SweepFiles) -> str:
     metric = files.metric
-    top = files.table.sort_values(metric, ascending=False).head(TOP_SETS)
+    ranked = files.table.sort_values(metric, ascending=False).head(TOP_SETS)
+    top = sd.rows_of(files, ranked.index)
     cols = [
         c
         for c in ("sharpe", "cagr", "max_drawdown", "sharpe_is", "sharpe_oos", "turnover_per_year")

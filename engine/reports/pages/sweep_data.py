@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ BEST_DIR = "best"
 @dataclass(frozen=True)
 class SweepFiles:
     folder: Path
-    table: pd.DataFrame  # sweep.parquet: a row per set
+    table: pd.DataFrame  # sweep.parquet: a row per set, without its texts (`texts`)
     summary: dict[str, Any]
     identity: dict[str, Any]  # sweep.json: spec, base, sets
     # each walk-forward window's pick (its row), its and the median set's per-bar Sharpe on
@@ -41,6 +42,12 @@ class SweepFiles:
     @property
     def metric(self) -> str:
         return str(self.summary.get("metric", "sharpe"))
+
+    def texts(self, positions: Sequence[int]) -> pd.DataFrame:
+        """The ids and parameter texts of the sets at `positions` (rows of `table`), read
+        from sweep.parquet for the rows the page shows: a million sets' texts were the
+        largest part of the page's memory (issue 22)."""
+        return read_rows(self.folder / "sweep.parquet", positions, list(TEXTS))
 
     def params(self) -> list[str]:
         """The swept parameters: the heatmap pair first, then the grid's order."""
@@ -95,22 +102,53 @@ PAGE_COLUMNS = ("sharpe", "cagr", "max_drawdown", "sharpe_is", "sharpe_oos", "tu
 
 
 def read_page_table(path: Path, metric: str) -> pd.DataFrame:
-    """sweep.parquet's columns the page shows (ids, parameters, the metric and the top
-    sets' figures), the ids and parameter texts as arrow strings: a million sets' of them
-    as Python objects were ~0.7 GB (issue 22)."""
+    """sweep.parquet's numbers the page draws for every set (the parameters, the metric and
+    the top sets' figures); the ids and parameter texts are read for the rows shown
+    (`SweepFiles.texts`)."""
     import pyarrow.parquet as pq
 
     shown = {metric, *PAGE_COLUMNS}
     names = pq.read_schema(path).names
-    columns = [c for c in names if c in shown or c in TEXTS or c.startswith("p.")]
+    columns = [c for c in names if c in shown or c.startswith("p.")]
     # one thread, no read-ahead: ~0.1 GB less held at 1M sets, the same table
-    arrow = pq.read_table(path, columns=columns, pre_buffer=False, use_threads=False)
-    table = arrow.drop_columns([c for c in TEXTS if c in columns]).to_pandas()
-    for name in TEXTS:
-        if name in columns:
-            text = pd.arrays.ArrowExtensionArray(arrow.column(name))
-            table.insert(columns.index(name), name, text)
-    return table
+    return pq.read_table(path, columns=columns, pre_buffer=False, use_threads=False).to_pandas()
+
+
+def read_rows(path: Path, positions: Sequence[int], columns: list[str]) -> pd.DataFrame:
+    """`columns` of the rows at `positions` of a parquet file, each once, indexed by
+    position in the order first given; each row group holding some is read once."""
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    counts = [file.metadata.row_group(g).num_rows for g in range(file.num_row_groups)]
+    starts = np.cumsum([0, *counts])
+    wanted = np.asarray(list(dict.fromkeys(int(i) for i in positions)), dtype=np.int64)
+    groups = np.searchsorted(starts, wanted, side="right") - 1
+    parts = []
+    for group in dict.fromkeys(groups.tolist()):
+        rows = wanted[groups == group]
+        table = file.read_row_group(group, columns=columns).to_pandas()
+        parts.append(table.iloc[rows - starts[group]].set_axis(pd.Index(rows)))
+    if not parts:
+        return pd.DataFrame(columns=columns, index=pd.Index([], dtype=np.int64))
+    return pd.concat(parts).loc[wanted]
+
+
+def position_of(path: Path, column: str, value: Any) -> int | None:
+    """The first row of a parquet file whose `column` is `value`, read a row group at a time."""
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    start = 0
+    for group in range(file.num_row_groups):
+        values = (
+            file.read_row_group(group, columns=[column]).column(0).to_numpy(zero_copy_only=False)
+        )
+        hits = np.flatnonzero(values == value)
+        if len(hits):
+            return start + int(hits[0])
+        start += len(values)
+    return None
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -207,9 +245,17 @@ def in_out_density(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def best_row(files: SweepFiles) -> pd.Series:
+    """The best set's row with its texts (the first set with the summary's best id)."""
     best_id = (files.summary.get("best") or {}).get("id")
-    match = files.table[files.table["id"] == best_id]
-    return match.iloc[0] if len(match) else files.table.iloc[0]
+    found = position_of(files.folder / "sweep.parquet", "id", best_id)
+    return rows_of(files, [0 if found is None else found]).iloc[0]
+
+
+def rows_of(files: SweepFiles, positions: Sequence[int]) -> pd.DataFrame:
+    """The rows at `positions` as sweep.parquet holds them: their texts, then the table's
+    columns (as `files.table.iloc[positions]` was with the texts in it)."""
+    texts = files.texts(positions)
+    return pd.concat([texts, files.table.loc[texts.index]], axis=1)
 
 
 def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> pd.DataFrame:
@@ -223,6 +269,7 @@ def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> p
     scale = math.sqrt(periods_per_year) if periods_per_year else 1.0
     blocks = int(files.summary["blocks"])
     edges = _block_edges(files, blocks)
+    texts = files.texts([picked for picked, _, _ in files.picks])
     rows = []
     for test, (picked, picked_sharpe, median_sharpe) in zip(
         range(train, blocks), files.picks, strict=True
@@ -233,8 +280,8 @@ def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> p
                 "train": f"blocks {test - train + 1}-{test}",
                 "test": f"block {test + 1}",
                 "test_dates": edges[test] if edges else "",
-                "picked": files.table["params"].iloc[picked],
-                "picked_id": files.table["id"].iloc[picked],
+                "picked": texts.at[picked, "params"],
+                "picked_id": texts.at[picked, "id"],
                 "picked_sharpe": picked_sharpe * scale,
                 "median_sharpe": median_sharpe * scale,
                 "beat": bool(picked_sharpe > median_sharpe),
