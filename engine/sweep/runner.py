@@ -10,13 +10,12 @@ either way this process writes the files.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,7 @@ from engine.runs.config import RunConfig
 from engine.runs.strategy_loader import get_strategy, resolve
 from engine.sweep.overfit import MOMENTS, block_moments_of_rows
 from engine.sweep.shared_signals import SignalMemo
-from engine.sweep.spec import SweepSpec, expand, param_id
+from engine.sweep.spec import SweepSpec, check_set, param_id, param_sets
 
 METRICS = (
     "total_return",
@@ -58,17 +57,26 @@ class Plan:
 
     spec: SweepSpec
     base: RunConfig
-    sets: list[dict[str, Any]]
+    sets: Sequence[dict[str, Any]]  # `ParamSets`: a chunk's sets are made when it runs
     chunk_size: int
     shard: tuple[int, int] | None
     fingerprint: str = ""  # of every input of a chunk: identity, data and playbook version
     panels: PanelShelf = field(default_factory=lambda: PanelShelf(), compare=False, repr=False)
+    # each set's param_id (12 bytes a set) and the sets' distinct (universe, inputs): what
+    # the fingerprint and the folder's record hash, found in make_plan's one pass
+    set_ids: np.ndarray = field(
+        default_factory=lambda: np.empty(0, "S12"), compare=False, repr=False
+    )
+    inputs_keys: tuple[tuple, ...] = ()
 
-    @functools.cached_property
-    def chunks(self) -> list[list[dict[str, Any]]]:
-        """Split once per plan: callers index it per chunk (progress counts every chunk)."""
-        size = self.chunk_size
-        return [self.sets[i : i + size] for i in range(0, len(self.sets), size)]
+    @property
+    def chunks(self) -> Sequence[list[dict[str, Any]]]:
+        """Chunk i's sets, made when it is asked for (callers index it per chunk)."""
+        return _Chunks(self.sets, self.chunk_size)
+
+    def chunk_len(self, index: int) -> int:
+        """How many sets chunk `index` holds (without making them)."""
+        return min(self.chunk_size, len(self.sets) - index * self.chunk_size)
 
     def mine(self) -> list[int]:
         count = len(self.chunks)
@@ -78,21 +86,76 @@ class Plan:
         return [i for i in range(count) if i % n == k - 1]
 
     def identity(self) -> dict[str, Any]:
-        """Everything that must match for chunk files to be reused or merged."""
+        """Everything that must match for chunk files to be reused or merged (the set ids
+        as a list: the record and the hashes read them from `set_ids` in pieces)."""
+        return {**self._identity(), "set_ids": [i.decode() for i in self.set_ids.tolist()]}
+
+    def _identity(self) -> dict[str, Any]:
+        """`identity` with the list of set ids as a stand-in (`hash_with_set_ids`)."""
         return {
             "spec": json.loads(self.spec.model_dump_json()),
             "base": json.loads(self.base.canonical_json()),
             "sets": len(self.sets),
-            "set_ids": [param_id(s) for s in self.sets],
+            "set_ids": SET_IDS,
             "chunk_size": self.chunk_size,
         }
+
+    def identity_sha256(self) -> str:
+        """sha256 of `json.dumps(identity(), sort_keys=True)` (the default folder's name)."""
+        return hash_with_set_ids(self._identity(), self.set_ids, sort_keys=True)
 
     def record(self) -> dict[str, Any]:
         """`identity` as sweep.json holds it: the set ids by their digest (the list was 18 MB
         at 1M sets; the fingerprint and the default folder name still hash the list)."""
-        record = self.identity()
-        record["set_ids_sha256"] = set_ids_digest(record.pop("set_ids"))
+        record = self._identity()
+        del record["set_ids"]
+        record["set_ids_sha256"] = hash_with_set_ids(SET_IDS, self.set_ids)
         return record
+
+
+class _Chunks(Sequence[list[dict[str, Any]]]):
+    """A plan's sets cut into chunks of `size`, chunk i's sets made when it is asked for."""
+
+    def __init__(self, sets: Sequence[dict[str, Any]], size: int) -> None:
+        self.sets, self.size = sets, size
+
+    def __len__(self) -> int:
+        return -(-len(self.sets) // self.size)
+
+    @overload
+    def __getitem__(self, index: int) -> list[dict[str, Any]]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[list[dict[str, Any]]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        start = (index % len(self)) * self.size
+        return list(self.sets[start : start + self.size])
+
+
+SET_IDS = "\x00set_ids\x00"  # stands for the list of set ids in a payload to hash
+HASH_PIECE = 100_000  # set ids hashed at a time
+
+
+def hash_with_set_ids(payload: Any, set_ids: np.ndarray, **dumps: Any) -> str:
+    """sha256 of `json.dumps(payload, **dumps)` with the list of set ids where `SET_IDS`
+    stands: the same digest as of the text with the list in it, the ids' text hashed a
+    piece at a time (a million ids' text was 16 MB, their strings 70 MB; issue 22)."""
+    text = json.dumps(payload, **dumps)
+    mark = json.dumps(SET_IDS)
+    if text.count(mark) != 1:
+        raise ValueError("the payload must hold the set ids' stand-in once")
+    head, tail = text.split(mark)
+    digest = hashlib.sha256(head.encode() + b"[")
+    for start in range(0, len(set_ids), HASH_PIECE):  # as json.dumps writes a list of str
+        piece = set_ids[start : start + HASH_PIECE].tolist()
+        digest.update((b", " if start else b"") + b'"' + b'", "'.join(piece) + b'"')
+    digest.update(b"]" + tail.encode())
+    return digest.hexdigest()
 
 
 def set_ids_digest(ids: list[str]) -> str:
@@ -101,7 +164,16 @@ def set_ids_digest(ids: list[str]) -> str:
 
 
 def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = None) -> Plan:
-    sets = expand(spec, base)
+    """The sweep's plan. One pass over the sets validates each (the first bad one is the
+    error), finds the panels they read and their ids; no set is kept."""
+    sets = param_sets(spec, base)
+    cls = get_strategy(base.strategy)
+    set_ids = np.empty(len(sets), "S12")
+    keys: dict[tuple, None] = {}
+    for i, params in enumerate(sets):
+        strategy = cls(check_set(cls.Params, sets.keys, params))
+        keys[(strategy.universe(), _inputs_key(strategy))] = None
+        set_ids[i] = param_id(params)
     panels = PanelShelf()
     bars = _window_bars(base, sets[0], panels)
     if bars < 2 * spec.blocks:  # CSCV splits the window into blocks of at least 2 bars
@@ -113,7 +185,9 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
     size = spec.chunk_size or _auto_chunk_size(spec, bars)
     if shard is not None and not 1 <= shard[0] <= shard[1]:
         raise ConfigError(f"shard {shard[0]}/{shard[1]} is out of range", "use K/N with 1<=K<=N")
-    plan = Plan(spec, base, sets, size, shard, panels=panels)
+    plan = Plan(
+        spec, base, sets, size, shard, panels=panels, set_ids=set_ids, inputs_keys=tuple(keys)
+    )
     return dataclasses.replace(plan, fingerprint=inputs_fingerprint(plan))
 
 
@@ -125,18 +199,12 @@ def inputs_fingerprint(plan: Plan) -> str:
     from engine import __version__
 
     base_json = plan.base.canonical_json()
-    cls = get_strategy(plan.base.strategy)
-    keys: dict[tuple, None] = {}
-    for params in plan.sets:
-        strategy = cls(cls.Params(**params))
-        keys[(strategy.universe(), _inputs_key(strategy))] = None
-    data = [plan.panels.get(base_json, *key).panel.content_hash() for key in keys]
-    payload = {"identity": plan.identity(), "data": data, "playbook": __version__}
+    data = [plan.panels.get(base_json, *key).panel.content_hash() for key in plan.inputs_keys]
+    payload = {"identity": plan._identity(), "data": data, "playbook": __version__}
     code = resolve(plan.base.strategy)[1].sha256  # a user's strategy file: its content
     if code is not None:
         payload["strategy_sha256"] = code
-    text = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hash_with_set_ids(payload, plan.set_ids, sort_keys=True, default=str)
 
 
 def _window_bars(base: RunConfig, params: dict[str, Any], panels: PanelShelf) -> int:
@@ -332,7 +400,7 @@ def run_plan(
         done_before = len(plan.mine()) - len(todo)
         base_json, spec_json = plan.base.canonical_json(), plan.spec.model_dump_json()
         chunks = plan.chunks
-        work = [(i, chunks[i]) for i in todo]
+        work = ((i, chunks[i]) for i in todo)  # a chunk's sets made as it is run
         results = _execute(executor, scheduler, base_json, spec_json, work, plan.panels)
         noted: set[str] = set()  # a decline is noted once per run, not once per chunk
         for count, (index, table) in enumerate(results, start=1):
@@ -398,7 +466,7 @@ def _execute(
     scheduler: str | None,
     base_json: str,
     spec_json: str,
-    work: list[tuple[int, list[dict[str, Any]]]],
+    work: Iterable[tuple[int, list[dict[str, Any]]]],
     panels: PanelShelf,
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     if executor == "local":

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, overload
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -137,28 +137,68 @@ def load_sweep(path: Path) -> tuple[SweepSpec, RunConfig, dict]:
 
 def expand(spec: SweepSpec, base: RunConfig) -> list[dict[str, Any]]:
     """Every parameter set, in a deterministic order, each validated by the strategy."""
+    sets = param_sets(spec, base)
+    params_model = get_strategy(base.strategy).Params
+    for params in sets:
+        check_set(params_model, sets.keys, params)
+    return list(sets)
+
+
+class ParamSets(Sequence[dict[str, Any]]):
+    """A sweep's parameter sets in their order (the grid's product order, or the sample's
+    sorted grid indices), each set made when it is asked for: a million sets as dicts were
+    half a gigabyte before the first chunk ran (issue 22). Set i is the base config's
+    params updated with the i-th combination of the grid's values."""
+
+    def __init__(
+        self,
+        base_params: dict[str, Any],
+        values: dict[str, list[Any]],
+        picked: np.ndarray | None,
+        total: int,
+    ) -> None:
+        self.base_params = base_params
+        self.values = values
+        self.keys = list(values)
+        self.picked = picked  # sorted grid indices of a sample; None: the whole grid
+        self.total = total if picked is None else len(picked)
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.total))]
+        if not -self.total <= index < self.total:
+            raise IndexError(index)
+        index %= self.total
+        grid_index = index if self.picked is None else int(self.picked[index])
+        combo = _combination(self.values, self.keys, grid_index)
+        return {**self.base_params, **dict(zip(self.keys, combo, strict=True))}
+
+
+def param_sets(spec: SweepSpec, base: RunConfig) -> ParamSets:
+    """The sweep's parameter sets, not yet validated (`check_set`), none listed."""
     values = spec.values()
-    keys = list(values)
     total = spec.combinations()
+    picked = None
     if spec.sample is not None and spec.sample.n < total:
         rng = np.random.default_rng(spec.sample.seed)
-        picked = sorted(rng.choice(total, size=spec.sample.n, replace=False).tolist())
-        combos = [_combination(values, keys, i) for i in picked]  # the grid is never listed
-    else:
-        combos = list(itertools.product(*(values[k] for k in keys)))
-    params_model = get_strategy(base.strategy).Params
-    sets = []
-    for combo in combos:
-        params = {**base.params, **dict(zip(keys, combo, strict=True))}
-        validate(
-            params_model,
-            params,
-            {},
-            f"sweep set {dict(zip(keys, combo, strict=True))}",
-            prefix=("params",),
-        )
-        sets.append(params)
-    return sets
+        picked = np.sort(rng.choice(total, size=spec.sample.n, replace=False))
+    return ParamSets(dict(base.params), values, picked, total)
+
+
+def check_set(params_model: type[Any], keys: list[str], params: dict[str, Any]) -> Any:
+    """The set's params validated by the strategy (its Params), or one ConfigError line
+    naming the set by its swept values."""
+    where = f"sweep set {dict((k, params[k]) for k in keys)}"
+    return validate(params_model, params, {}, where, prefix=("params",))
 
 
 def _combination(values: dict[str, list[Any]], keys: list[str], index: int) -> tuple:

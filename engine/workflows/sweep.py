@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -60,7 +59,7 @@ def sweep_to_folder(
     folder = out_dir or _default_folder(Path(spec_file), plan)
     if progress is not None:
         with progress:
-            task = progress.add_task("sets", total=sum(len(plan.chunks[i]) for i in plan.mine()))
+            task = progress.add_task("sets", total=sum(plan.chunk_len(i) for i in plan.mine()))
             run_plan(
                 plan,
                 folder,
@@ -71,7 +70,7 @@ def sweep_to_folder(
             )
     else:
         run_plan(plan, folder, executor=executor, scheduler=scheduler, on_note=on_note)
-    del plan  # every set's parameters (~350 MB at 1M sets): the outputs read the chunks
+    del plan  # its panels and set ids: the outputs read the chunks
     if shard is not None and shard[1] > 1:
         return None, folder
     summary = write_outputs_of(folder, spec)
@@ -110,18 +109,18 @@ def _sets_done(plan: Plan, report: Callable[[int], None]) -> Callable[[int, int,
     sweep resumes count as full chunks), so progress and its rate are in sets."""
     finished: list[int] = []
     mine = plan.mine()
-    total = sum(len(plan.chunks[i]) for i in mine)
+    total = sum(plan.chunk_len(i) for i in mine)
 
     def on_chunk(done: int, _chunks: int, index: int) -> None:
         finished.append(index)
         resumed = (done - len(finished)) * plan.chunk_size
-        report(min(total, resumed + sum(len(plan.chunks[i]) for i in finished)))
+        report(min(total, resumed + sum(plan.chunk_len(i) for i in finished)))
 
     return on_chunk
 
 
 def _default_folder(spec_file: Path, plan: Plan) -> Path:
-    digest = hashlib.sha256(json.dumps(plan.identity(), sort_keys=True).encode()).hexdigest()[:8]
+    digest = plan.identity_sha256()[:8]
     shard = f"-shard{plan.shard[0]}of{plan.shard[1]}" if plan.shard else ""
     stem = slug(spec_file.stem, limit=60)  # never longer than a file name may be
     return default_results_dir() / "sweeps" / f"{stem}-{digest}{shard}"
