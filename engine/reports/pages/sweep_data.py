@@ -98,16 +98,17 @@ def read_sweep_folder(folder: Path) -> SweepFiles:
 
 
 TEXTS = ("id", "params")
-PAGE_COLUMNS = ("sharpe", "cagr", "max_drawdown", "sharpe_is", "sharpe_oos", "turnover_per_year")
+EVERY_SET = ("sharpe_is", "sharpe_oos")  # drawn for every set (in vs out of sample)
+ROW_FIGURES = ("sharpe", "cagr", "max_drawdown", "turnover_per_year")  # the top sets' rows
 
 
 def read_page_table(path: Path, metric: str) -> pd.DataFrame:
-    """sweep.parquet's numbers the page draws for every set (the parameters, the metric and
-    the top sets' figures); the ids and parameter texts are read for the rows shown
-    (`SweepFiles.texts`)."""
+    """sweep.parquet's numbers the page draws for every set (the parameters, the metric,
+    in and out of sample Sharpe); the texts and the other figures of the rows it shows are
+    read by position (`rows_of`): a million sets' texts were ~0.3 GB (issue 22)."""
     import pyarrow.parquet as pq
 
-    shown = {metric, *PAGE_COLUMNS}
+    shown = {metric, *EVERY_SET}
     names = pq.read_schema(path).names
     columns = [c for c in names if c in shown or c.startswith("p.")]
     # one thread, no read-ahead: ~0.1 GB less held at 1M sets, the same table
@@ -252,10 +253,17 @@ def best_row(files: SweepFiles) -> pd.Series:
 
 
 def rows_of(files: SweepFiles, positions: Sequence[int]) -> pd.DataFrame:
-    """The rows at `positions` as sweep.parquet holds them: their texts, then the table's
-    columns (as `files.table.iloc[positions]` was with the texts in it)."""
-    texts = files.texts(positions)
-    return pd.concat([texts, files.table.loc[texts.index]], axis=1)
+    """The rows at `positions` (each once) with the columns the page reads, in
+    sweep.parquet's order: their texts and figures read by position, the rest from
+    `files.table` (as `files.table.iloc[positions]` was with every column in it)."""
+    import pyarrow.parquet as pq
+
+    path = files.folder / "sweep.parquet"
+    names = pq.read_schema(path).names
+    read = [c for c in names if c in TEXTS or (c in ROW_FIGURES and c not in files.table)]
+    rows = read_rows(path, positions, read)
+    whole = pd.concat([rows, files.table.loc[rows.index]], axis=1)
+    return whole[[c for c in names if c in whole.columns]]
 
 
 def walk_forward_windows(files: SweepFiles, periods_per_year: float | None) -> pd.DataFrame:
