@@ -7,6 +7,9 @@ N/1000 values, the metrics and normal per-block moments), without running N simu
 seconds; `python -m benchmarks.sweep_outputs end FOLDER` runs the end of a sweep (outputs
 and sweep.html) once and prints its CPU seconds and peak resident memory (run it in a fresh
 process per folder: 100k and 300k sets show whether memory stays flat in the sets).
+`python -m benchmarks.sweep_outputs plan SPEC DATA_DIR [N]` plans a real sweep file (a
+seeded sample of N sets of its grid when N is given) and prints make_plan's CPU seconds and
+peak resident memory (fresh process: 100k against 1M sets of one grid).
 """
 
 from __future__ import annotations
@@ -162,6 +165,26 @@ def end_of_sweep(folder: Path) -> dict[str, float]:
     return out
 
 
+def plan_of(spec_file: Path, data_dir: Path, sets: int | None = None) -> dict[str, float]:
+    """make_plan of a sweep file on a data folder, in this process: CPU seconds and the
+    peak resident memory before and after planning (the imports' share apart)."""
+    from engine.sweep.runner import make_plan
+    from engine.sweep.spec import Sample, load_sweep
+
+    spec, base, _ = load_sweep(spec_file)
+    if sets is not None:
+        spec = spec.model_copy(update={"sample": Sample(n=sets, seed=1)})
+    data = base.data.model_copy(update={"source": "directory", "path": data_dir.resolve()})
+    base = base.model_copy(update={"data": data})
+    out = {"before planning peak MB": _peak_mb()}
+    start = time.process_time()
+    plan = make_plan(spec, base)
+    out["make_plan CPU s"] = time.process_time() - start
+    out["peak MB"] = _peak_mb()
+    out["sets"] = len(plan.sets)
+    return out
+
+
 def _peak_mb() -> float:
     """This process's peak resident memory (VmHWM, Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -173,6 +196,10 @@ def _peak_mb() -> float:
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(int(sys.argv[2]), Path(sys.argv[3]))
+    elif sys.argv[1] == "plan":
+        count = int(sys.argv[4]) if len(sys.argv) > 4 else None
+        for key, value in plan_of(Path(sys.argv[2]), Path(sys.argv[3]), count).items():
+            print(f"{key:45s} {value:8.2f}")
     else:
         stages = end_of_sweep if sys.argv[1] == "end" else timed
         for key, value in stages(Path(sys.argv[2])).items():
