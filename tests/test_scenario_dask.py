@@ -117,3 +117,13 @@ def test_scenario_on_an_unreachable_scheduler_is_one_line_exit_2(tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert "cannot reach the dask scheduler" in one_error_line(result.stderr)
     assert not (tmp_path / "scenarios").exists()
+
+
+def test_a_paths_numbers_do_not_depend_on_its_chunk() -> None:
+    """A cluster runs bigger chunks than a local run (CLUSTER_CHUNK_PATHS): that is only
+    safe because each path draws from its own stream, so chunking changes no figure."""
+    config = RunConfig(strategy="hayes-pivot", benchmark="BTC-USD")
+    paths, label = make_paths(config, "ai-credit-crunch", 5, 11, "regime", None, 20)
+    whole = run_paths(config, paths, label, 11)  # one chunk of 5
+    for size in (1, 2, 3):
+        assert_same_outcome(run_paths(config, paths, label, 11, chunk_paths=size), whole)
