@@ -41,6 +41,7 @@ from engine.core.decisions import Decisions
 from engine.core.panel import Panel
 from engine.core.schedule import (
     EVENT_ORDER,
+    Recent,
     in_event_order,
     scheduled_events,
     validate_weights,
@@ -217,7 +218,7 @@ def _per_set(
     baskets = np.empty(sets, dtype=np.int64)
     # id of a recent frame (alive in the value while its id is a key) -> (it, its walk); a
     # frame seen again after it left gets its walk again (the same values, a little work)
-    recent: dict[int, tuple[pd.DataFrame, int]] = {}
+    recent: Recent[int, tuple[pd.DataFrame, int]] = Recent(RECENT_FRAMES)
     walks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per frame
     scheduled = shared.scheduled()
     kind_ids: dict[tuple[str, ...], int] = {}
@@ -226,17 +227,14 @@ def _per_set(
     for s, strategy in enumerate(strategies):
         p = strategy.p
         frame = signals.signals(strategy)
-        seen = recent.pop(id(frame), None)
+        seen = recent.get(id(frame))
         if seen is None:
             pair = _triggers(frame, panel)
             if isinstance(pair, Decline):
                 return pair
             bars = walked_bars(scheduled, *pair)
-            seen = (frame, len(walks))
+            seen = recent.put(id(frame), (frame, len(walks)))
             walks.append((bars, pair[0][bars], pair[1][bars]))
-        recent[id(frame)] = seen  # now the most recent
-        if len(recent) > RECENT_FRAMES:
-            del recent[next(iter(recent))]
         frames[s] = seen[1]
         wait = p.max_wait_days
         numbers = (p.hold_after_pivot_days, p.rearm_days, 1 if wait is None else wait)

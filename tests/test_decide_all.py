@@ -261,7 +261,7 @@ def test_decide_all_keeps_only_recent_frames_and_timelines(monkeypatch):
     sets = toy_sets(Declines)
     interleaved = [sets[k] for k in (0, 4, 1, 5, 2, 6, 3, 7, 0, 7)]
     assert_batch_equals_walk(interleaved, toy_panel(), leverage_cap=1.0)
-    kept = schedule._Recent[str, int](2)
+    kept = schedule.Recent[str, int](2)
     for key in "abcb":
         kept.get(key) or kept.put(key, ord(key))
     assert list(kept.held) == ["c", "b"]  # 'a' was the least recently used

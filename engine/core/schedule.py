@@ -88,8 +88,8 @@ def decide_all(
     # id of a set's frame (kept alive in the value) -> it, and what a timeline depends on ->
     # it: the recent ones only (sets that share them mostly come together), so a chunk of
     # sets with frames of their own does not hold every frame and timeline to its end
-    frames: _Recent[int, SignalFrame] = _Recent(RECENT_KEPT)
-    lines: _Recent[tuple, Timeline] = _Recent(RECENT_KEPT)
+    frames: Recent[int, SignalFrame] = Recent(RECENT_KEPT)
+    lines: Recent[tuple, Timeline] = Recent(RECENT_KEPT)
     bars: list[int] = []
     # every decision's weights in one flat list of floats, row after row: a list per row
     # would keep hundreds of thousands of containers alive for the collector to walk
@@ -132,8 +132,9 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class _Recent(Generic[K, V]):
-    """The `size` most recently used values by key (one decide_all call's, no more)."""
+class Recent(Generic[K, V]):
+    """The `size` most recently used values by key, for one call's work and no more
+    (decide_all's frames and timelines, a batch path's frames)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
