@@ -29,7 +29,7 @@ import pandas as pd
 
 from engine.core import metrics
 from engine.core.decisions import Decisions
-from engine.core.panel import Panel
+from engine.core.panel import Panel, column_values
 
 CASH = metrics.CASH
 SHORT_SUFFIX = "~short"
@@ -254,7 +254,7 @@ def _fills(
     """(fill bar on the panel calendar, its weights, offsets per set) of every set."""
     from engine.core import simulate_kernel as kernel
 
-    traded = np.stack([_columns(p.traded, decisions.symbols, bool) for p in panels])
+    traded = np.stack([column_values(p.traded, decisions.symbols, bool) for p in panels])
     fill_bar, fill_row, offsets = kernel.fill_rows_nb(
         decisions.bar, decisions.weights, decisions.offsets, traded, panel_of, start_pos
     )
@@ -305,7 +305,7 @@ def _price_tables(
     close = np.empty((len(panels), len(window), 2 * m + 1))
     for k, panel in enumerate(panels):
         prices = close[k, :, :m]
-        prices[:] = _columns(panel.prices, symbols)[start_pos:]
+        prices[:] = column_values(panel.prices, symbols)[start_pos:]
         close[k, :, m : 2 * m] = prices * borrow[:, None]
         close[k, :, 2 * m] = accrual_values(
             panel.cash_rate.to_numpy(dtype=np.float64)[start_pos:], window
@@ -313,17 +313,6 @@ def _price_tables(
     valuation = _fill_forward(_fill_forward(close[:, ::-1])[:, ::-1])  # back-fill
     mark = _fill_forward(valuation)
     return close, valuation, mark
-
-
-def _columns(frame: pd.DataFrame, symbols: Sequence[str], dtype: type = np.float64) -> np.ndarray:
-    """frame's columns `symbols`, in that order, as one array (bars x symbols): taken from
-    the frame's values by position (selecting columns by label builds a frame first, which
-    costs more than the copy, once per path of a scenario run)."""
-    positions = frame.columns.get_indexer(symbols)
-    if (positions < 0).any():
-        missing = [s for s, k in zip(symbols, positions, strict=True) if k < 0]
-        raise KeyError(f"{missing} not in the panel")
-    return frame.to_numpy(dtype=dtype)[:, positions]
 
 
 def _fill_forward(values: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from engine.core.panel import Panel
+from engine.core.panel import Panel, column_values
 from engine.data.releases import as_released, release_lag
 from engine.markets.synthetic import SyntheticMarket
 
@@ -67,7 +67,7 @@ class PathPanels:
             frame = market.prices.get(symbol)
             if frame is None or not frame.index.equals(index):
                 return None
-            if not _take_into(prices[k], _adj_close(frame), rows):
+            if not _take_into(prices[k], column_values(frame, ["adj_close"])[:, 0], rows):
                 return None
         macro = np.empty((len(self._macro), len(calendar)))
         for k, (series_id, (index, rows)) in enumerate(self._macro.items()):
@@ -111,12 +111,6 @@ def _released_rows(
     released = as_released(rows, release_lag(series_id))
     full = released.reindex(calendar.union(released.index)).ffill().reindex(calendar)
     return full.fillna(-1).to_numpy().astype(np.int64)
-
-
-def _adj_close(frame: pd.DataFrame) -> np.ndarray:
-    """A price frame's adj_close as float64, read by position from the frame's values (one
-    block in the generator's frames; selecting the column builds a Series per path)."""
-    return frame.to_numpy(dtype=np.float64)[:, frame.columns.get_loc("adj_close")]
 
 
 def _take_into(out: np.ndarray, values: np.ndarray, rows: np.ndarray) -> bool:

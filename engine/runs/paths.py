@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.core import metrics
-from engine.core.panel import Panel
+from engine.core.panel import Panel, column_values
 from engine.core.regimes import Regime
 from engine.core.simulate import Costs
 from engine.core.strategy import Strategy
@@ -327,16 +327,13 @@ def _benchmark_rows(config: RunConfig, batch: Batch) -> np.ndarray:
     symbol = config.benchmark
     assert symbol is not None
     first = len(batch.shares[0].panel.index) - len(batch.shares[0].window)
-    prices = np.stack([_column(shared.panel.prices, symbol) for shared in batch.shares])
+    prices = np.stack(
+        [column_values(shared.panel.prices, [symbol])[:, 0] for shared in batch.shares]
+    )
     found = np.zeros((len(prices), len(batch.shares[0].window)))
     with np.errstate(divide="ignore", invalid="ignore"):
         found[:, 1:] = prices[:, first + 1 :] / prices[:, first:-1] - 1
     return np.where(np.isnan(found), 0.0, found)
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """One float64 column of `frame`, by position in its values (no Series per path)."""
-    return frame.to_numpy(dtype=np.float64)[:, frame.columns.get_loc(name)]
 
 
 def _median_series(
