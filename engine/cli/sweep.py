@@ -64,10 +64,8 @@ def sweep_run(
 ) -> None:
     """Run a sweep file (see configs/sweeps/)."""
     from engine.io.progress import work_progress
-    from engine.runs.cluster import check_executor
     from engine.workflows.sweep import sweep_to_folder
 
-    check_executor(executor, scheduler)  # as `scenario run`: a scheduler it would not use
     summary, folder = sweep_to_folder(
         spec_file,
         data_dir=data_dir,

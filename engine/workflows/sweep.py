@@ -14,6 +14,7 @@ from engine.errors import ConfigError
 from engine.io.atomic import write_file_atomically
 from engine.reports.heatmap import write_heatmap
 from engine.reports.pages.sweep import write_sweep_page_for
+from engine.runs.cluster import check_executor
 from engine.runs.config import RunConfig
 from engine.runs.store import default_results_dir, slug
 from engine.sweep.runner import (
@@ -50,6 +51,7 @@ def sweep_to_folder(
     """Run (or resume) a sweep; the summary, or None for a shard that must be merged."""
     if rerun_best < 0:
         raise ConfigError(f"--rerun-best {rerun_best} is negative", "give 0 or more sets")
+    check_executor(executor, scheduler)  # as run_paths does: a scheduler it would not use
     spec, base, _ = load_sweep(spec_file)
     if data_dir is not None:
         data = base.data.model_copy(update={"source": "directory", "path": data_dir.resolve()})
