@@ -84,30 +84,28 @@ def decide_all(
     if on_decline is not None and has_batch_path:
         on_decline(batch.reason if isinstance(batch, Decline) else "no reason given")
     symbols = tuple(strategies[0].universe())
-    bars: list[int] = []
+    bars: list[np.ndarray] = []  # per set, the bars of its decisions
     # every decision's weights in one flat list of floats, row after row: a list per row
     # would keep hundreds of thousands of containers alive for the collector to walk
     flat: list[float] = []
     offsets = [0]
-    width = len(symbols)
-    zeros = [0.0] * width
     for strategy, frame, line in _prepared(strategies, panel, signals):
         strategy.reset()
         universe = tuple(strategy.universe())
         decided, _, _ = reactions(strategy, universe, leverage_cap, frame, line)
-        at = line.positions.tolist()
-        for k, weights in decided:
-            bar = at[k]
-            if len(bars) > offsets[-1] and bars[-1] == bar:
-                del flat[len(flat) - width :]  # a later decision on the same bar replaces it
-            else:
-                bars.append(bar)
-            flat.extend(map(weights.get, symbols, zeros))  # weights.get(symbol, 0.0) each
-        offsets.append(len(bars))
+        kept: list[int] = []
+        if decided:
+            events, chosen = zip(*decided, strict=True)
+            at = line.positions[list(events)]  # in time order: a bar's decisions are adjacent
+            kept = np.flatnonzero(np.r_[at[1:] != at[:-1], True]).tolist()  # a bar's last wins
+            bars.append(at[kept])
+            flat += [chosen[j].get(symbol, 0.0) for j in kept for symbol in symbols]
+        offsets.append(offsets[-1] + len(kept))
+    bar = np.concatenate(bars) if bars else np.zeros(0, dtype=np.int64)
     return Decisions(
         symbols=symbols,
-        bar=np.asarray(bars, dtype=np.int64),
-        weights=np.asarray(flat, dtype=np.float64).reshape(len(bars), width),
+        bar=bar,
+        weights=np.asarray(flat, dtype=np.float64).reshape(len(bar), len(symbols)),
         offsets=np.asarray(offsets, dtype=np.int64),
     )
 
@@ -348,12 +346,16 @@ def reactions(
     # most reactions repeat one of a few (weights, tradable) pairs: each distinct pair is
     # validated once per walk; the recorded dicts are never changed, so decisions share them
     checked: dict[tuple, tuple[dict[str, float], bool]] = {}
+    on_event, record = strategy.on_event, decided.append  # looked up once, called per event
     for k, (i, event, can_trade) in enumerate(
         zip(line.positions.tolist(), line.events, line.tradable, strict=True)
     ):
         # a copy of the current targets: a strategy that changes ctx.weights changes no record
-        ctx = Context(event.time, dict(current), can_trade, _SignalRow(rows[i], columns, read))
-        reaction = strategy.on_event(event, ctx)
+        signals = _SignalRow(rows, i, columns, read)
+        # Context(...) itself, built by the tuple constructor: a named tuple's own __new__ is
+        # a Python function (measured 0.24 -> 0.15 us per event, hundreds of events per set)
+        ctx = tuple.__new__(Context, (event.time, dict(current), can_trade, signals))
+        reaction = on_event(event, ctx)
         if reaction is None:
             continue
         # what validate_weights reads of the reaction (its items in order and the tradable
@@ -369,7 +371,7 @@ def reactions(
                 checked[key] = found
         current = found[0]
         capped += found[1]
-        decided.append((k, current))
+        record((k, current))
     return decided, capped, read
 
 
@@ -457,16 +459,16 @@ def tradable_sets(
 
 
 class _SignalRow(Mapping[str, object]):
-    """A bar's signal values, read from the row on demand (no dict per event); the names
-    read are noted in `read` (the unused-signals guard rail)."""
+    """A bar's signal values, read from the frame's rows on demand (no dict per event); the
+    names read are noted in `read` (the unused-signals guard rail)."""
 
-    __slots__ = ("_columns", "_read", "_row")
+    __slots__ = ("_bar", "_columns", "_read", "_rows")
 
-    def __init__(self, row: np.ndarray, columns: dict[str, int], read: set[str]) -> None:
-        self._row, self._columns, self._read = row, columns, read
+    def __init__(self, rows: np.ndarray, bar: int, columns: dict[str, int], read: set[str]) -> None:
+        self._rows, self._bar, self._columns, self._read = rows, bar, columns, read
 
     def __getitem__(self, name: str) -> object:
-        value = self._row[self._columns[name]]
+        value = self._rows[self._bar, self._columns[name]]
         self._read.add(name)
         return value
 
