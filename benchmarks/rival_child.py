@@ -1,6 +1,6 @@
 """backtesting.py or bt on the trend rule, in a fresh process: JSON on stdout.
 
-`python -m benchmarks.rival_child {backtesting,bt} --sets N [--synthetic]`
+`python -m benchmarks.rival_child {backtesting,bt} --sets N [--processes P] [--synthetic]`
 
 A fresh process, as a user's script is: backtesting.py's `optimize` forks a pool of workers,
 which is not safe from a process that has started threads (the benchmark runner's load
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("library", choices=["backtesting", "bt"])
     parser.add_argument("--sets", type=int, required=True)
     parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument(
+        "--processes", type=int, help="backtesting.py's optimize pool (default: one per core)"
+    )
     args = parser.parse_args(argv)
 
     from benchmarks.rivals import backtesting_optimize, bt_run, qqq_close
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
     load = trend_workload(args.synthetic)
     close = qqq_close(load)
     if args.library == "backtesting":
-        return backtesting_optimize(close, load, args.sets)
+        return backtesting_optimize(close, load, args.sets, args.processes)
     return bt_run(close, load, args.sets)
 
 

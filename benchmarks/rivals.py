@@ -80,9 +80,22 @@ def grid_sample(load: Workload, sets: int, seed: int = 7) -> list[dict[str, Any]
 # --- backtesting.py -------------------------------------------------------------------------
 
 
-def backtesting_optimize(close: pd.Series, load: Workload, tries: int) -> dict[str, Any]:
-    """`Backtest.optimize` over the grid, `max_tries` of it (its own random sample)."""
+def backtesting_optimize(
+    close: pd.Series, load: Workload, tries: int, processes: int | None = None
+) -> dict[str, Any]:
+    """`Backtest.optimize` over the grid, `max_tries` of it (its own random sample), on its
+    default pool (a process per core) or, given `processes`, on a pool of that many through
+    backtesting.py's own override (`backtesting.Pool`)."""
+    import multiprocessing
+
     import backtesting
+
+    if processes is not None:
+
+        def pool(_: int | None = None, initializer: Any = None, initargs: tuple = ()) -> Any:
+            return multiprocessing.get_context("fork").Pool(processes, initializer, initargs)
+
+        backtesting.Pool = pool
 
     from benchmarks.trend_bt import TrendBT
 
@@ -107,7 +120,7 @@ def backtesting_optimize(close: pd.Series, load: Workload, tries: int) -> dict[s
         "seconds": seconds,
         "sets_per_second": tries / seconds,
         "best_sharpe": float(best["Sharpe Ratio"]),
-        "processes": os.cpu_count(),
+        "processes": os.cpu_count() if processes is None else processes,
     }
 
 
@@ -283,10 +296,11 @@ def command_rows(ctx) -> list[Row]:
     return rows
 
 
-def rival_child(ctx, library: str, sets: int) -> dict[str, Any]:
+def rival_child(ctx, library: str, sets: int, processes: int | None = None) -> dict[str, Any]:
     from benchmarks.runner import run_child
 
     args = [sys.executable, "-m", "benchmarks.rival_child", library, "--sets", str(sets)]
+    args += [] if processes is None else ["--processes", str(processes)]
     return run_child(args + (["--synthetic"] if ctx.synthetic else []))
 
 
@@ -311,25 +325,32 @@ def rule_rows(ctx) -> list[Row]:
     if len(skipped) == 2:
         return rows
     if missing("backtesting") is None:
-        ctx.log(f"  backtesting.py optimize, {ctx.sizes.btp_tries} of the grid ...")
-        btp = rival_child(ctx, "backtesting", ctx.sizes.btp_tries)
-        ctx.details.setdefault("rivals", {})["backtesting"] = btp
-        rows.append(
-            Row(
-                "7 rivals",
-                "trend rule: playbook sweep vs backtesting.py Backtest.optimize",
-                ours,
-                "sets/s",
-                btp["sets_per_second"],
-                "backtesting.py",
-                ours / btp["sets_per_second"],
-                "x faster",
-                ">= 25x (reported, never a test)",
-                ours / btp["sets_per_second"] >= 25,
-                f"optimize over {btp['sets']:,} of the grid (max_tries), its default pool of "
-                f"{btp['processes']} processes; playbook 1 process; same window and rule",
+        # as a user calls it (its pool: a process per core) and on one process, as playbook
+        # ran: the same cores on both sides
+        for processes in (None, 1):
+            pool = "its default pool" if processes is None else "a pool of 1 process"
+            ctx.log(f"  backtesting.py optimize, {ctx.sizes.btp_tries} of the grid, {pool} ...")
+            btp = rival_child(ctx, "backtesting", ctx.sizes.btp_tries, processes)
+            ctx.details.setdefault("rivals", {})[f"backtesting_{processes or 'default'}"] = btp
+            cores = "same cores: " if btp["processes"] == 1 else ""
+            rows.append(
+                Row(
+                    "7 rivals",
+                    f"trend rule: playbook sweep vs backtesting.py Backtest.optimize, "
+                    f"{cores}{btp['processes']} process{'es' if btp['processes'] > 1 else ''}",
+                    ours,
+                    "sets/s",
+                    btp["sets_per_second"],
+                    "backtesting.py",
+                    ours / btp["sets_per_second"],
+                    "x faster",
+                    ">= 25x (reported, never a test)",
+                    ours / btp["sets_per_second"] >= 25,
+                    f"optimize over {btp['sets']:,} of the grid (max_tries), {pool} "
+                    f"({btp['processes']}); playbook 1 process ({sets:,} sets); same window "
+                    "and rule",
+                )
             )
-        )
     if missing("bt") is None:
         ctx.log(f"  bt.run, {ctx.sizes.bt_sets} sets ...")
         bts = rival_child(ctx, "bt", ctx.sizes.bt_sets)

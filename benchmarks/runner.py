@@ -48,7 +48,7 @@ class Sizes:
     repeats: int  # in-process engine and kernel simulations: the median of this many
     child_repeats: int  # sweep children: the median (by time) of this many fresh processes
     vbt_sets: tuple[int, ...] = (1_000,)  # vectorbt as usually called (measurement 7)
-    rule_sets: int = 2_000  # the trend rule's sweep (7) and the whole commands' (4)
+    rule_sets: int = 10_000  # the trend rule's sweep (7) and its whole command (4)
     btp_tries: int = 300  # backtesting.py's optimize: this many of the grid
     bt_sets: int = 10  # bt: this many sets of the grid
 

@@ -157,3 +157,68 @@ def test_context_keeps_its_contract():
     assert given.signal("x") == 2.0 and given.signals == {"x": 2.0}
     with pytest.raises(AttributeError):
         given.weights = {"A": 1.0}  # type: ignore[misc]
+
+
+class ReadsEverything(Strategy):
+    """Records every signal value of every event, as on_event sees it."""
+
+    name = "reads-everything"
+    thesis = "test"
+
+    def universe(self) -> tuple[str, ...]:
+        return ("A",)
+
+    def rebalance(self):
+        return "daily"
+
+    def reset(self) -> None:
+        self.seen: list[dict] = []
+
+    def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        self.seen.append({name: ctx.signals[name] for name in ctx.signals})
+        return None
+
+
+def test_signals_reach_on_event_as_python_objects_of_every_dtype():
+    """Issue 22: the walk reads each signal value when on_event asks (numbers and bools
+    through a memoryview of the column) instead of converting the whole frame to objects;
+    whatever the column's dtype, on_event gets what frame.to_numpy(dtype=object) gave: the
+    same type and value (NaN, -0.0, pd.NA, timestamps and categories included)."""
+    n = len(DAYS)
+    rng = np.random.default_rng(0)
+    floats = rng.random(n)
+    floats[3], floats[4] = np.nan, -0.0
+    frame = pd.DataFrame(
+        {
+            "flag": rng.random(n) > 0.5,
+            "f64": floats,
+            "f32": rng.random(n).astype("float32"),
+            "f16": rng.random(n).astype("float16"),
+            "i64": rng.integers(-5, 5, n),
+            "u8": rng.integers(0, 5, n).astype("uint8"),
+            "nullable_bool": pd.array([True, None] * (n // 2), dtype="boolean"),
+            "nullable_float": pd.array([1.5, None] * (n // 2), dtype="Float64"),
+            "nullable_int": pd.array([1, None] * (n // 2), dtype="Int64"),
+            "time": pd.date_range("2020-01-01", periods=n, tz="UTC"),
+            "text": ["a", "b"] * (n // 2),
+            "objects": [None, 1] * (n // 2),
+            "category": pd.Categorical(["x", "y"] * (n // 2)),
+            "complex": rng.random(n) + 1j,
+        },
+        index=DAYS,
+    )
+    panel = make_panel({"A": pd.Series(100.0, index=DAYS)})
+    strategy = ReadsEverything()
+    build_schedule(strategy, panel, signals=frame)
+    expected = frame.to_numpy(dtype=object)
+    assert len(strategy.seen) == n
+    for bar, seen in enumerate(strategy.seen):
+        for column, name in enumerate(frame.columns):
+            want, got = expected[bar, column], seen[name]
+            assert type(got) is type(want), (name, bar)
+            if isinstance(want, float) and np.isnan(want):
+                assert np.isnan(got)
+            elif isinstance(want, float):
+                assert (got, np.copysign(1, got)) == (want, np.copysign(1, want)), (name, bar)
+            else:
+                assert got is want or got == want, (name, bar)

@@ -174,12 +174,12 @@ class Recent(Generic[K, V]):
 
 @dataclass(frozen=True, eq=False)
 class SignalFrame:
-    """A signal frame as the walk reads it: its rows as Python objects (what `ctx.signals`
-    hands out) and the bars where each trigger flips. Sets given the same frame share it."""
+    """A signal frame as the walk reads it: each column's values by bar, read one at a time
+    as Python objects (what `ctx.signals` hands out), and the bars where each trigger flips.
+    Sets given the same frame share it."""
 
     frame: pd.DataFrame
-    rows: np.ndarray  # object, bars x columns
-    columns: dict[str, int]
+    columns: dict[str, Sequence[object]]  # name -> its values by bar (`_readable`)
     flips: tuple[tuple[str, np.ndarray, np.ndarray], ...]  # (trigger, on bars, off bars)
 
     @classmethod
@@ -201,10 +201,27 @@ class SignalFrame:
             flips.append((name, np.flatnonzero(flag & ~previous), np.flatnonzero(~flag & previous)))
         return cls(
             frame=signals,
-            rows=signals.to_numpy(dtype=object),
-            columns={name: k for k, name in enumerate(signals.columns)},
+            columns={name: _readable(column) for name, column in signals.items()},
             flips=tuple(flips),
         )
+
+
+# what a memoryview of a numpy column reads as Python bool, int and float objects
+PYTHON_SCALAR_FORMATS = frozenset("?bBhHiIlLqQfd")
+
+
+def _readable(column: pd.Series) -> Sequence[object]:
+    """The column's values by bar, each read as `frame.to_numpy(dtype=object)` gives it.
+
+    Numbers and bools: a memoryview of the numpy values (indexing one returns the Python
+    number, without converting the column: a walk reads a few hundred bars of thousands, and
+    the whole frame's conversion cost as much as the walk). Anything else (timestamps,
+    nullable and other pandas dtypes, objects): the column converted to objects once."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        view = column.to_numpy().data  # a memoryview of the values
+        if view.format in PYTHON_SCALAR_FORMATS:
+            return view
+    return column.to_numpy(dtype=object)
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,7 +359,7 @@ def reactions(
     current: dict[str, float] = {}
     decided: list[tuple[int, dict[str, float]]] = []
     capped = 0
-    rows, columns = frame.rows, frame.columns
+    columns = frame.columns
     # most reactions repeat one of a few (weights, tradable) pairs: each distinct pair is
     # validated once per walk; the recorded dicts are never changed, so decisions share them
     checked: dict[tuple, tuple[dict[str, float], bool]] = {}
@@ -351,7 +368,7 @@ def reactions(
         zip(line.positions.tolist(), line.events, line.tradable, strict=True)
     ):
         # a copy of the current targets: a strategy that changes ctx.weights changes no record
-        signals = _SignalRow(rows, i, columns, read)
+        signals = _SignalRow(columns, i, read)
         # Context(...) itself, built by the tuple constructor: a named tuple's own __new__ is
         # a Python function (measured 0.24 -> 0.15 us per event, hundreds of events per set)
         ctx = tuple.__new__(Context, (event.time, dict(current), can_trade, signals))
@@ -459,16 +476,16 @@ def tradable_sets(
 
 
 class _SignalRow(Mapping[str, object]):
-    """A bar's signal values, read from the frame's rows on demand (no dict per event); the
-    names read are noted in `read` (the unused-signals guard rail)."""
+    """A bar's signal values, read from the frame's columns on demand (no dict per event);
+    the names read are noted in `read` (the unused-signals guard rail)."""
 
-    __slots__ = ("_bar", "_columns", "_read", "_rows")
+    __slots__ = ("_bar", "_columns", "_read")
 
-    def __init__(self, rows: np.ndarray, bar: int, columns: dict[str, int], read: set[str]) -> None:
-        self._rows, self._bar, self._columns, self._read = rows, bar, columns, read
+    def __init__(self, columns: dict[str, Sequence[object]], bar: int, read: set[str]) -> None:
+        self._columns, self._bar, self._read = columns, bar, read
 
     def __getitem__(self, name: str) -> object:
-        value = self._rows[self._bar, self._columns[name]]
+        value = self._columns[name][self._bar]
         self._read.add(name)
         return value
 
