@@ -237,3 +237,28 @@ def test_rival_not_installed_is_a_row_saying_why():
     row = missing("no_such_library_for_playbook")
     assert row is not None and "skipped" in row.case and "not installed" in row.note
     assert missing("vectorbt") is None
+
+
+def backtesting_child(*extra: str) -> dict:
+    """benchmarks.rival_child running backtesting.py's optimize on 6 sets, its JSON."""
+    args = ["backtesting", "--sets", "6", "--synthetic", *extra]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.rival_child", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_backtesting_py_on_one_process_runs_the_same_sample():
+    """Measurement 7 compares backtesting.py's optimize on its default pool and on a pool of
+    one process (the same cores as playbook's sweep): both must be the same work, the same
+    sample of the grid with the same best result, only the pool differs."""
+    pytest.importorskip("backtesting")
+    pooled, one = backtesting_child(), backtesting_child("--processes", "1")
+    assert one["processes"] == 1 and pooled["processes"] >= 1
+    assert one["sets"] == pooled["sets"] == 6
+    assert one["best_sharpe"] == pooled["best_sharpe"]
