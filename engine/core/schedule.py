@@ -250,45 +250,50 @@ class EventBook:
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
         self.times: list[pd.Timestamp] = list(panel.index)
-        self._scheduled: dict[tuple, tuple[np.ndarray, np.ndarray, list[Event]]] = {}
-        self._tradable: dict[tuple[str, ...], list[frozenset[str]]] = {}
-        self._flips: dict[str, dict[int, Event]] = {}  # kind -> bar -> it (sets share bars)
+        # the Events and tradable sets as object arrays: a timeline picks and orders hundreds
+        # per set by numpy indexing, not a Python step each
+        self._scheduled: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._tradable: dict[tuple[str, ...], np.ndarray] = {}
+        self._flips: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # kind -> (Events, made)
 
     def timeline(self, strategy: Strategy, frame: SignalFrame) -> Timeline:
         """The strategy's events: the scheduled ones and its triggers' flips, in the walk's
         order (`in_event_order`)."""
         universe = tuple(strategy.universe())
         scheduled_bars, scheduled_ranks, scheduled = self.scheduled(universe, strategy.rebalance())
-        bars, ranks, events = [scheduled_bars], [scheduled_ranks], list(scheduled)
+        bars, ranks, events = [scheduled_bars], [scheduled_ranks], [scheduled]
         signal = EVENT_ORDER["signal"]
         for name, on, off in frame.flips:
             for where, kind in ((on, f"signal:{name}:on"), (off, f"signal:{name}:off")):
                 bars.append(where)
                 ranks.append(np.full(len(where), signal, dtype=np.int64))
-                events += self.flips(where, kind)
+                events.append(self.flips(where, kind))
         position = np.concatenate(bars)
         order = np.lexsort((np.concatenate(ranks), position))  # ties: as listed
         position = position[order]
-        tradable = self.tradable(universe)
         return Timeline(
             position,
-            [events[k] for k in order.tolist()],
-            [tradable[i] for i in position.tolist()],
+            np.concatenate(events)[order].tolist(),
+            self.tradable(universe)[position].tolist(),
         )
 
-    def flips(self, bars: np.ndarray, kind: str) -> list[Event]:
+    def flips(self, bars: np.ndarray, kind: str) -> np.ndarray:
         """The events of a trigger's flips of `kind` at `bars` (frozen Events shared by the
         sets: a sweep asks for hundreds per set, most made for an earlier set already)."""
-        made = self._flips.setdefault(kind, {})
-        listed = bars.tolist()
-        for bar in listed:
-            if bar not in made:
-                made[bar] = Event(self.times[bar], kind)
-        return [made[bar] for bar in listed]
+        found = self._flips.get(kind)
+        if found is None:
+            bar_count = len(self.times)
+            found = self._flips[kind] = (np.empty(bar_count, object), np.zeros(bar_count, bool))
+        events, made = found
+        new = bars[~made[bars]]
+        if len(new):
+            events[new] = _objects([Event(self.times[bar], kind) for bar in new.tolist()])
+            made[new] = True
+        return events[bars]
 
     def scheduled(
         self, universe: tuple[str, ...], every: str | None
-    ) -> tuple[np.ndarray, np.ndarray, list[Event]]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The events that do not depend on signals, as listed (not yet in order): their
         bars, ranks (`event_rank`) and Events."""
         found = self._scheduled.get((universe, every))
@@ -296,20 +301,31 @@ class EventBook:
             bars, labels = scheduled_events(self.panel, universe, every)
             position = np.concatenate(bars)
             ranks = np.array([event_rank(kind) for kind, _ in labels], dtype=np.int64)
-            events = [
-                Event(self.times[i], kind, detail)
-                for i, (kind, detail) in zip(position.tolist(), labels, strict=True)
-            ]
+            events = _objects(
+                [
+                    Event(self.times[i], kind, detail)
+                    for i, (kind, detail) in zip(position.tolist(), labels, strict=True)
+                ]
+            )
             found = self._scheduled[(universe, every)] = (position, ranks, events)
         return found
 
-    def tradable(self, universe: tuple[str, ...]) -> list[frozenset[str]]:
-        """The universe symbols with a price, at every bar."""
+    def tradable(self, universe: tuple[str, ...]) -> np.ndarray:
+        """The universe symbols with a price, at every bar (an object array of frozensets)."""
         found = self._tradable.get(universe)
         if found is None:
             every_bar = np.arange(len(self.times))
-            found = self._tradable[universe] = tradable_sets(self.panel, universe, every_bar)
+            found = self._tradable[universe] = _objects(
+                tradable_sets(self.panel, universe, every_bar)
+            )
         return found
+
+
+def _objects(items: Sequence[object]) -> np.ndarray:
+    """A 1-d object array holding `items` as they are (np.array would unpack sequences)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def walk(
