@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from engine.runs.cluster import EXECUTORS
+
 # Where `playbook claims` and `playbook report gallery` read real history without --data-dir.
 REAL_DATA_DIR = Path("../shared/data")
 
@@ -76,7 +78,7 @@ FAIL_BELOW_DSR = click.option(
 
 EXECUTOR = click.option(
     "--executor",
-    type=click.Choice(["local", "dask"]),
+    type=click.Choice(EXECUTORS),
     default="local",
     show_default=True,
     help="Where chunks run: here, or on dask (a LocalCluster of this machine's cores, a "

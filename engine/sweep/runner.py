@@ -28,7 +28,7 @@ from engine.errors import ConfigError, DataError, OutputError, from_os_error
 from engine.io.atomic import write_file_atomically
 from engine.runs.backtest import load_panel, make_source, window_start
 from engine.runs.batch import SharedPanel, run_batch
-from engine.runs.cluster import run_on_cluster
+from engine.runs.cluster import check_executor, run_on_cluster
 from engine.runs.config import RunConfig
 from engine.runs.strategy_loader import get_strategy, resolve
 from engine.sweep.overfit import MOMENTS, block_moments_of_rows
@@ -473,8 +473,7 @@ def _execute(
         for index, sets in work:
             yield index, run_chunk(base_json, spec_json, sets, panels)
         return
-    if executor != "dask":
-        raise ConfigError(f"unknown executor {executor!r}", "use local or dask")
+    check_executor(executor, scheduler)
     # a few chunks in flight, each table released on the cluster once it is here
     yield from run_on_cluster(
         scheduler, run_chunk, ((index, (base_json, spec_json, sets)) for index, sets in work)
