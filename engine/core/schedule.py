@@ -269,7 +269,7 @@ class EventBook:
                 ranks.append(np.full(len(where), signal, dtype=np.int64))
                 events.append(self.flips(where, kind))
         position = np.concatenate(bars)
-        order = np.lexsort((np.concatenate(ranks), position))  # ties: as listed
+        order = ranked_order(position, np.concatenate(ranks))
         position = position[order]
         return Timeline(
             position,
@@ -439,8 +439,14 @@ def in_event_order(position: np.ndarray, kinds: Sequence[str]) -> tuple[np.ndarr
     """The walk's order of events at bars `position` with `kinds`: by bar, then start <
     listing < fed < signal < rebalance, then as listed. Returns (sorted bars, order)."""
     rank = np.array([event_rank(kind) for kind in kinds], dtype=np.int64)
-    order = np.lexsort((rank, position))  # stable: ties keep the order they were listed in
+    order = ranked_order(position, rank)
     return position[order], order
+
+
+def ranked_order(position: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The walk's order of events at bars `position` with ranks `rank` (`event_rank`): by
+    bar, then rank, then as listed (a stable sort)."""
+    return np.lexsort((rank, position))
 
 
 def scheduled_events(
