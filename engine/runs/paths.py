@@ -220,12 +220,10 @@ def run_chunk(
     panel = first.panel
     for i in chunk:
         strategy = _fresh(proto)
-        if i:
+        if i:  # path 0's panel is first.panel itself
             panel = _path_panel(
                 config, strategy, markets[i], scenario, seed, i, first.panel, first.builder
             )
-        else:
-            panel = first.panel
         pairs.append(([strategy], SharedPanel.of(panel)))
         if on_path is not None:  # progress moves per path decided, not per chunk
             on_path(i, len(markets))
