@@ -2,10 +2,11 @@
 
 The golden figures below are a 3-path hayes-pivot run (seed 11, chunks of 2, benchmark
 BTC-USD) recorded at c90cfef, before the price tables, accrual indexes and cash returns were
-built on arrays instead of pandas objects: every later change to the scenario pipeline must
-reproduce them exactly (digests of the float64 bytes of the per-path table, the wealth curves
-and the median path's series). The helpers those changes introduced are held to the pandas
-definitions they replace, written out here.
+built on arrays instead of pandas objects (re-recorded, same pipeline, when the generator's
+equity vol moved from sqrt(252) to sqrt(260.9 bars a year)): every later change to the
+scenario pipeline must reproduce them exactly (digests of the float64 bytes of the per-path
+table, the wealth curves and the median path's series). The helpers those changes
+introduced are held to the pandas definitions they replace, written out here.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from engine.runs.config import RunConfig
 from engine.runs.paths import run_paths
 
 GOLDEN = {
-    "final_wealth": [3.9191904397441317, 5.271734800112752, 6.4919173532734],
-    "sharpe": [0.8834261392476885, 1.0822471049894835, 1.0870274192563298],
-    "max_drawdown": [-0.24492979882443888, -0.3484341065072455, -0.3647362222913336],
-    "benchmark_final_wealth": [7.738746785185247, 12.18438698102016, 4.811106900593742],
+    "final_wealth": [3.919093551765683, 5.271594536226822, 6.492136405328763],
+    "sharpe": [0.8836161288444129, 1.0825064413877024, 1.0873093081610223],
+    "max_drawdown": [-0.24492091449185116, -0.3483249970372696, -0.3646183899058347],
+    "benchmark_final_wealth": [7.74015930224129, 12.184717644147174, 4.812767997505683],
 }
-PER_PATH_SHA = "7b16c8a11cadf41078d64ca401ee0740a8fc6078ddcadb25b4215ede6f6856e2"
-WEALTH_SHA = "9995bd23da9f83cac873f30e3186dbf3f03779a1eab7e8213bf604324b453013"
-MEDIAN_SHA = "7adbf309e8ee6516ddf20b96a05350d6905082ce233ed4d1cc78588dde7f881f"
+PER_PATH_SHA = "1d73a08243412be3119cb4f7b7c6deb522c333314953af76550d0160da386cea"
+WEALTH_SHA = "d13b6fe0cc6983892e7bd7a3812b09370a8540d8f5ee2a876d39b1637fb42c05"
+MEDIAN_SHA = "662dc2cbb57bc249fdf3d222da809d19e9ac1f6cb293ccf3f13f293e81a2dff3"
 
 
 def _digest(*arrays: np.ndarray) -> str:

@@ -9,11 +9,12 @@ the path's noise around it, so a crunch is deep on most paths and mild on a few
 is path 0 of one of these (`engine.markets.synthetic`).
 
 Model, per phase and asset, on a calendar of every day:
-- daily log return = drift / bars + vol / sqrt(periods) x shock. Bars are the bars in a
+- daily log return = drift / bars + vol / sqrt(bars) x shock. Bars are the bars in a
   calendar year (365.25 for crypto, which trades every day; 260.9 for equities, Monday to
-  Friday, their weekend returns zero), so a phase's median log move is drift x years; periods
-  are the engine's annualization (365 and 252), so a path's annualized volatility as the
-  engine measures it is vol. Crypto weekends are quieter (`crypto_weekend_vol`);
+  Friday, their weekend returns zero), so a phase's median log move is drift x years, and,
+  as the engine annualizes with a window's bars per calendar year
+  (`metrics.periods_per_year`), a path's annualized volatility as the engine measures it is
+  vol. Crypto weekends are quieter (`crypto_weekend_vol`);
 - shock = loadings . factors + sqrt(1 - |loadings|^2) x idiosyncratic, with independent unit
   factors, so the weekday correlation of two assets is the dot product of their loadings
   (`Scenario.correlation`). On weekends crypto's non-crypto loadings move onto the crypto
@@ -270,6 +271,7 @@ def _phase_tables(
     (phases, 2, A, F), each phase on its course (0: its own numbers, i: its i-th branch)."""
     n_assets, n_phases = len(scenario.assets), len(scenario.phases)
     crypto = np.array([a.kind == "crypto" for a in scenario.assets.values()])
+    bars = np.where(crypto, DAYS_A_YEAR, DAYS_A_YEAR * 5.0 / 7.0)  # bars in a calendar year
     mu = np.zeros((n_phases, 2, n_assets))
     sigma = np.zeros((n_phases, 2, n_assets))
     loadings = np.zeros((n_phases, 2, n_assets, len(scenario.factors)))
@@ -280,8 +282,8 @@ def _phase_tables(
         specs = phase.course(course)
         drift = np.array([specs[s].drift if s in specs else 0.0 for s in scenario.assets])
         vol = np.array([specs[s].vol if s in specs else 0.0 for s in scenario.assets])
-        mu[p, :, :] = drift / np.where(crypto, DAYS_A_YEAR, DAYS_A_YEAR * 5.0 / 7.0)
-        daily = vol / np.sqrt(np.where(crypto, 365.0, 252.0))
+        mu[p, :, :] = drift / bars
+        daily = vol / np.sqrt(bars)
         sigma[p, 0] = np.where(crypto, daily * weekday_scale, daily)
         sigma[p, 1] = np.where(crypto, daily * weekday_scale * weekend_vol, daily)
         weekday_loads = scenario.loading_matrix(phase, course)
