@@ -172,3 +172,29 @@ def test_page_says_rf_is_the_runs_cash_series(page, stats, frame):
     for gone in ("Smart Sharpe", "Prob. Sharpe Ratio", "Omega", "Sortino/√2", "Treynor Ratio"):
         assert f"<td>{gone}</td>" not in page  # quantstats' constant-rf rows, not shown wrong
     assert f"Periods/Year: {ppy:.2f}".removesuffix(".00") in page
+
+
+def test_rows_about_winning_and_losing_bars_count_only_bars_in_the_market(page, frame):
+    """quantstats counts a T-bill day as a winning bar: a run in cash three days in four had an
+    'average win' of a third of a percent and a payoff ratio far below 1. Over the bars that
+    held risky weight (textbook: the mean of the gains, of the losses, their ratio; gross gains
+    over gross losses; Kelly p - (1 - p) / b; the mean of the non-zero bars)."""
+    held = frame["strategy"][frame["exposure"] > 1e-9]
+    gains, losses = held[held > 0], held[held < 0]
+    win_rate = len(gains) / len(held[held != 0])
+    payoff = gains.mean() / abs(losses.mean())
+    want = {
+        "Avg. Return": (held[held != 0].mean(), True),
+        "Avg. Win": (gains.mean(), True),
+        "Avg. Loss": (losses.mean(), True),
+        "Payoff Ratio": (payoff, False),
+        "Win/Loss Ratio": (payoff, False),
+        "Profit Factor": (held[held >= 0].sum() / abs(losses.sum()), False),
+        "Kelly Criterion": (win_rate - (1 - win_rate) / payoff, True),
+    }
+    for label, (value, percent) in want.items():
+        shown(cells(page, label)[-1], value, percent)
+    everything = frame["strategy"]
+    diluted = everything[everything > 0].mean()  # what quantstats printed: T-bill days in
+    assert gains.mean() > 3 * diluted
+    assert "rows about winning and losing bars" in page

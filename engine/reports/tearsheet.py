@@ -293,7 +293,8 @@ class _Tearsheet:
         """The finished page; quantstats writes its draft to `path`, the only file touched."""
         self.draw(str(path))
         text = _finish_html(path.read_text(encoding="utf-8"), self.title, self.label)
-        return fixes.make_true(text, self.truth)
+        with _quiet_known_warnings():  # the rows it redoes call quantstats' functions again
+            return fixes.make_true(text, self.truth)
 
 
 def tearsheet_page(

@@ -13,7 +13,12 @@ here, from the run's own series:
   excess returns, blank where the strategy sat in cash and there is no risk to divide by);
   the rolling Sortino is not shown: over a window mostly in cash its downside is a few tiny
   days and the ratio runs to hundreds, true arithmetic that reads as a false signal;
-- win days are the share of bars in the market that gained;
+- win days are the share of bars in the market that gained, and the rows about winning and
+  losing bars (average win and loss, payoff, profit factor, Kelly, outlier ratios: `BAR_ROWS`)
+  are quantstats' own functions over the bars in the market: counting a T-bill day as a win
+  gave hayes-pivot an average win of 0.33% and a payoff ratio of 0.16 when its days in BTC
+  won 1.97% and paid 0.96 (distribution rows, such as VaR, skew and the best day, and the
+  month, quarter and year rows keep every bar: they are what the account did);
 - the header says what rf is.
 """
 
@@ -44,6 +49,24 @@ DROPPED_ROWS = (
     "Omega",
     "Risk-Adjusted Return",
     "Treynor Ratio",
+)
+# quantstats rows about winning and losing bars, redone over the bars in the market (a bar in
+# T-bills is neither a win nor a loss): (row label, `quantstats.stats` function, a percent?)
+BAR_ROWS = (
+    ("Avg. Return", "avg_return", True),
+    ("Avg. Win", "avg_win", True),
+    ("Avg. Loss", "avg_loss", True),
+    ("Win/Loss Ratio", "win_loss_ratio", False),
+    ("Profit Ratio", "profit_ratio", False),
+    ("Kelly Criterion", "kelly_criterion", True),
+    ("Risk of Ruin", "risk_of_ruin", True),
+    ("Payoff Ratio", "payoff_ratio", False),
+    ("Profit Factor", "profit_factor", False),
+    ("Common Sense Ratio", "common_sense_ratio", False),
+    ("CPC Index", "cpc_index", False),
+    ("Tail Ratio", "tail_ratio", False),
+    ("Outlier Win Ratio", "outlier_win_ratio", False),
+    ("Outlier Loss Ratio", "outlier_loss_ratio", False),
 )
 _STRATEGY_COLOR = "#348dc1"
 _BENCHMARK_COLOR = "#fedd78"  # quantstats' own pair of colours, so the page stays one look
@@ -107,6 +130,29 @@ def win_share(returns: pd.Series, exposure: pd.Series | None) -> float:
     return float((traded > 0).mean()) if len(traded) else float("nan")
 
 
+def in_market(returns: pd.Series, exposure: pd.Series | None) -> pd.Series:
+    """The returns of the bars holding risky weight (all bars when exposure is unknown)."""
+    return returns if exposure is None else returns[exposure.to_numpy() > IN_MARKET]
+
+
+def bar_cells(returns: pd.Series, exposure: pd.Series | None) -> dict[str, str]:
+    """`BAR_ROWS` over the bars in the market, printed as quantstats prints its cells
+    (rounded to 2 decimals; '-' where there is no figure, such as no losing bar)."""
+    from quantstats import stats
+
+    held = in_market(returns, exposure)
+    out = {}
+    for label, name, percent in BAR_ROWS:
+        value = np.nan
+        if len(held):
+            with np.errstate(all="ignore"):
+                value = float(getattr(stats, name)(held, prepare_returns=False))
+        value = value * 100 if percent else value
+        unit = "%" if percent else ""
+        out[label] = "-" if not np.isfinite(value) else f"{round(value, 2)}{unit}"
+    return out
+
+
 def streaks(returns: pd.Series, exposure: pd.Series | None) -> tuple[int, int]:
     """Longest runs of winning and of losing bars in the market (a bar in cash ends a run)."""
     values = returns.to_numpy(dtype=float)
@@ -165,12 +211,17 @@ def fix_rows(page: str, truth: PageTruth) -> str:
     runs = [streaks(r, e) for r, e in columns]
     page = _set_row(page, "Max Consecutive Wins", [str(w) for w, _ in runs])
     page = _set_row(page, "Max Consecutive Losses", [str(n) for _, n in runs])
+    by_column = [bar_cells(r, e) for r, e in columns]
+    for label, _, _ in BAR_ROWS:
+        page = _set_row(page, label, [cells[label] for cells in by_column])
     for label in DROPPED_ROWS:
         page = _row(label).sub("", page, count=1)
     note = (
         '<p class="playbook-note">Sharpe and Sortino use excess returns over the run\'s cash '
         "(T-bill) return of each bar, as stats.json does; time in market is the share of bars "
-        "holding risky assets; win days and win and loss streaks count only those bars.</p>"
+        "holding risky assets; win days, win and loss streaks and the rows about winning and "
+        "losing bars (average win and loss, payoff, profit factor, Kelly, outlier ratios) count "
+        "only those bars.</p>"
     )
     return page.replace(
         "<h3>Key Performance Metrics</h3>", "<h3>Key Performance Metrics</h3>" + note, 1
