@@ -1,0 +1,54 @@
+"""The README's figures are the figures the runs give: prose cannot drift from the goldens.
+
+The README quotes some real-history and synthetic results in sentences. The runs behind them
+are pinned in `tests/golden/*.json` (and those to textbook recomputations in
+`test_golden_real.py`), so each sentence is held to its golden entry here, at the precision it
+prints. A figure that moves on purpose is re-baselined there and its sentence changes here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tests" / "golden"
+
+
+def readme() -> str:
+    return " ".join((REPO / "README.md").read_text().split())  # sentences span lines
+
+
+def golden(kind: str) -> dict:
+    return json.loads((GOLDEN / f"{kind}.json").read_text())
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "config", "keys"),
+    [
+        # hayes-pivot on 2014-09-17..2026-08-20 (README, "The playbooks")
+        (
+            r"in cash on the article's date with its alarm on: CAGR (\S+), max drawdown (\S+) ",
+            "hayes-pivot",
+            ("cagr", "max_drawdown"),
+        ),
+        # hard-assets-vs-duration with its BTC leg (README, the playbooks table)
+        (r"Real data 2004-11-18 to 2026-08: (\S+) a year with BTC", "hard-assets-vs-duration",
+         ("cagr",)),
+    ],
+)  # fmt: skip
+def test_real_history_sentences_quote_the_golden_runs(
+    sentence: str, config: str, keys: tuple[str, ...]
+) -> None:
+    match = re.search(sentence, readme())
+    assert match, sentence
+    figures = golden("real_snapshot")[config]
+    for printed, key in zip(match.groups(), keys, strict=True):
+        assert printed.rstrip(",") == percent(figures[key]), (config, key)
