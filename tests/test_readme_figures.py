@@ -52,3 +52,30 @@ def test_real_history_sentences_quote_the_golden_runs(
     figures = golden("real_snapshot")[config]
     for printed, key in zip(match.groups(), keys, strict=True):
         assert printed.rstrip(",") == percent(figures[key]), (config, key)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_hard_assets_variants_sentence_is_what_the_variants_give(shared_data: Path) -> None:
+    """The sentence 'Real data 2004-11-18 to 2026-08: A a year with BTC, B gold-only; with
+    levels C and D' is the shipped config run as is, with `btc_leg: false`, `levels: true`
+    and both (CAGR, one decimal)."""
+    import warnings
+
+    from engine import api
+    from engine.runs.config import load_run_config
+
+    config = REPO / "configs" / "hard-assets-vs-duration.yaml"
+    match = re.search(
+        r"Real data 2004-11-18 to 2026-08: (\S+) a year with BTC, (\S+) gold-only; "
+        r"with levels (\S+) and (\S+?)\. ",
+        readme(),
+    )
+    assert match
+    params = load_run_config(config).params
+    variants = ({}, {"btc_leg": False}, {"levels": True}, {"levels": True, "btc_leg": False})
+    for printed, extra in zip(match.groups(), variants, strict=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the snapshot's data warnings, not the figure
+            result = api.run(config, data_dir=shared_data, params={**params, **extra})
+        assert printed == percent(result.stats["cagr"]), extra
