@@ -79,3 +79,34 @@ def test_hard_assets_variants_sentence_is_what_the_variants_give(shared_data: Pa
             warnings.simplefilter("ignore")  # the snapshot's data warnings, not the figure
             result = api.run(config, data_dir=shared_data, params={**params, **extra})
         assert printed == percent(result.stats["cagr"]), extra
+
+
+@pytest.mark.slow
+def test_default_path_percentiles_are_what_200_paths_give() -> None:
+    """'Path 0 is a typical path of the scenario (Nth percentile of 60/40's final wealth across
+    200 paths, Mth of BTC's, Kth of hayes-pivot's)', in the README and the scenario YAML's
+    comment: the share of the 200 paths (`run_paths`, the configs as shipped) whose final
+    wealth is below path 0's, rounded half up."""
+    import math
+
+    from engine.markets import generate_paths, load_scenario
+    from engine.runs.config import load_run_config
+    from engine.runs.paths import run_paths
+
+    match = re.search(
+        r"\((\d+)th percentile of 60/40's final wealth across 200 paths, (\d+)th of BTC's, "
+        r"(\d+)(?:st|nd|rd|th) of hayes-pivot's\)",
+        readme(),
+    )
+    assert match
+    yaml_text = " ".join((REPO / "configs/scenarios/ai-credit-crunch.yaml").read_text().split())
+    scenario = load_scenario("ai-credit-crunch")
+    markets = generate_paths(scenario, 200, scenario.seed)
+    configs = ("60-40", "buy-and-hold-btc", "hayes-pivot")
+    for printed, config in zip(match.groups(), configs, strict=True):
+        base = load_run_config(REPO / "configs" / f"{config}.yaml")
+        final = run_paths(base, markets, scenario.name, scenario.seed).per_path["final_wealth"]
+        below = float((final.to_numpy() < final.iloc[0]).mean() * 100)
+        assert int(printed) == math.floor(below + 0.5), (config, below)
+    for ordinal in match.groups():
+        assert f"the {ordinal}" in yaml_text  # "at the 48th percentile for 60-40, the 46th ..."
