@@ -12,6 +12,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +30,28 @@ def golden(kind: str) -> dict:
 
 def percent(value: float) -> str:
     return f"{value * 100:.1f}%"
+
+
+@pytest.fixture(scope="module")
+def crunch_finals() -> dict[str, pd.DataFrame]:
+    """Per-path figures of the shipped configs the README quotes, on 200 paths of
+    ai-credit-crunch at its own seed (what `playbook scenario run --paths 200` runs)."""
+    from engine.markets import generate_paths, load_scenario
+    from engine.runs.config import load_run_config
+    from engine.runs.paths import run_paths
+
+    scenario = load_scenario("ai-credit-crunch")
+    markets = generate_paths(scenario, 200, scenario.seed)
+    configs = ("60-40", "buy-and-hold-btc", "hayes-pivot", "hayes-pivot-broad")
+    return {
+        name: run_paths(
+            load_run_config(REPO / "configs" / f"{name}.yaml"),
+            markets,
+            scenario.name,
+            scenario.seed,
+        ).per_path
+        for name in configs
+    }
 
 
 @pytest.mark.parametrize(
@@ -82,17 +106,11 @@ def test_hard_assets_variants_sentence_is_what_the_variants_give(shared_data: Pa
 
 
 @pytest.mark.slow
-def test_default_path_percentiles_are_what_200_paths_give() -> None:
+def test_default_path_percentiles_are_what_200_paths_give(crunch_finals) -> None:
     """'Path 0 is a typical path of the scenario (Nth percentile of 60/40's final wealth across
     200 paths, Mth of BTC's, Kth of hayes-pivot's)', in the README and the scenario YAML's
-    comment: the share of the 200 paths (`run_paths`, the configs as shipped) whose final
-    wealth is below path 0's, rounded half up."""
-    import math
-
-    from engine.markets import generate_paths, load_scenario
-    from engine.runs.config import load_run_config
-    from engine.runs.paths import run_paths
-
+    comment: the share of the 200 paths whose final wealth is below path 0's, rounded half
+    up."""
     match = re.search(
         r"\((\d+)th percentile of 60/40's final wealth across 200 paths, (\d+)th of BTC's, "
         r"(\d+)(?:st|nd|rd|th) of hayes-pivot's\)",
@@ -100,13 +118,21 @@ def test_default_path_percentiles_are_what_200_paths_give() -> None:
     )
     assert match
     yaml_text = " ".join((REPO / "configs/scenarios/ai-credit-crunch.yaml").read_text().split())
-    scenario = load_scenario("ai-credit-crunch")
-    markets = generate_paths(scenario, 200, scenario.seed)
     configs = ("60-40", "buy-and-hold-btc", "hayes-pivot")
     for printed, config in zip(match.groups(), configs, strict=True):
-        base = load_run_config(REPO / "configs" / f"{config}.yaml")
-        final = run_paths(base, markets, scenario.name, scenario.seed).per_path["final_wealth"]
-        below = float((final.to_numpy() < final.iloc[0]).mean() * 100)
-        assert int(printed) == math.floor(below + 0.5), (config, below)
+        final = crunch_finals[config]["final_wealth"].to_numpy()
+        below = float((final < final[0]).mean() * 100)
+        assert int(printed) == int(np.floor(below + 0.5)), (config, below)
     for ordinal in match.groups():
         assert f"the {ordinal}" in yaml_text  # "at the 48th percentile for 60-40, the 46th ..."
+
+
+@pytest.mark.slow
+def test_scenario_median_cagrs_sentence_is_what_200_paths_give(crunch_finals) -> None:
+    """'Median CAGR: hayes-pivot A, the broad variant B.' (README, as `playbook scenario run
+    --paths 200` prints it): the median of the paths' CAGRs, one decimal."""
+    match = re.search(r"Median CAGR: hayes-pivot (\S+), the broad variant (\S+)\.", readme())
+    assert match
+    for printed, config in zip(match.groups(), ("hayes-pivot", "hayes-pivot-broad"), strict=True):
+        cagr = crunch_finals[config]["cagr"].to_numpy()
+        assert printed == f"{np.median(cagr) * 100:+.1f}%", config
