@@ -1,9 +1,10 @@
-"""The README's figures are the figures the runs give: prose cannot drift from the goldens.
+"""The README's figures are the figures the runs give: prose cannot drift from the runs.
 
-The README quotes some real-history and synthetic results in sentences. The runs behind them
-are pinned in `tests/golden/*.json` (and those to textbook recomputations in
-`test_golden_real.py`), so each sentence is held to its golden entry here, at the precision it
-prints. A figure that moves on purpose is re-baselined there and its sentence changes here.
+The README quotes real-history and scenario results in sentences. Each sentence is held, at
+the precision it prints, to its run: the golden entry where the run is pinned in
+`tests/golden/*.json` (those are held to textbook recomputations in `test_golden_real.py`),
+else the run itself (config variants on the real snapshot, 200 scenario paths). A figure
+that moves on purpose changes its sentence in the same commit.
 """
 
 from __future__ import annotations
