@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import cli
+from engine.markets import load_scenario
 from engine.reports.scenario_table import CSV, PAGE, Cell, cell_row, table_frame, terminal_table
 from engine.runs.config import find_config, load_run_config
 from engine.workflows.scenario_table import run_table, scenario_list, write_table_folder
@@ -237,3 +238,45 @@ def test_bad_scenario_or_playbook_is_one_line_with_exit_code_2(
     assert len(lines) == 1 and lines[0].startswith("error: ") and "(fix: " in lines[0]
     assert problem in lines[0]
     assert not (tmp_path / "scenarios").exists()
+
+
+@pytest.mark.slow
+def test_without_seed_a_cell_is_what_scenario_run_prints_for_it(tmp_path: Path) -> None:
+    """By default each scenario runs on its own seed, as `playbook scenario run` does: the
+    stagflation cell of a two-scenario table is that command's figure (it used to be seed 0
+    for every cell, so the two commands disagreed on the same playbook and scenario)."""
+    runner = CliRunner()
+    table = runner.invoke(
+        cli,
+        ["scenario", "table", "60-40", "--scenario", "soft-landing", "--scenario",
+         "stagflation", "--paths", "3", "--results-dir", str(tmp_path / "t")],
+    )  # fmt: skip
+    assert table.exit_code == 0, table.output
+    folder = Path(table.stdout.strip().splitlines()[-1].split(": ", 1)[1])
+    seed = load_scenario("stagflation").seed  # the named scenarios share one seed
+    assert folder.name.endswith(f"-3p-s{seed}")
+    frame = pd.read_csv(folder / CSV).set_index("scenario")
+    run = runner.invoke(
+        cli,
+        ["scenario", "run", "60-40", "--scenario", "stagflation", "--paths", "3",
+         "--results-dir", str(tmp_path / "r")],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    (report,) = (tmp_path / "r" / "scenarios").iterdir()
+    summary = pd.read_json(report / "summary.json", typ="series")
+    assert frame.loc["stagflation", "seed"] == summary["seed"] == seed != 0
+    assert frame.loc["stagflation", "cagr_median"] == pytest.approx(
+        summary["percentiles"]["CAGR"]["p50"], abs=1e-9
+    )
+    assert f"same 3 paths of seed {seed}" in (folder / PAGE).read_text()
+
+
+def test_cells_on_their_scenarios_own_differing_seeds_say_so() -> None:
+    """A scenario YAML with a seed of its own beside a named scenario: each cell on its own
+    scenario's seed, and the note says which (not 'the same paths of seed S')."""
+    from engine.reports.scenario_table import _same_paths_note
+
+    frame = pd.DataFrame({"scenario": ["a", "a", "b"], "paths": [3, 3, 3], "seed": [1, 1, 2]})
+    assert "its scenario's own seed (a 1, b 2)" in _same_paths_note(frame)
+    frame.loc[1, "seed"] = 5  # two seeds within one scenario: no claim of shared paths
+    assert "compare them with care" in _same_paths_note(frame)

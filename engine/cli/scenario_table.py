@@ -34,16 +34,17 @@ from engine.cli.targets import resolve_target
 @click.option(
     "--seed",
     type=click.IntRange(0, 2**63 - 1),
-    default=0,
-    show_default=True,
-    help="Seed of the paths, the same for every cell so cells are comparable.",
+    default=None,
+    help="Seed of the paths for every cell (default: each scenario's own seed, as `playbook "
+    "scenario run` uses, so a cell is the figure it prints). Playbooks on one scenario always "
+    "share its paths.",
 )
 @RESULTS_DIR
 def scenario_table(
     playbooks: tuple[str, ...],
     scenarios: tuple[str, ...],
     paths: int,
-    seed: int,
+    seed: int | None,
     results_dir: Path | None,
 ) -> None:
     """Playbooks x named scenarios in one table, on the same paths.

@@ -2,8 +2,9 @@
 
 Issue 20's "one table of a playbook across all named scenarios (and playbooks side by side
 on one scenario)". Every figure is read off a cell's per-path outcomes (`ScenarioOutcome.
-per_path`); nothing is re-simulated here. Every cell has the same path count and seed, so a
-row can be read against the next one. Three views of the same frame: `scenarios.html`
+per_path`); nothing is re-simulated here. Every cell has the same path count, and the cells
+of one scenario the same seed (one for all with `--seed`), so a row can be read against the
+next one. Three views of the same frame: `scenarios.html`
 (self-contained, offline), `scenarios.csv` and a plain terminal table.
 """
 
@@ -149,6 +150,14 @@ def _same_paths_note(frame: pd.DataFrame) -> str:
         return (
             f"Every cell ran on the same {paths[0]} paths of seed {seeds[0]} (path i of a "
             "scenario is the same market for every playbook), so cells are comparable."
+        )
+    per_scenario = frame.groupby("scenario", sort=False)["seed"].unique()
+    if len(paths) == 1 and all(len(s) == 1 for s in per_scenario):
+        own = ", ".join(f"{name} {s[0]}" for name, s in per_scenario.items())
+        return (
+            f"Every cell ran on {paths[0]} paths of its scenario's own seed ({own}): path i "
+            "of a scenario is the same market for every playbook, so a scenario's cells are "
+            "comparable, and each is what `playbook scenario run` prints for it."
         )
     return "Cells ran on different path counts or seeds: compare them with care."
 

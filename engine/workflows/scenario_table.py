@@ -1,9 +1,10 @@
 """`playbook scenario table`: playbooks x named scenarios, every cell on the same paths.
 
-Each cell is exactly what `playbook scenario run PLAYBOOK --scenario NAME --paths N --seed S`
-would compute (the same `make_paths` and `run_paths`), so a table row can be opened as its
-own scenario report. The folder is written whole or not at all: the page, the CSV, the
-terminal table, and each cell's per-path numbers.
+Each cell is exactly what `playbook scenario run PLAYBOOK --scenario NAME --paths N [--seed
+S]` would compute (the same `make_paths` and `run_paths`, and by default the same seed: the
+scenario's own), so a table row can be opened as its own scenario report. The folder is
+written whole or not at all: the page, the CSV, the terminal table, and each cell's per-path
+numbers.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def run_table(
     playbooks: Sequence[tuple[str, RunConfig]],
     scenarios: Sequence[str],
     paths: int,
-    seed: int,
+    seed: int | None,
     on_paths: Callable[[int, int], None] | None = None,
 ) -> list[Cell]:
-    """Every (playbook, scenario) cell on `paths` paths of `seed`, playbook-major order.
+    """Every (playbook, scenario) cell on `paths` paths of `seed` (None: each scenario's own
+    seed, as `playbook scenario run` defaults to), playbook-major order.
 
     `on_paths(done, total)` counts paths over all cells.
     """
+    from engine.markets import load_scenario
+
     if not playbooks:
         raise ConfigError("no playbook to run", "name a config or strategy")
     labels = [label for label, _config in playbooks]
@@ -66,19 +70,21 @@ def run_table(
     for label, config in playbooks:
         for scenario in scenarios:
             before = len(cells) * paths
-            markets, name = make_paths(config, scenario, paths, seed, "regime", None, 20)
+            used = load_scenario(scenario).seed if seed is None else seed
+            markets, name = make_paths(config, scenario, paths, used, "regime", None, 20)
 
             def report(done: int, _total: int, before: int = before) -> None:
                 if on_paths is not None:
                     on_paths(before + done, total)
 
-            outcome = run_paths(config, markets, name, seed, on_chunk=report)
+            outcome = run_paths(config, markets, name, used, on_chunk=report)
             cells.append(Cell(label, outcome))
     return cells
 
 
 def write_table_folder(cells: Sequence[Cell], results_dir: Path, command: str = "") -> Path:
-    """results/scenarios/<stamp>-table-<what>-<N>p-s<seed>/ with the page, CSV and cells."""
+    """results/scenarios/<stamp>-table-<what>-<N>p-s<seed>/ (s-own: each scenario's own
+    seed, when they differ) with the page, CSV and cells."""
     frame = table_frame(cells)
     first = cells[0].outcome
     what = "-".join(dict.fromkeys(frame["playbook"])) if frame["playbook"].nunique() == 1 else ""
@@ -86,7 +92,8 @@ def write_table_folder(cells: Sequence[Cell], results_dir: Path, command: str = 
         what = "-".join(filter(None, [what, str(frame["scenario"].iloc[0])]))
     slug = re.sub(r"[^a-z0-9.-]+", "-", (what or "grid").lower()).strip("-")[:80]
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-table-{slug}-{first.paths}p-s{first.seed}"
+    seed = str(first.seed) if frame["seed"].nunique() == 1 else "-own"
+    name = f"{stamp}-table-{slug}-{first.paths}p-s{seed}"
 
     def fill(folder: Path) -> None:
         frame.to_csv(folder / CSV, index=False)
