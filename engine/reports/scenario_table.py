@@ -4,8 +4,8 @@ Issue 20's "one table of a playbook across all named scenarios (and playbooks si
 on one scenario)". Every figure is read off a cell's per-path outcomes (`ScenarioOutcome.
 per_path`); nothing is re-simulated here. Every cell has the same path count, and the cells
 of one scenario the same seed (one for all with `--seed`), so a row can be read against the
-next one. Three views of the same frame: `scenarios.html`
-(self-contained, offline), `scenarios.csv` and a plain terminal table.
+next one. Three views of the same frame: `scenarios.html` (self-contained, offline),
+`scenarios.csv` and a plain terminal table.
 """
 
 from __future__ import annotations
