@@ -137,3 +137,60 @@ def test_scenario_median_cagrs_sentence_is_what_200_paths_give(crunch_finals) ->
     for printed, config in zip(match.groups(), ("hayes-pivot", "hayes-pivot-broad"), strict=True):
         cagr = crunch_finals[config]["cagr"].to_numpy()
         assert printed == f"{np.median(cagr) * 100:+.1f}%", config
+
+
+def _recorded(name: str) -> dict[str, dict]:
+    """A `python -m benchmarks` result file's rows by case, and its commit under 'git'."""
+    data = json.loads((REPO / "benchmarks" / "results" / name).read_text())
+    return {"git": data["git"], **{row["case"]: row for row in data["rows"]}}
+
+
+def _row(rows: dict[str, dict], start: str) -> dict:
+    (found,) = [row for case, row in rows.items() if case.startswith(start)]
+    return found
+
+
+def test_performance_section_quotes_the_recorded_benchmark_runs() -> None:
+    """README's Performance figures are the recorded runs' (benchmarks/results/latest.json
+    and rivals.json), as printed: a re-run that is not copied into the README, or a README
+    edit that is not a run, fails here. Timings are never tested; only the quoting is."""
+    text = readme()
+    section = text[text.index("## Performance") :]
+    latest, rivals = _recorded("latest.json"), _recorded("rivals.json")
+    assert f"at commit {latest['git']['commit'][:7]}" in section
+    assert f"Measurement 7 again at {rivals['git']['commit'][:7]}" in section
+    hayes = _row(latest, "10,000 sets end to end")
+    trend_2, trend_1 = (
+        _row(latest, f"trend rule: playbook sweep vs backtesting.py {k}")
+        for k in ("Backtest.optimize, 2 proc", "Backtest.optimize, same c")
+    )
+    vbt = _row(latest, "hayes-pivot, 1,000 sets: playbook sweep vs vectorbt")
+    vbt_memory = _row(latest, "hayes-pivot, 1,000 sets: peak RSS")
+    warm, cold = (
+        _row(latest, f"WHOLE COMMAND: playbook sweep, trend rule, 10,000 sets, {k}")
+        for k in ("warm", "cold")
+    )
+    quoted = [
+        f"| {hayes['value']:,.0f} sets/s |",
+        f"| {hayes['ratio']:.0f}x |",
+        f"| {trend_1['value']:,.0f} sets/s |",
+        f"backtesting.py `optimize` {trend_2['reference']:.1f} sets/s",
+        f"{trend_1['reference']:.1f} sets/s (a pool of 1 process)",
+        f"{trend_2['ratio']:.1f}x / **{trend_1['ratio']:.1f}x on the same cores**",
+        f"{vbt['ratio']:.2f}x faster, {vbt_memory['ratio']:.2f}x less memory",
+        f"{warm['value']:,.0f} / {cold['value']:,.0f} sets/s",
+    ]
+    r_trend_2, r_trend_1 = (
+        _row(rivals, f"trend rule: playbook sweep vs backtesting.py {k}")
+        for k in ("Backtest.optimize, 2 proc", "Backtest.optimize, same c")
+    )
+    r_warm = _row(rivals, "WHOLE COMMAND: playbook sweep, trend rule, 10,000 sets, warm")
+    r_vbt = _row(rivals, "hayes-pivot, 1,000 sets: playbook sweep vs vectorbt")
+    quoted += [
+        f"the trend rule **{r_trend_1['value']:,.0f} sets/s** in-process",
+        f"**{r_warm['value']:,.0f} sets/s as the whole command**",
+        f"**{r_trend_2['ratio']:.1f}x / {r_trend_1['ratio']:.1f}x**",
+        f"{r_vbt['ratio']:.2f}x faster than vectorbt",
+    ]
+    missing = [figure for figure in quoted if figure not in section]
+    assert not missing, missing
