@@ -3,7 +3,8 @@
 The README quotes real-history and scenario results in sentences. Each sentence is held, at
 the precision it prints, to its run: the golden entry where the run is pinned in
 `tests/golden/*.json` (those are held to textbook recomputations in `test_golden_real.py`),
-else the run itself (config variants on the real snapshot, 200 scenario paths). A figure
+else the run itself (config variants on the real snapshot, 200 scenario paths); the
+Performance section to the recorded benchmark runs (`benchmarks/results/*.json`). A figure
 that moves on purpose changes its sentence in the same commit.
 """
 
