@@ -195,3 +195,19 @@ def test_performance_section_quotes_the_recorded_benchmark_runs() -> None:
     ]
     missing = [figure for figure in quoted if figure not in section]
     assert not missing, missing
+
+
+@pytest.mark.slow
+def test_exposure_by_phase_table_is_what_200_paths_give(crunch_finals) -> None:
+    """README's 'Exposure by phase over 200 paths' rows (does the playbook de-lever in the
+    crunch and re-enter after the pivot?): each phase's exposure averaged over the paths,
+    whole percents."""
+    lines = (REPO / "README.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| phase | boom |"))
+    phases = [cell.strip() for cell in header.strip("|").split("|")][1:]
+    for config in ("hayes-pivot", "hayes-pivot-broad"):
+        row = next(line for line in lines if line.startswith(f"| {config} |"))
+        printed = [cell.strip() for cell in row.strip("|").split("|")][1:]
+        per_path = crunch_finals[config]
+        want = [f"{per_path[f'exposure.{phase}'].mean():.0%}" for phase in phases]
+        assert printed == want, config
