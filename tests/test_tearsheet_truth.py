@@ -198,3 +198,23 @@ def test_rows_about_winning_and_losing_bars_count_only_bars_in_the_market(page, 
     diluted = everything[everything > 0].mean()  # what quantstats printed: T-bill days in
     assert gains.mean() > 3 * diluted
     assert "rows about winning and losing bars" in page
+
+
+def test_readme_quotes_this_pages_average_win_and_payoff(page, frame):
+    """README: 'with T-bill days counted as wins, hayes-pivot's average win read A and its
+    payoff ratio B when its days in BTC won C and paid D': A and B over every bar (what
+    quantstats printed), C and D the page's cells now (this run is the README's default)."""
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    match = re.search(
+        r"average win read (\S+) and its payoff ratio (\S+) when its days in BTC won (\S+) "
+        r"and paid (\S+)\. ",
+        text,
+    )
+    assert match
+    every = frame["strategy"]
+    diluted_win = every[every > 0].mean()
+    diluted_payoff = diluted_win / abs(every[every < 0].mean())
+    assert match[1] == f"{diluted_win * 100:.2f}%"
+    assert match[2] == f"{diluted_payoff:.2f}"
+    assert match[3] == cells(page, "Avg. Win")[-1]
+    assert match[4] == cells(page, "Payoff Ratio")[-1]
