@@ -25,6 +25,7 @@ from engine.data.sources import DirectorySource, FrameSource
 from engine.data.vintages import known_at, normalize_vintages, read_vintage_csv
 from engine.errors import DataError
 
+REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "vintages"
 DATA = FIXTURES / "data"
 SERIES = ("UNRATE", "M2SL", "WALCL")
@@ -277,6 +278,22 @@ def test_vintages_sensitivity_command_prints_both_parts():
     assert "decisions that moved (11 bars" in result.output
     assert "... 8 more (--limit)" in result.output
     assert "as_of - latest: CAGR" in result.output
+
+
+def test_readme_shows_the_commands_real_output():
+    """The README's `playbook vintages sensitivity` block is this command's stdout, byte for
+    byte (the fixture data are fixed: the figures a reader sees there are what it prints)."""
+    from click.testing import CliRunner
+
+    from engine.cli import cli
+
+    command = "$ playbook vintages sensitivity tests/fixtures/vintages/jobless-rule.yaml\n"
+    readme = (REPO / "README.md").read_text()
+    start = readme.index(command) + len(command)
+    shown = readme[start : readme.index("```", start)]
+    result = CliRunner().invoke(cli, ["vintages", "sensitivity", str(CONFIG)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == shown
 
 
 def test_known_at_gives_each_reference_date_as_published_by_the_bar():
