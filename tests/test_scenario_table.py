@@ -280,3 +280,30 @@ def test_cells_on_their_scenarios_own_differing_seeds_say_so() -> None:
     assert "its scenario's own seed (a 1, b 2)" in _same_paths_note(frame)
     frame.loc[1, "seed"] = 5  # two seeds within one scenario: no claim of shared paths
     assert "compare them with care" in _same_paths_note(frame)
+
+
+@pytest.mark.slow
+def test_readme_scenario_table_outputs_are_the_commands_output(tmp_path: Path) -> None:
+    """The README's two `playbook scenario table ... --paths 20` blocks are what the commands
+    print (the exposure-by-phase column cut, as the README says)."""
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme[readme.index("$ playbook scenario table") :]
+    block = block[: block.index("```")]
+    shown: dict[str, list[str]] = {}
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            command = line[2:]
+            shown[command] = []
+        else:
+            shown[command].append(line)
+    assert len(shown) == 2
+    for n, (command, lines) in enumerate(shown.items()):
+        args = shlex.split(command)[1:]  # without `playbook`
+        result = CliRunner().invoke(cli, [*args, "--results-dir", str(tmp_path / str(n))])
+        assert result.exit_code == 0, result.output
+        printed = result.stdout.splitlines()
+        cut = next(line.index("exposure by phase") for line in printed if "exposure by" in line)
+        table = [line if line.startswith("SYNTHETIC") else line[:cut].rstrip() for line in printed]
+        assert table[: len(lines)] == lines, command
