@@ -72,6 +72,13 @@ def div(page: str, div_id: str) -> str:
     return match.group(1)
 
 
+def held_over_the_bar(frame: pd.DataFrame) -> pd.Series:
+    """Bars whose return was earned holding risky weight: the weights after the previous
+    close (weights.parquet holds each bar's weights after its own close, so an entry bar
+    earns cash and the trade's cost, an exit bar the market)."""
+    return frame["exposure"].shift(1, fill_value=0.0) > 1e-9
+
+
 def longest_run(flags: pd.Series) -> int:
     best = run = 0
     for flag in flags:
@@ -101,7 +108,7 @@ def test_time_in_market_is_the_engines_not_100_percent(page, stats, frame):
 
 
 def test_max_consecutive_wins_do_not_count_tbill_days(page, frame):
-    held = frame["exposure"] > 1e-9
+    held = held_over_the_bar(frame)
     wins = longest_run(held & (frame["strategy"] > 0))
     losses = longest_run(held & (frame["strategy"] < 0))
     tbill_wins = longest_run(frame["strategy"] > 0)  # what quantstats counted
@@ -179,7 +186,7 @@ def test_rows_about_winning_and_losing_bars_count_only_bars_in_the_market(page, 
     'average win' of a third of a percent and a payoff ratio far below 1. Over the bars that
     held risky weight (textbook: the mean of the gains, of the losses, their ratio; gross gains
     over gross losses; Kelly p - (1 - p) / b; the mean of the non-zero bars)."""
-    held = frame["strategy"][frame["exposure"] > 1e-9]
+    held = frame["strategy"][held_over_the_bar(frame)]
     gains, losses = held[held > 0], held[held < 0]
     win_rate = len(gains) / len(held[held != 0])
     payoff = gains.mean() / abs(losses.mean())

@@ -7,8 +7,9 @@ here, from the run's own series:
 - Sharpe and Sortino are the engine's (`engine.core.metrics`: excess returns over the cash series),
   the same numbers as stats.json; the rows quantstats computes from a constant rf (or from
   its own idea of exposure) are removed rather than shown wrong;
-- time in market is the share of bars with risky weight; win/loss streaks count only bars in
-  the market;
+- time in market is the share of bars ending with risky weight (as stats.json); win/loss
+  streaks count only bars in the market: those whose return was earned holding risky weight
+  (`held_over`: the weights after the previous close);
 - the end-of-year bars and the rolling Sharpe are our own figures (the rolling Sharpe on
   excess returns, blank where the strategy sat in cash and there is no risk to divide by);
   the rolling Sortino is not shown: over a window mostly in cash its downside is a few tiny
@@ -17,7 +18,7 @@ here, from the run's own series:
   losing bars (average win and loss, payoff, profit factor, Kelly, outlier ratios: `BAR_ROWS`)
   are quantstats' own functions over the bars in the market: counting a T-bill day as a win
   gave hayes-pivot an average win of 0.33% and a payoff ratio of 0.16 when its days in BTC
-  won 1.97% and paid 0.96 (distribution rows, such as VaR, skew and the best day, and the
+  won 1.97% and paid 0.95 (distribution rows, such as VaR, skew and the best day, and the
   month, quarter and year rows keep every bar: they are what the account did);
 - the header says what rf is.
 """
@@ -122,17 +123,27 @@ def longest_streak(flags: np.ndarray) -> int:
     return best
 
 
+def held_over(returns: pd.Series, exposure: pd.Series | None) -> np.ndarray:
+    """Which bars' returns were earned holding risky weight: the weights after the previous
+    bar's close (`exposure` is each bar's weights after its close, as weights.parquet). The
+    day a position is entered earns cash and the trade's cost, the day it is left earns the
+    market: counting the bar's own end weight swapped the two. All bars when exposure is
+    unknown (a benchmark)."""
+    if exposure is None:
+        return np.ones(len(returns), bool)
+    return np.r_[False, exposure.to_numpy()[:-1] > IN_MARKET]
+
+
 def win_share(returns: pd.Series, exposure: pd.Series | None) -> float:
     """Share of the bars in the market that gained (a T-bill day is no win)."""
     values = returns.to_numpy(dtype=float)
-    held = np.ones(len(values), bool) if exposure is None else exposure.to_numpy() > IN_MARKET
-    traded = values[held & (values != 0)]
+    traded = values[held_over(returns, exposure) & (values != 0)]
     return float((traded > 0).mean()) if len(traded) else float("nan")
 
 
 def in_market(returns: pd.Series, exposure: pd.Series | None) -> pd.Series:
-    """The returns of the bars holding risky weight (all bars when exposure is unknown)."""
-    return returns if exposure is None else returns[exposure.to_numpy() > IN_MARKET]
+    """The returns of the bars in the market (`held_over`)."""
+    return returns[held_over(returns, exposure)]
 
 
 def bar_cells(returns: pd.Series, exposure: pd.Series | None) -> dict[str, str]:
@@ -156,7 +167,7 @@ def bar_cells(returns: pd.Series, exposure: pd.Series | None) -> dict[str, str]:
 def streaks(returns: pd.Series, exposure: pd.Series | None) -> tuple[int, int]:
     """Longest runs of winning and of losing bars in the market (a bar in cash ends a run)."""
     values = returns.to_numpy(dtype=float)
-    held = np.ones(len(values), bool) if exposure is None else exposure.to_numpy() > IN_MARKET
+    held = held_over(returns, exposure)
     return longest_streak(held & (values > 0)), longest_streak(held & (values < 0))
 
 
@@ -219,9 +230,10 @@ def fix_rows(page: str, truth: PageTruth) -> str:
     note = (
         '<p class="playbook-note">Sharpe and Sortino use excess returns over the run\'s cash '
         "(T-bill) return of each bar, as stats.json does; time in market is the share of bars "
-        "holding risky assets; win days, win and loss streaks and the rows about winning and "
+        "ending with risky assets; win days, win and loss streaks and the rows about winning and "
         "losing bars (average win and loss, payoff, profit factor, Kelly, outlier ratios) count "
-        "only those bars.</p>"
+        "only the bars whose return was earned holding them (the weights after the previous "
+        "close).</p>"
     )
     return page.replace(
         "<h3>Key Performance Metrics</h3>", "<h3>Key Performance Metrics</h3>" + note, 1
