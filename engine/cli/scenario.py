@@ -95,15 +95,12 @@ def scenario_run(
     from engine.runs.cluster import check_executor
     from engine.runs.paths import run_paths
     from engine.runs.store import default_results_dir
-    from engine.workflows.scenario import check_generator, make_paths
+    from engine.workflows.scenario import check_generator, make_paths, path_seed
 
     check_executor(executor, scheduler)
     check_generator(generator, executor)
     _path, config, _lines = resolve_target(target)
-    if seed is None:
-        from engine.markets import load_scenario
-
-        seed = 0 if generator == "bootstrap" else load_scenario(scenario_name).seed
+    seed = path_seed(scenario_name, seed, generator)
     markets, label = make_paths(config, scenario_name, paths, seed, generator, data_dir, block_days)
     with work_progress() as progress:
         task = progress.add_task("paths", total=paths)

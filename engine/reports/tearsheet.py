@@ -273,7 +273,7 @@ class _Tearsheet:
 
     def draw(self, output: str) -> None:
         """quantstats' page, written by quantstats to `output` (rf=0: see the class)."""
-        with _quiet_known_warnings(), matplotlib.rc_context({"svg.hashsalt": "playbook"}):
+        with matplotlib.rc_context({"svg.hashsalt": "playbook"}):
             _quantstats().reports.html(
                 self.strategy,
                 self.bench,
@@ -290,10 +290,12 @@ class _Tearsheet:
             )
 
     def page(self, path: Path) -> str:
-        """The finished page; quantstats writes its draft to `path`, the only file touched."""
-        self.draw(str(path))
-        text = _finish_html(path.read_text(encoding="utf-8"), self.title, self.label)
-        with _quiet_known_warnings():  # the rows it redoes call quantstats' functions again
+        """The finished page; quantstats writes its draft to `path`, the only file touched.
+        quantstats' known warnings are quiet for both steps: its page and the rows the fixes
+        redo with its functions."""
+        with _quiet_known_warnings():
+            self.draw(str(path))
+            text = _finish_html(path.read_text(encoding="utf-8"), self.title, self.label)
             return fixes.make_true(text, self.truth)
 
 

@@ -14,6 +14,16 @@ from engine.runs.config import RunConfig
 from engine.runs.paths import GeneratedPaths
 
 
+def path_seed(scenario: str, seed: int | None, generator: str = "regime") -> int:
+    """The seed paths are drawn with: the one given, else the scenario's own (so path 0 is
+    the market `playbook run` uses by default); a bootstrap of history defaults to 0."""
+    if seed is not None:
+        return seed
+    from engine.markets import load_scenario
+
+    return 0 if generator == "bootstrap" else load_scenario(scenario).seed
+
+
 def check_generator(generator: str, executor: str) -> None:
     """Bootstrap paths are drawn from real history read here: a dask worker cannot make them
     from plain data, so they run on this machine only (checked before reading any data)."""

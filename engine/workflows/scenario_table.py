@@ -21,7 +21,7 @@ from engine.reports.scenario import headline
 from engine.reports.scenario_table import CSV, PAGE, Cell, render_page, table_frame, terminal_table
 from engine.runs.config import RunConfig
 from engine.runs.paths import run_paths
-from engine.workflows.scenario import make_paths
+from engine.workflows.scenario import make_paths, path_seed
 
 ALL = "all"
 
@@ -54,8 +54,6 @@ def run_table(
 
     `on_paths(done, total)` counts paths over all cells.
     """
-    from engine.markets import load_scenario
-
     if not playbooks:
         raise ConfigError("no playbook to run", "name a config or strategy")
     labels = [label for label, _config in playbooks]
@@ -66,18 +64,18 @@ def run_table(
             "give one a `name:` in its config, or name each playbook once",
         )
     total = paths * len(playbooks) * len(scenarios)
+    seeds = {scenario: path_seed(scenario, seed) for scenario in scenarios}
     cells: list[Cell] = []
     for label, config in playbooks:
         for scenario in scenarios:
             before = len(cells) * paths
-            used = load_scenario(scenario).seed if seed is None else seed
-            markets, name = make_paths(config, scenario, paths, used, "regime", None, 20)
+            markets, name = make_paths(config, scenario, paths, seeds[scenario], "regime", None, 20)
 
             def report(done: int, _total: int, before: int = before) -> None:
                 if on_paths is not None:
                     on_paths(before + done, total)
 
-            outcome = run_paths(config, markets, name, used, on_chunk=report)
+            outcome = run_paths(config, markets, name, seeds[scenario], on_chunk=report)
             cells.append(Cell(label, outcome))
     return cells
 
@@ -92,8 +90,8 @@ def write_table_folder(cells: Sequence[Cell], results_dir: Path, command: str = 
         what = "-".join(filter(None, [what, str(frame["scenario"].iloc[0])]))
     slug = re.sub(r"[^a-z0-9.-]+", "-", (what or "grid").lower()).strip("-")[:80]
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    seed = str(first.seed) if frame["seed"].nunique() == 1 else "-own"
-    name = f"{stamp}-table-{slug}-{first.paths}p-s{seed}"
+    seed = f"s{first.seed}" if frame["seed"].nunique() == 1 else "s-own"
+    name = f"{stamp}-table-{slug}-{first.paths}p-{seed}"
 
     def fill(folder: Path) -> None:
         frame.to_csv(folder / CSV, index=False)
