@@ -159,7 +159,6 @@ def test_a_folder_of_another_sweep_is_refused(spec_file, tmp_path):
         sweep_to_folder(spec_file, out_dir=tmp_path / "x")
 
 
-@pytest.mark.slow
 def test_run_plan_refuses_an_unknown_executor_in_one_line(spec_file, tmp_path):
     """run_plan, called without the CLI's choices, says so as sweep_to_folder does."""
     spec, base, _ = load_sweep(spec_file)
@@ -167,6 +166,7 @@ def test_run_plan_refuses_an_unknown_executor_in_one_line(spec_file, tmp_path):
         run_plan(make_plan(spec, base), tmp_path / "x", executor="bogus")
 
 
+@pytest.mark.slow
 def test_dask_executor_equals_local(spec_file, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     _, local = sweep_to_folder(spec_file, out_dir=tmp_path / "local")
