@@ -51,12 +51,13 @@ class Sizes:
     rule_sets: int = 10_000  # the trend rule's sweep (7) and its whole command (4)
     btp_tries: int = 300  # backtesting.py's optimize: this many of the grid
     bt_sets: int = 10  # bt: this many sets of the grid
+    trade_sets: int = 30  # sets whose backtesting.py trades are checked against playbook's
 
 
 FULL = Sizes(
     (100, 1_000, 10_000), 1_000, 1_000, 300.0, (2_000, 4_000, 8_000), 2_000, 1_000, 240.0, 5, 3
 )
-QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3, 1, (20,), 20, 6, 1)
+QUICK = Sizes((20, 60), 60, 20, 30.0, (20, 40, 80), 20, 20, 60.0, 3, 1, (20,), 20, 6, 1, 4)
 
 
 @dataclass
