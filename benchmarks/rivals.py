@@ -189,9 +189,10 @@ def same_trades(history: RuleHistory, load: Workload, sets: int) -> dict[str, in
             run = run_prepared(config, make_strategy(config), panel)
             held = run.simulation.fills[0]["QQQ"]
             entries, exits = trade_days(held)
+            open_at_end = len(held) > 0 and held.iloc[-1] > 0
             for tag, (test, decide_from) in tests.items():
                 trades = test.run(**params, decide_from=decide_from)._trades
-                closed = [t for t in trades["ExitTime"] if not (t == last and held.iloc[-1] > 0)]
+                closed = [t for t in trades["ExitTime"] if not (t == last and open_at_end)]
                 agree[tag] += list(trades["EntryTime"]) == entries and closed == exits
     return {"sets": sets, **agree}
 
