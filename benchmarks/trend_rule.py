@@ -7,9 +7,10 @@ set): the case the "no batch path" throughput target is about. `benchmarks.rival
 the same rule for backtesting.py and bt.
 
 Where a set's time goes in a sweep: its own `signals()` (a few pandas operations per set,
-about a third of it) and its walk: ~313 events per set over 2014-2026, mostly flips of `up`,
-each a Context, an `on_event` call and, for a reaction, a validation (once per distinct
-reaction and tradable set in a walk); the simulation and metrics are a small rest.
+about a third of it) and its walk: ~307 events per set, mostly flips of `up` since QQQ's
+first bar in 1999 (the warm-up before the 2014 window included), each a Context, an
+`on_event` call and, for a reaction, a validation (once per distinct reaction and tradable
+set in a walk); the simulation and metrics are a small rest.
 """
 
 from __future__ import annotations
