@@ -42,7 +42,7 @@ from engine.data.panel import PanelRequest, build_panel
 from engine.data.proxies import ProxySource
 from engine.data.sources import DirectorySource, FrameSource
 from engine.data.yahoo import YahooPrices
-from engine.errors import DataError, ExitCode, NetworkError
+from engine.errors import DataError, ExitCode, NetworkError, OutputError
 from engine.runs.backtest import symbols_for_config
 from engine.runs.config import RunConfig
 
@@ -618,6 +618,43 @@ def test_export_round_trips_through_directory_source(cache, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".snapshot")]
     export_cache(cache, out)  # again, into the existing data directory
     assert DirectorySource(out).prices("SPY").equals(cached.prices("SPY"))
+
+
+@pytest.mark.parametrize(
+    ("where", "error", "problem", "fix"),
+    [
+        (
+            "tempfile.mkdtemp",
+            PermissionError(13, "Permission denied"),
+            "cannot write to",
+            "fix the permissions (chmod) or choose another path",
+        ),
+        (
+            "pandas.DataFrame.to_csv",
+            OSError(28, "No space left on device"),
+            "could not write the export to",
+            "free disk space or choose another folder; then run",
+        ),
+    ],
+)
+def test_an_export_that_cannot_write_says_why_in_one_line_and_leaves_nothing(
+    cache, tmp_path, monkeypatch, where, error, problem, fix
+):
+    """A denied folder or a full disk: one `error: <problem> (fix: <fix>)` line from the one
+    errno table every writer uses (exit 5), no half export and no temporary folder."""
+    fill(cache)
+    out = tmp_path / "snapshot"
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(where, fail)
+    with pytest.raises(OutputError) as caught:
+        export_cache(cache, out)
+    line = caught.value.one_line()
+    assert problem in line and f"{error.strerror} (fix: {fix}" in line
+    assert "\n" not in line and caught.value.exit_code == ExitCode.OUTPUT
+    assert not out.exists() and list(tmp_path.iterdir()) == [cache.root]
 
 
 def test_proxy_splices_returns_before_the_first_bar_and_says_so():

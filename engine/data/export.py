@@ -27,6 +27,7 @@ from engine.data.sources import symbol_filename
 from engine.data.vintages import vintage_csv_text, vintage_path
 from engine.data.yahoo import PRICE_COLUMNS
 from engine.errors import DataError, OutputError
+from engine.io.atomic import output_error
 from engine.io.names import is_name, name_path, shown
 
 
@@ -73,7 +74,7 @@ def export_cache(cache: DataCache, out_dir: Path | str) -> ExportResult:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     except OSError as exc:
-        raise OutputError(f"cannot write to {out_dir.parent} ({exc.strerror or exc})", "") from exc
+        raise output_error(exc, f"cannot write to {out_dir.parent}") from exc
     try:
         result = _write_all(cache, entries, temp, out_dir)
         if merging:
@@ -85,10 +86,8 @@ def export_cache(cache: DataCache, out_dir: Path | str) -> ExportResult:
             os.replace(temp, out_dir)
     except OSError as exc:
         shutil.rmtree(temp, ignore_errors=True)
-        raise OutputError(
-            f"cannot write the export to {out_dir} ({exc.strerror or exc})",
-            "free disk space or choose a writable folder",
-        ) from exc
+        doing = f"could not write the export to {out_dir}"
+        raise output_error(exc, doing, "then run again") from exc
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
