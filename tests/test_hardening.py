@@ -191,6 +191,10 @@ def under_results(path, *args, **kwargs) -> bool:
     return "results" in Path(path).parts
 
 
+def is_config(path, *args, **kwargs) -> bool:
+    return Path(path).name == "config.yaml"
+
+
 def is_tmp_folder(src, *args, **kwargs) -> bool:
     return Path(src).name.startswith(".tmp-")
 
@@ -405,6 +409,9 @@ CATALOG = [
     bad_config("yaml-empty-file", "the file is empty", ""),
     Case("yaml-binary-file", run_args(CONFIG), USAGE, "not a text file",
          raw_config(bytes(range(256)) * 4)),
+    Case("yaml-unreadable-file", run_args(CONFIG), USAGE,
+         "cannot read it (Permission denied) (fix: fix the permissions (chmod) or choose",
+         config_file(GOOD), raise_on("pathlib.Path.read_text", EACCES, is_config)),
     bad_config("yaml-not-a-mapping", "expected a mapping of keys, got list", "- 60-40\n"),
     bad_config("yaml-nested-too-deeply", "nested too deeply", YAML_BOMB),
     bad_config("yaml-impossible-date", "config.yaml:2: not a valid date",
@@ -558,6 +565,9 @@ CATALOG = [
             "20991231-000000-nope"),
     compare("compare-page-disk-full", OUTPUT, "No space left on device", "{run}",
             fault=raise_on("pathlib.Path.write_text", ENOSPC, hidden)),
+    compare("compare-page-denied", OUTPUT,
+            "Permission denied (fix: fix the permissions (chmod) or choose another path)",
+            "{run}", fault=raise_on("pathlib.Path.write_text", EACCES, hidden)),
 ]  # fmt: skip
 
 

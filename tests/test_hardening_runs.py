@@ -311,6 +311,33 @@ def test_an_os_error_anywhere_is_one_line_and_exit_5(code, spec_file, tmp_path, 
     assert "sweep.parquet" in assert_documented_failure(result, 5)
 
 
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        (errno.EACCES, "fix the permissions (chmod) or choose another path"),
+        (errno.ENOSPC, "free disk space or choose another folder"),
+    ],
+)
+def test_a_chunk_the_sweep_cannot_write_names_the_cause_and_resumes(
+    code, fix, spec_file, tmp_path, monkeypatch
+):
+    """The sweep's chunk files: the cause's own fix from the one errno table (a denied folder
+    was told to free disk space), that a rerun keeps the finished chunks, and no half file."""
+    import pyarrow.parquet as pq
+
+    def fail(_table, where, *_args, **_kwargs):
+        raise OSError(code, os.strerror(code), str(where))
+
+    monkeypatch.setattr(pq, "write_table", fail)
+    out = tmp_path / "s"
+    result = invoke("sweep", str(spec_file), "--out", str(out))
+    line = assert_documented_failure(result, 5)
+    assert "chunk-00000.parquet" in line and os.strerror(code) in line
+    assert line.endswith(f"(fix: {fix}; then run the sweep again: finished chunks are kept)")
+    assert not list((out / "chunks").glob("*.parquet"))
+    assert not [p for p in out.rglob(".*")]
+
+
 def test_full_disk_while_writing_a_run_leaves_nothing(tmp_path, monkeypatch):
     import engine.runs.store as results
 

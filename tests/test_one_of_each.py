@@ -75,3 +75,23 @@ def os_strerror(code: int) -> str:
     import os
 
     return os.strerror(code)
+
+
+def test_no_writer_words_its_own_os_error():
+    """A failed write or read is worded by the one errno table (`engine.errors.from_os_error`,
+    `engine.io.atomic.output_error`): a module that formats `exc.strerror` itself gives its
+    own fix for a full disk or a denied folder (the export, the sweep's chunks and the compare
+    page each did: 'free disk space' for a permission error, or no fix at all). Allowed: the
+    table itself, the atomic writer, the YAML reader (the table's fix, its own error class)
+    and the data cache (an unreadable entry is corrupt: refetch it)."""
+    from pathlib import Path
+
+    import engine
+
+    root = Path(engine.__file__).parent
+    wording = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "strerror" in path.read_text(encoding="utf-8")
+    )
+    assert wording == ["data/cache.py", "errors.py", "io/atomic.py", "io/safe_yaml.py"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import ConfigError, PlaybookError
+from engine.errors import ConfigError, PlaybookError, from_os_error
 
 # libyaml's safe loader when PyYAML was built with it (the wheels are): same documents, ~10x
 # faster than the pure-Python one (configs and scenario files are read on every run)
@@ -55,8 +55,9 @@ def read_yaml_file(
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not a text file", f"give a {what}") from exc
-    except OSError as exc:
-        raise error(f"{path}: cannot read it ({exc.strerror or exc})", "check the path") from exc
+    except OSError as exc:  # the cause and its fix from the one errno table
+        cause = from_os_error(exc)
+        raise error(f"{path}: cannot read it ({exc.strerror or cause.problem})", cause.fix) from exc
     return parse_yaml(text, str(path), error)
 
 

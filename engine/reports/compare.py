@@ -29,8 +29,8 @@ import pandas as pd
 import yaml
 
 from engine.core import metrics
-from engine.errors import ConfigError, DataError, OutputError
-from engine.io.atomic import write_file_atomically
+from engine.errors import ConfigError, DataError
+from engine.io.atomic import output_error, write_file_atomically
 from engine.io.safe_yaml import parse_yaml
 from engine.reports import compare_measures as measures
 from engine.reports.compare_chart import compare_figure
@@ -1028,8 +1028,5 @@ def write_compare_page(comparison: Comparison, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_file_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
-        raise OutputError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            "choose a writable path, or free disk space",
-        ) from exc
+        raise output_error(exc, f"cannot write {path}") from exc
     return path

@@ -24,8 +24,8 @@ from engine.core import metrics
 from engine.core.panel import Panel
 from engine.core.simulate import Costs
 from engine.core.strategy import Strategy
-from engine.errors import ConfigError, DataError, OutputError, from_os_error
-from engine.io.atomic import write_file_atomically
+from engine.errors import ConfigError, DataError, from_os_error
+from engine.io.atomic import output_error, write_file_atomically
 from engine.runs.backtest import load_panel, make_source, window_start
 from engine.runs.batch import SharedPanel, run_batch
 from engine.runs.cluster import check_executor, run_on_cluster
@@ -674,9 +674,8 @@ def _write_atomically(table: pd.DataFrame, path: Path) -> None:
         marked = arrow.replace_schema_metadata(metadata)
         write_file_atomically(path, lambda tmp: pq.write_table(marked, tmp))
     except OSError as exc:
-        raise OutputError(
-            f"cannot write {path}: {exc.strerror or exc}", "free disk space or choose another --out"
-        ) from exc
+        then = "then run the sweep again: finished chunks are kept"
+        raise output_error(exc, f"cannot write {path}", then) from exc
 
 
 def _arrow(table: pd.DataFrame) -> Any:
