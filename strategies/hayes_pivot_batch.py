@@ -38,7 +38,7 @@ import pandas as pd
 from numba import njit
 
 from engine.core.decisions import Decisions
-from engine.core.panel import Panel
+from engine.core.panel import Panel, column_values
 from engine.core.schedule import (
     EVENT_ORDER,
     Recent,
@@ -151,7 +151,7 @@ def panel_bars(panel: Panel, universe: tuple[str, ...], every: str | None) -> Pa
     fed_kind = np.array([fed_kinds.index(name) for name in fed_names], dtype=np.int64)
     fed_ptr = np.zeros(bars + 1, dtype=np.int64)
     fed_ptr[1:] = np.cumsum(np.bincount(position[fed], minlength=bars))
-    has_price = ~np.isnan(panel.prices[list(universe)].to_numpy(dtype=np.float64))
+    has_price = ~np.isnan(column_values(panel.prices, universe))
     code = has_price.astype(np.int64) @ (np.int64(1) << np.arange(len(universe), dtype=np.int64))
     patterns, pattern = np.unique(code, return_inverse=True)
     tradable = tuple(

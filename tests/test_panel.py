@@ -206,3 +206,22 @@ def test_a_symbol_with_no_rows_yet_is_untradable_not_an_error():
     assert "BTC-USD has no data up to 2021-02-26; it is untradable there" in panel.notes
     with pytest.raises(DataError, match="no price data for BTC-USD"):
         build_panel(source, PanelRequest(traded=("BTC-USD",), cash_series=()))
+
+
+def test_column_values_takes_columns_by_name_in_the_order_asked():
+    """What the simulator, the path panels and the batch path read a panel's prices with:
+    the named columns in the order given, as `frame[names].to_numpy()` gives them; a name
+    the frame lacks (or a frame with a column twice) is an error naming it, never a column
+    picked by a wrong position."""
+    from engine.core.panel import column_values
+
+    frame = pd.DataFrame({"SPY": [1.0, 2.0], "TLT": [3.0, np.nan], "GLD": [5.0, 6.0]})
+    taken = column_values(frame, ["GLD", "SPY", "TLT"])
+    np.testing.assert_array_equal(taken, frame[["GLD", "SPY", "TLT"]].to_numpy())
+    assert column_values(frame, []).shape == (2, 0)
+    assert column_values(frame, ["SPY"], bool).dtype == np.bool_
+    with pytest.raises(KeyError, match=r"\['QQQ'\] not in the panel"):
+        column_values(frame, ["SPY", "QQQ"])
+    twice = pd.DataFrame([[1.0, 2.0]], columns=["SPY", "SPY"])
+    with pytest.raises(KeyError, match="duplicate columns: \\['SPY'\\]"):
+        column_values(twice, ["SPY"])

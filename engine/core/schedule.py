@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.core.decisions import Decisions
-from engine.core.panel import Panel
+from engine.core.panel import Panel, column_values
 from engine.core.strategy import Context, Decline, Event, SignalSource, Strategy, Weights
 from engine.errors import StrategyError
 
@@ -484,7 +484,7 @@ def tradable_sets(
 ) -> list[frozenset[str]]:
     """The universe symbols with a price at each of the bars `positions`, one frozenset per
     pattern."""
-    has_price = panel.prices[list(universe)].to_numpy()[positions]
+    has_price = column_values(panel.prices, universe)[positions]
     has_price = ~np.isnan(has_price) if len(universe) else has_price.astype(bool)
     shared: dict[bytes, frozenset[str]] = {}
     out = []
