@@ -143,7 +143,7 @@ def main() -> None:
 
     numba caches its compiled kernels in the user cache folder (a user's NUMBA_CACHE_DIR
     wins); IPython and ipywidgets, optional to quantstats and seaborn and never used by a
-    command, are declined (~0.7 s, `engine.cli.optional_imports`); the GC runs `BOUNDED_GC`."""
+    command, are declined (~0.4 s here, `engine.cli.optional_imports`); the GC runs `BOUNDED_GC`."""
     from engine import numba_cache_dir
     from engine.cli.optional_imports import declined
 

@@ -5,10 +5,10 @@ for notebook display and seaborn imports ipywidgets for notebook widgets. Each s
 `try/except ImportError`; the engine calls none of them (it simulates with vectorbt's numba
 functions and draws tearsheets into files). The `playbook` command declines IPython and
 ipywidgets for its whole run (`engine.cli.app`): importing vectorbt and quantstats took
-1.84 s instead of 2.19 s here (2026-12, `-X importtime`). Importing `engine` in a notebook
-declines nothing. (vectorbt's own import of quantstats, for its `.qs` adapter, is not
-declined: the report needs quantstats anyway, and declining it in the engine blacklisted
-the adapter for notebooks, 1e6c92c.)
+1.88-1.90 s instead of 2.24-2.29 s here (2026-12, `-X importtime`, three runs each).
+Importing `engine` in a notebook declines nothing. (vectorbt's own import of quantstats,
+for its `.qs` adapter, is not declined: the report needs quantstats anyway, and declining
+it in the engine blacklisted the adapter for notebooks, 1e6c92c.)
 """
 
 from __future__ import annotations
