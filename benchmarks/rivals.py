@@ -168,28 +168,38 @@ def trade_days(held: pd.Series) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]
     return list(held.index[(held > 0) & (was <= 0)]), list(held.index[(held <= 0) & (was > 0)])
 
 
+def playbook_trades(load: Workload, sample: list[dict[str, Any]]) -> list[tuple[list, list, bool]]:
+    """Each set's entry days, exit days (its fills: a decision at a close fills at the next
+    bar's close) and whether it holds QQQ at the end, from playbook's own runs."""
+    from engine.runs.backtest import make_strategy, prepare, run_prepared
+
+    _, panel = prepare(load.base)
+    found = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for params in sample:
+            config = load.base.model_copy(update={"params": {**load.base.params, **params}})
+            held = run_prepared(config, make_strategy(config), panel).simulation.fills[0]["QQQ"]
+            found.append((*trade_days(held), len(held) > 0 and held.iloc[-1] > 0))
+    return found
+
+
 def same_trades(history: RuleHistory, load: Workload, sets: int) -> dict[str, int]:
     """Of `sets` sets of the grid, how many backtesting.py trades on playbook's days (every
     entry and exit day equal), given QQQ's history and given the window's bars only.
 
-    playbook's days are its fills (a decision at a close fills at the next bar's close);
-    backtesting.py's are its trades' entry and exit bars (an order at a close fills at the
-    next bar's open, here the close: O=H=L=C). A trade still open at the end is closed on
+    backtesting.py's days are its trades' entry and exit bars (an order at a close fills at
+    the next bar's open, here the close: O=H=L=C). A trade still open at the end is closed on
     the last bar by `finalize_trades`: not an exit of the rule, so not counted."""
-    from engine.runs.backtest import make_strategy, prepare, run_prepared
-
-    _, panel = prepare(load.base)
+    sample = grid_sample(load, sets, seed=11)
     last = history.close.index[-1]
     tests = {tag: backtest(history, tag == "same_history") for tag in ("same_history", "window")}
     agree = dict.fromkeys(tests, 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for params in grid_sample(load, sets, seed=11):
-            config = load.base.model_copy(update={"params": {**load.base.params, **params}})
-            run = run_prepared(config, make_strategy(config), panel)
-            held = run.simulation.fills[0]["QQQ"]
-            entries, exits = trade_days(held)
-            open_at_end = len(held) > 0 and held.iloc[-1] > 0
+        for params, (entries, exits, open_at_end) in zip(
+            sample, playbook_trades(load, sample), strict=True
+        ):
             for tag, (test, decide_from) in tests.items():
                 trades = test.run(**params, decide_from=decide_from)._trades
                 closed = [t for t in trades["ExitTime"] if not (t == last and open_at_end)]
@@ -200,36 +210,33 @@ def same_trades(history: RuleHistory, load: Workload, sets: int) -> dict[str, in
 # --- bt ---------------------------------------------------------------------------------------
 
 
-def bt_run(history: RuleHistory, load: Workload, sets: int) -> dict[str, Any]:
-    """One `bt.Backtest` per set (SelectWhere on the shifted signal, all in), one `bt.run`,
-    on the window's bars; the signal is computed over QQQ's history, then cut to them."""
+def bt_backtest(history: RuleHistory, params: dict[str, Any]) -> Any:
+    """One set as a `bt.Backtest` (SelectWhere on the shifted signal, all in) on the window's
+    bars; the signal is computed over QQQ's history, then cut to them."""
     import bt
-
-    data = history.window.to_frame("QQQ")
-    params = grid_sample(load, sets)
 
     def commission(quantity: float, price: float) -> float:
         return abs(quantity) * price * (FEE + SLIPPAGE)
 
+    up = uptrend(history.close, params["lookback_bars"], params["threshold_pct"])
+    up = up.shift(1, fill_value=False).iloc[history.first :]
+    strategy = bt.Strategy(
+        f"n{params['lookback_bars']}-t{params['threshold_pct']}",
+        [bt.algos.SelectWhere(up.to_frame("QQQ")), bt.algos.WeighEqually(), bt.algos.Rebalance()],
+    )
+    data = history.window.to_frame("QQQ")
+    return bt.Backtest(strategy, data, initial_capital=1_000_000, commissions=commission)
+
+
+def bt_run(history: RuleHistory, load: Workload, sets: int) -> dict[str, Any]:
+    """One `bt.Backtest` per set, one `bt.run`."""
+    import bt
+
+    params = grid_sample(load, sets)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         began = time.perf_counter()
-        tests = []
-        for p in params:
-            up = uptrend(history.close, p["lookback_bars"], p["threshold_pct"])
-            up = up.shift(1, fill_value=False).iloc[history.first :]
-            strategy = bt.Strategy(
-                f"n{p['lookback_bars']}-t{p['threshold_pct']}",
-                [
-                    bt.algos.SelectWhere(up.to_frame("QQQ")),
-                    bt.algos.WeighEqually(),
-                    bt.algos.Rebalance(),
-                ],
-            )
-            tests.append(
-                bt.Backtest(strategy, data, initial_capital=1_000_000, commissions=commission)
-            )
-        result = bt.run(*tests)
+        result = bt.run(*(bt_backtest(history, p) for p in params))
         stats = result.stats
         seconds = time.perf_counter() - began
     return {
@@ -238,6 +245,24 @@ def bt_run(history: RuleHistory, load: Workload, sets: int) -> dict[str, Any]:
         "sets_per_second": len(params) / seconds,
         "sharpe_finite": int(np.isfinite(pd.to_numeric(stats.loc["daily_sharpe"])).sum()),
     }
+
+
+def bt_same_trades(history: RuleHistory, load: Workload, sets: int) -> dict[str, int]:
+    """Of `sets` sets of the grid, how many bt trades on playbook's days: the days its QQQ
+    position goes from none to some (entries) and back (exits), from its transactions (it
+    trades at the close it decides on, on the signal shifted a bar)."""
+    import bt
+
+    sample = grid_sample(load, sets, seed=11)
+    agree = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for params, (entries, exits, _) in zip(sample, playbook_trades(load, sample), strict=True):
+            test = bt_backtest(history, params)
+            traded = bt.run(test).get_transactions(test.name).reset_index()
+            position = traded.groupby("Date")["quantity"].sum().cumsum()
+            agree += trade_days(position) == (entries, exits)
+    return {"sets": sets, "bt": agree}
 
 
 # --- the whole command --------------------------------------------------------------------
@@ -461,6 +486,21 @@ def rule_rows(ctx) -> list[Row]:
                 )
             )
     if missing("bt") is None:
+        ctx.log(f"  bt vs playbook: the trades of {ctx.sizes.bt_sets} sets ...")
+        same = rival_child(ctx, "bt-trades", ctx.sizes.bt_sets)
+        ctx.details.setdefault("rivals", {})["bt_trades"] = same
+        rows.append(
+            Row(
+                "7 rivals",
+                f"trend rule: sets whose bt trades are playbook's fills (entry and exit days), "
+                f"of {same['sets']} sampled",
+                same["bt"],
+                "sets",
+                target=f"{same['sets']} of {same['sets']}",
+                met=same["bt"] == same["sets"],
+                note="bt's signal computed over QQQ's history, then cut to the window's bars",
+            )
+        )
         ctx.log(f"  bt.run, {ctx.sizes.bt_sets} sets ...")
         bts = rival_child(ctx, "bt", ctx.sizes.bt_sets)
         ctx.details.setdefault("rivals", {})["bt"] = bts
