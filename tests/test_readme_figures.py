@@ -193,7 +193,11 @@ def test_performance_section_quotes_the_recorded_benchmark_runs() -> None:
     r_trend_2, r_trend_1, r_window = (_row(rivals, BTP + k) for k in BTP_CASES)
     r_warm = _row(rivals, "WHOLE COMMAND: playbook sweep, trend rule, 10,000 sets, warm")
     r_vbt = _row(rivals, "hayes-pivot, 1,000 sets: playbook sweep vs vectorbt")
+    r_btp_trades = _row(rivals, "trend rule: sets whose backtesting.py trades are")
+    r_bt_trades = _row(rivals, "trend rule: sets whose bt trades are")
     quoted += [
+        f"backtesting.py {r_btp_trades['value']} of {r_btp_trades['target'].split()[-1]}, bt "
+        f"{r_bt_trades['value']} of {r_bt_trades['target'].split()[-1]}",
         f"the trend rule **{r_trend_1['value']:,.0f} sets/s** in-process",
         f"**{r_warm['value']:,.0f} sets/s as the whole command**",
         f"**{r_trend_2['ratio']:.1f}x / {r_trend_1['ratio']:.1f}x** ({r_window['ratio']:.1f}x "
