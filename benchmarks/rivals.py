@@ -13,11 +13,11 @@
   history: playbook's trend is computed over all of QQQ's history and the window starts
   with the position the rule held then, so backtesting.py gets QQQ's history too and decides
   from the bar before the window (`benchmarks.trend_bt`), and bt's signal is computed over
-  the history before its bars are cut to the window. A check counts the sampled sets whose
-  backtesting.py trades (entry and exit days) are playbook's fills; backtesting.py given the
-  window's bars only, as before, is kept as a row: its trend starts cold in 2014, a different
-  rule for the first `lookback_bars` sessions, and the check shows how many sets trade
-  differently.
+  the history before its bars are cut to the window. Checks count the sampled sets whose
+  backtesting.py and bt trades (entry and exit days) are playbook's fills; backtesting.py
+  given the window's bars only, as before, is kept as a row: its trend starts cold in 2014, a
+  different rule for the first `lookback_bars` sessions, and the check shows how many sets
+  trade differently.
 - the whole command a user types (`playbook sweep FILE`, cold and warm numba cache: start-up,
   panel, sweep, summary, heatmap, sweep page) against the in-process steady-state sweep.
 
@@ -406,6 +406,31 @@ def rival_child(
     return run_child(args + (["--synthetic"] if ctx.synthetic else []))
 
 
+def trades_row(
+    rival: str,
+    agreed: int,
+    sets: int,
+    given: str,
+    note: str,
+    reference: int | None = None,
+    reference_case: str = "",
+) -> Row:
+    """The row of a trade check: how many of `sets` sampled sets the rival trades on
+    playbook's days (all of them is the target)."""
+    return Row(
+        "7 rivals",
+        f"trend rule: sets whose {rival} trades are playbook's fills (entry and exit days), "
+        f"of {sets} sampled{given}",
+        agreed,
+        "sets",
+        reference,
+        reference_case,
+        target=f"{sets} of {sets}",
+        met=agreed == sets,
+        note=note,
+    )
+
+
 def rule_rows(ctx) -> list[Row]:
     sets = ctx.sizes.rule_sets
     child = ctx.sweep_child(sets, workload="trend")
@@ -431,18 +456,15 @@ def rule_rows(ctx) -> list[Row]:
         same = rival_child(ctx, "trades", ctx.sizes.trade_sets)
         ctx.details.setdefault("rivals", {})["backtesting_trades"] = same
         rows.append(
-            Row(
-                "7 rivals",
-                f"trend rule: sets whose backtesting.py trades are playbook's fills (entry and "
-                f"exit days), of {same['sets']} sampled, given QQQ's history",
+            trades_row(
+                "backtesting.py",
                 same["same_history"],
-                "sets",
+                same["sets"],
+                ", given QQQ's history",
+                f"given the window's bars only, {same['window']} of {same['sets']} trade on the "
+                "same days: its trend starts cold at the window's start",
                 same["window"],
                 "given the window only",
-                target=f"{same['sets']} of {same['sets']}",
-                met=same["same_history"] == same["sets"],
-                note=f"given the window's bars only, {same['window']} of {same['sets']} trade "
-                "on the same days: its trend starts cold at the window's start",
             )
         )
         # as a user calls it (its pool: a process per core) and on one process, as playbook
@@ -453,7 +475,7 @@ def rule_rows(ctx) -> list[Row]:
             tries = ctx.sizes.btp_tries
             ctx.log(f"  backtesting.py optimize, {tries} of the grid, {pool}, {data} ...")
             extra = () if same_history else ("--window-only",)
-            btp = rival_child(ctx, "backtesting", ctx.sizes.btp_tries, processes, *extra)
+            btp = rival_child(ctx, "backtesting", tries, processes, *extra)
             tag = f"backtesting_{processes or 'default'}{'' if same_history else '_window'}"
             ctx.details.setdefault("rivals", {})[tag] = btp
             cores = "same cores: " if btp["processes"] == 1 else ""
@@ -490,15 +512,12 @@ def rule_rows(ctx) -> list[Row]:
         same = rival_child(ctx, "bt-trades", ctx.sizes.bt_sets)
         ctx.details.setdefault("rivals", {})["bt_trades"] = same
         rows.append(
-            Row(
-                "7 rivals",
-                f"trend rule: sets whose bt trades are playbook's fills (entry and exit days), "
-                f"of {same['sets']} sampled",
+            trades_row(
+                "bt",
                 same["bt"],
-                "sets",
-                target=f"{same['sets']} of {same['sets']}",
-                met=same["bt"] == same["sets"],
-                note="bt's signal computed over QQQ's history, then cut to the window's bars",
+                same["sets"],
+                "",
+                "bt's signal computed over QQQ's history, then cut to the window's bars",
             )
         )
         ctx.log(f"  bt.run, {ctx.sizes.bt_sets} sets ...")
