@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
     DATA = 3  # missing, malformed or insufficient data
     NETWORK = 4  # a real data source could not be reached
     OUTPUT = 5  # a file could not be read or written (permissions, disk full, name too long)
-    STRATEGY = 6  # a strategy asked for an impossible trade (unknown or untradable asset)
+    STRATEGY = 6  # a strategy failed: its code raised, or it asked for something impossible
     GATE = 7  # a quality gate failed (e.g. sweep --fail-below-dsr)
     INTERRUPTED = 130  # Ctrl-C
 
@@ -56,7 +56,8 @@ class OutputError(PlaybookError):
 
 
 class StrategyError(PlaybookError):
-    """A strategy asked for something impossible (an unknown or untradable asset)."""
+    """A strategy failed: its own code raised (`engine.runs.strategy_failure`), or it asked
+    for something impossible (an unknown or untradable asset, weights that are not numbers)."""
 
     exit_code = ExitCode.STRATEGY
 

@@ -32,6 +32,7 @@ from engine.cli.scenario import scenario
 from engine.cli.sweep import sweep
 from engine.cli.vintages import vintages
 from engine.errors import ExitCode, PlaybookError, from_os_error
+from engine.runs.strategy_failure import strategy_code_failure
 
 
 class PlaybookGroup(click.Group):
@@ -68,6 +69,10 @@ class PlaybookGroup(click.Group):
         except Exception as exc:
             if debug:
                 raise
+            failed = strategy_code_failure(exc)  # the user's strategy raised: not our bug
+            if failed is not None:
+                click.echo(f"error: {failed.one_line()}", err=True)
+                ctx.exit(int(failed.exit_code))
             first = str(exc).splitlines()[0] if str(exc) else ""
             click.echo(
                 f"internal error: {type(exc).__name__}: {first} (fix: rerun with --debug "
@@ -85,7 +90,7 @@ def cli(debug: bool) -> None:
 
     \b
     Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 bad or missing data,
-    4 network, 5 cannot read or write a file, 6 impossible strategy order, 7 gate failed,
+    4 network, 5 cannot read or write a file, 6 strategy failed, 7 gate failed,
     130 interrupted.
     """
     _interruptible()

@@ -184,26 +184,56 @@ class SignalFrame:
 
     @classmethod
     def of(cls, strategy: Strategy, panel: Panel, signals: pd.DataFrame) -> SignalFrame:
+        """The frame `signals()` returned, checked: a DataFrame on the panel calendar, one
+        column per name, a numeric or bool column for each trigger (a strategy's slip here is
+        one error line naming it, not a KeyError from inside the engine)."""
+        if not isinstance(signals, pd.DataFrame):
+            raise StrategyError(
+                f"{strategy.name}: signals() returned {type(signals).__name__}, not a DataFrame",
+                "return pd.DataFrame({name: series, ...}, index=panel.index)",
+            )
         if not signals.index.equals(panel.index):
             raise StrategyError(
                 f"{strategy.name}: signals are not on the panel calendar",
                 "return a frame indexed like panel.index from signals()",
             )
+        series = dict(signals.items())  # each column read once
+        if len(series) != signals.shape[1]:
+            raise StrategyError(
+                f"{strategy.name}: signals() returned two columns of one name",
+                "give each signal column its own name",
+            )
         flips = []
         for name in strategy.triggers:
-            column = signals[name]
-            if column.dtype == np.bool_:  # a plain bool column has no unknowns to map
-                flag = column.to_numpy()
-            else:
-                values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-                flag = np.nan_to_num(values, nan=0.0) != 0.0  # unknown counts as off
-            previous = np.r_[False, flag[:-1]]
+            flag = _trigger_flags(strategy, name, series)
+            previous = np.concatenate(([False], flag[:-1]))
             flips.append((name, np.flatnonzero(flag & ~previous), np.flatnonzero(~flag & previous)))
         return cls(
             frame=signals,
-            columns={name: _readable(column) for name, column in signals.items()},
+            columns={name: _readable(column) for name, column in series.items()},
             flips=tuple(flips),
         )
+
+
+def _trigger_flags(strategy: Strategy, name: str, series: dict[str, pd.Series]) -> np.ndarray:
+    """Where the trigger `name` is on, by bar: nonzero (a NaN, unknown, counts as off)."""
+    column = series.get(name)
+    if column is None:
+        shown = ", ".join(map(str, series)) or "none"
+        raise StrategyError(
+            f"{strategy.name}: trigger {name!r} is not one of its signals ({shown})",
+            "name a column that signals() returns in `triggers`, or return that column",
+        )
+    if column.dtype == np.bool_:  # a plain bool column has no unknowns to map
+        return column.to_numpy()
+    try:
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise StrategyError(
+            f"{strategy.name}: trigger {name!r} holds {column.dtype} values, not flags",
+            "return the trigger as bool or numbers (on: nonzero; NaN: unknown, off)",
+        ) from None
+    return np.nan_to_num(values, nan=0.0) != 0.0
 
 
 # what a memoryview of a numpy column reads as Python bool, int and float objects
@@ -393,11 +423,11 @@ def reactions(
             continue
         # what validate_weights reads of the reaction (its items in order and the tradable
         # symbols; the time only names an error), as of now: the strategy may change its dict
-        key = (tuple(reaction.items()), can_trade)
         try:
+            key = (tuple(reaction.items()), can_trade)
             found, hashable = checked.get(key), True
-        except TypeError:  # a weight that cannot be hashed: validated every time
-            found, hashable = None, False
+        except (TypeError, AttributeError):  # a weight that cannot be hashed, or not a
+            found, hashable = None, False  # dict at all (validate_weights says which)
         if found is None:
             found = validate_weights(strategy, reaction, ctx, universe, leverage_cap)
             if hashable:
@@ -537,6 +567,13 @@ def validate_weights(
 ) -> tuple[dict[str, float], bool]:
     """A reaction as the walk records it: symbols in the universe, finite, held only where
     tradable, zeros dropped, scaled down to the leverage cap. Returns (weights, was capped)."""
+    if not callable(getattr(weights, "items", None)):
+        raise StrategyError(
+            f"{strategy.name}: on_event returned {type(weights).__name__} on {ctx.time.date()}, "
+            "not weights",
+            "return target weights as a dict such as {'QQQ': 1.0}, {} for all cash, or None "
+            "to keep the current ones",
+        )
     clean: dict[str, float] = {}
     gross = 0.0
     for symbol, weight in weights.items():
@@ -545,7 +582,14 @@ def validate_weights(
                 f"{strategy.name} asked for {symbol!r} on {ctx.time.date()}, not in its universe",
                 f"add it to universe() or use one of {', '.join(universe)}",
             )
-        weight = float(weight)
+        try:
+            weight = float(weight)
+        except (TypeError, ValueError):
+            raise StrategyError(
+                f"{strategy.name}: weight {weight!r} for {symbol} on {ctx.time.date()} is not a "
+                "number",
+                "return numbers as weights",
+            ) from None
         if not math.isfinite(weight):
             raise StrategyError(
                 f"{strategy.name}: weight {weight} for {symbol} on {ctx.time.date()}",

@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import ConfigDict, model_validator
 
 from engine.core.panel import Panel
+from engine.errors import StrategyError
 from engine.io.yaml_models import Frozen
 
 if TYPE_CHECKING:
@@ -114,7 +115,16 @@ class Context(NamedTuple):
     signals: Mapping[str, object] = MappingProxyType({})  # at `time` (default: none, shared)
 
     def signal(self, name: str) -> object:
-        return self.signals[name]
+        """The signal `name` at `time` (an unknown name is one error line naming the known)."""
+        try:
+            return self.signals[name]
+        except KeyError:
+            known = ", ".join(map(str, self.signals)) or "none"
+            when = pd.Timestamp(self.time).date()
+            raise StrategyError(
+                f"on_event read signal {name!r} on {when}: its signals are {known}",
+                "read a column that signals() returns, or return that column",
+            ) from None
 
 
 def cite_rule(seed: str, rules: Mapping[str, str], key: str) -> str:
