@@ -67,7 +67,21 @@ PICK_LINE = '        pick = "SPY" if ctx.signal("up") else "TLT"'
 RETURN_LINE = "        return {pick: 1.0} if pick in ctx.tradable else {}"
 
 # (case, line replaced, its replacement, what the error line must say)
+UNIVERSE_LINE = '        return ("SPY", "TLT")'
+
 SLIPS = [
+    (
+        "universe() without its comma",
+        UNIVERSE_LINE,
+        '        return ("SPY")',
+        "flip: universe() returned 'SPY', not a tuple of symbols",
+    ),
+    (
+        "universe() holding a number",
+        UNIVERSE_LINE,
+        '        return ("SPY", 1)',
+        "flip: universe() holds 1, not a symbol",
+    ),
     (
         "a trigger that is no signal",
         '    triggers = ("up",)',
@@ -95,7 +109,8 @@ SLIPS = [
     (
         "a trigger of words",
         SIGNALS_LINE,
-        '        return pd.DataFrame({"up": up.map({True: "yes", False: "no"})}, index=panel.index)',
+        '        return pd.DataFrame({"up": up.map({True: "yes", False: "no"})}, '
+        "index=panel.index)",
         "flip: trigger 'up' holds str values, not flags",
     ),
     (
@@ -126,7 +141,8 @@ SLIPS = [
         "on_event raises",
         PICK_LINE,
         "        pick = 1 / 0",
-        "strategy flip raised ZeroDivisionError: division by zero in on_event (flip.py, line {line})",
+        "strategy flip raised ZeroDivisionError: division by zero in on_event "
+        "(flip.py, line {line})",
     ),
     (
         "signals() reads a symbol it does not have",
@@ -204,6 +220,16 @@ def test_a_raising_strategy_in_a_sweep_or_scenario_is_named_and_writes_nothing(
     assert "strategy flip raised ZeroDivisionError" in one_error_line(result)
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.json"))
+
+
+@pytest.mark.slow
+def test_a_universe_given_as_a_list_sweeps(tmp_path, monkeypatch):
+    """A list is a fine universe (runs and scenarios took it); a sweep grouped sets by it
+    and crashed on `unhashable type: 'list'`."""
+    write_case(tmp_path, UNIVERSE_LINE, '        return ["SPY", "TLT"]')
+    (tmp_path / "grid.yaml").write_text("base: flip.yaml\ngrid:\n  days: [10, 20]\nblocks: 2\n")
+    result = run_cli(["sweep", "grid.yaml", "--out", str(tmp_path / "out")], tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
 
 
 def test_an_exception_in_a_built_in_strategy_stays_an_internal_error():

@@ -17,7 +17,15 @@ import pandas as pd
 
 from engine.core.decisions import Decisions
 from engine.core.panel import Panel, column_values
-from engine.core.strategy import Context, Decline, Event, SignalSource, Strategy, Weights
+from engine.core.strategy import (
+    Context,
+    Decline,
+    Event,
+    SignalSource,
+    Strategy,
+    Weights,
+    universe_of,
+)
 from engine.errors import StrategyError
 
 EVENT_ORDER = {"start": 0, "listing": 1, "fed": 2, "signal": 3, "rebalance": 4}
@@ -48,7 +56,7 @@ def build_schedule(
     parameter sets, `engine.sweep.shared_signals`).
     """
     strategy.reset()
-    universe = tuple(strategy.universe())
+    universe = universe_of(strategy)
     if signals is None:
         signals = strategy.signals(panel)
     frame = SignalFrame.of(strategy, panel, signals)
@@ -83,7 +91,7 @@ def decide_all(
     has_batch_path = getattr(cls.decide_many, "__func__", None) is not default
     if on_decline is not None and has_batch_path:
         on_decline(batch.reason if isinstance(batch, Decline) else "no reason given")
-    symbols = tuple(strategies[0].universe())
+    symbols = universe_of(strategies[0])
     bars: list[np.ndarray] = []  # per set, the bars of its decisions
     # every decision's weights in one flat list of floats, row after row: a list per row
     # would keep hundreds of thousands of containers alive for the collector to walk

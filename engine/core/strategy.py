@@ -24,7 +24,7 @@ Window units are in the parameter's name: `*_days` count calendar days (`engine.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol
@@ -125,6 +125,25 @@ class Context(NamedTuple):
                 f"on_event read signal {name!r} on {when}: its signals are {known}",
                 "read a column that signals() returns, or return that column",
             ) from None
+
+
+def universe_of(strategy: Strategy) -> tuple[str, ...]:
+    """`strategy.universe()` as a tuple of symbols (a list is fine), checked: a lone string,
+    as `return ("QQQ")` without its comma gives, would otherwise be read as its letters."""
+    symbols = strategy.universe()
+    if isinstance(symbols, str) or not isinstance(symbols, Iterable):
+        raise StrategyError(
+            f"{strategy.name}: universe() returned {symbols!r}, not a tuple of symbols",
+            "return a tuple such as ('QQQ',) (mind the comma) or a list",
+        )
+    symbols = tuple(symbols)
+    odd = next((s for s in symbols if not isinstance(s, str)), None)
+    if odd is not None:
+        raise StrategyError(
+            f"{strategy.name}: universe() holds {odd!r}, not a symbol",
+            "return symbols as strings, such as ('QQQ', 'GLD')",
+        )
+    return symbols
 
 
 def cite_rule(seed: str, rules: Mapping[str, str], key: str) -> str:

@@ -20,7 +20,7 @@ from engine.core.regimes import merge_regimes, regime_table
 from engine.core.schedule import Schedule, build_schedule, unused_signals_note
 from engine.core.signals import MissingInputWarning
 from engine.core.simulate import Costs, Simulation, accrual_values, simulate
-from engine.core.strategy import Strategy
+from engine.core.strategy import Strategy, universe_of
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import DirectorySource, Source
 from engine.errors import ConfigError, DataError
@@ -66,7 +66,9 @@ def make_strategy(config: RunConfig, lines: dict | None = None, path: str = "con
     """The configured strategy with validated params (errors point at `params.<key>`)."""
     cls, _ = resolve(config.strategy)
     params = validate(cls.Params, config.params, lines or {}, path, prefix=("params",))
-    return cls(params)
+    strategy = cls(params)
+    universe_of(strategy)  # a slip in universe() is one line here, before any data loads
+    return strategy
 
 
 def make_source(config: RunConfig) -> Source:
@@ -94,7 +96,7 @@ def make_source(config: RunConfig) -> Source:
 
 
 def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
-    universe = tuple(strategy.universe())
+    universe = universe_of(strategy)
     if config.universe is not None:
         missing = [s for s in universe if s not in config.universe]
         if missing:
@@ -332,7 +334,7 @@ def symbols_for_config(config: RunConfig) -> tuple[list[str], list[str]]:
     """What a run of `config` loads: (Yahoo symbols, FRED ids), proxies included."""
     strategy = make_strategy(config)
     inputs = strategy.inputs()
-    universe = config.universe if config.universe is not None else strategy.universe()
+    universe = config.universe if config.universe is not None else universe_of(strategy)
     symbols = [*universe, *inputs.symbols]
     if config.benchmark:
         symbols.append(config.benchmark)

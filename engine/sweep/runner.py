@@ -23,7 +23,7 @@ import pandas as pd
 from engine.core import metrics
 from engine.core.panel import Panel
 from engine.core.simulate import Costs
-from engine.core.strategy import Strategy
+from engine.core.strategy import Strategy, universe_of
 from engine.errors import ConfigError, DataError, from_os_error
 from engine.io.atomic import output_error, write_file_atomically
 from engine.runs.backtest import load_panel, make_source, window_start
@@ -172,7 +172,7 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
     keys: dict[tuple, None] = {}
     for i, params in enumerate(sets):
         strategy = cls(check_set(cls.Params, sets.keys, params))
-        keys[(strategy.universe(), _inputs_key(strategy))] = None
+        keys[(universe_of(strategy), _inputs_key(strategy))] = None
         set_ids[i] = param_id(params)
     panels = PanelShelf()
     bars = _window_bars(base, sets[0], panels)
@@ -210,7 +210,7 @@ def inputs_fingerprint(plan: Plan) -> str:
 def _window_bars(base: RunConfig, params: dict[str, Any], panels: PanelShelf) -> int:
     """Bars in the window of a set's panel (the sets of a sweep share the window)."""
     strategy = get_strategy(base.strategy)(get_strategy(base.strategy).Params(**params))
-    shared = panels.get(base.canonical_json(), strategy.universe(), _inputs_key(strategy))
+    shared = panels.get(base.canonical_json(), universe_of(strategy), _inputs_key(strategy))
     return len(shared.window)
 
 
@@ -237,7 +237,7 @@ def run_chunk(
     strategies = [cls(cls.Params(**params)) for params in param_sets]
     groups: dict[tuple, list[int]] = {}
     for i, strategy in enumerate(strategies):
-        groups.setdefault((strategy.universe(), _inputs_key(strategy)), []).append(i)
+        groups.setdefault((universe_of(strategy), _inputs_key(strategy)), []).append(i)
     tables = []
     declined: list[str] = []
     for (universe, inputs), members in groups.items():
