@@ -83,6 +83,24 @@ SLIPS = [
         "flip: universe() holds 1, not a symbol",
     ),
     (
+        "triggers without its comma",
+        '    triggers = ("up",)',
+        '    triggers = "up"',
+        "flip: triggers is the string 'up'",
+    ),
+    (
+        "rebalance() misspelt",
+        "    def universe(self):",
+        '    def rebalance(self):\n        return "montly"\n\n    def universe(self):',
+        "rebalance() returned 'montly', not a schedule (fix: did you mean 'monthly'?)",
+    ),
+    (
+        "inputs() not Inputs",
+        "    def universe(self):",
+        '    def inputs(self):\n        return ("DGS10",)\n\n    def universe(self):',
+        "flip: inputs() returned ('DGS10',), not Inputs",
+    ),
+    (
         "a trigger that is no signal",
         '    triggers = ("up",)',
         '    triggers = ("upp",)',
@@ -169,7 +187,7 @@ def write_case(folder: Path, line: str, replacement: str) -> tuple[Path, int]:
     (folder / "flip.py").write_text(text)
     config = folder / "flip.yaml"
     config.write_text("name: flip\nstrategy: flip.py:Flip\nbenchmark: SPY\nend: 2031-06-30\n")
-    return config, text.splitlines().index(replacement) + 1
+    return config, text.splitlines().index(replacement.splitlines()[0]) + 1
 
 
 def run_cli(args: list[str], folder: Path, monkeypatch: pytest.MonkeyPatch):

@@ -27,6 +27,7 @@ from engine.core.strategy import (
     universe_of,
 )
 from engine.errors import StrategyError
+from engine.io.yaml_models import did_you_mean
 
 EVENT_ORDER = {"start": 0, "listing": 1, "fed": 2, "signal": 3, "rebalance": 4}
 PERIOD_CODES = {"weekly": "W", "monthly": "M", "quarterly": "Q", "yearly": "Y"}
@@ -195,6 +196,11 @@ class SignalFrame:
         """The frame `signals()` returned, checked: a DataFrame on the panel calendar, one
         column per name, a numeric or bool column for each trigger (a strategy's slip here is
         one error line naming it, not a KeyError from inside the engine)."""
+        if isinstance(strategy.triggers, str):
+            raise StrategyError(
+                f"{strategy.name}: triggers is the string {strategy.triggers!r}",
+                f"write triggers = ({strategy.triggers!r},) (mind the comma)",
+            )
         if not isinstance(signals, pd.DataFrame):
             raise StrategyError(
                 f"{strategy.name}: signals() returned {type(signals).__name__}, not a DataFrame",
@@ -565,6 +571,13 @@ def rebalance_bars(index: pd.DatetimeIndex, every: str | None) -> pd.DatetimeInd
         return pd.DatetimeIndex([])
     if every == "daily":
         return index[1:]
+    if every not in PERIOD_CODES:
+        choices = ["daily", *PERIOD_CODES]
+        listed = f"return one of {', '.join(choices)}, or None for no schedule"
+        raise StrategyError(
+            f"rebalance() returned {every!r}, not a schedule",
+            did_you_mean(every, choices, otherwise=listed) if isinstance(every, str) else listed,
+        )
     periods = index.to_period(PERIOD_CODES[every])
     first_of_period = np.r_[False, periods[1:] != periods[:-1]]
     return index[first_of_period]

@@ -146,6 +146,22 @@ def universe_of(strategy: Strategy) -> tuple[str, ...]:
     return symbols
 
 
+def inputs_of(strategy: Strategy) -> Inputs:
+    """`strategy.inputs()`, checked: an `Inputs` whose symbols and macro ids are tuples of
+    strings (a lone string would be read as its letters)."""
+    found = strategy.inputs()
+    fix = "return Inputs(symbols=('SPY',), macro=('DGS10',)) (engine.core.strategy.Inputs)"
+    if not isinstance(found, Inputs):
+        raise StrategyError(f"{strategy.name}: inputs() returned {found!r}, not Inputs", fix)
+    for field in ("symbols", "macro"):
+        names = getattr(found, field)
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise StrategyError(
+                f"{strategy.name}: inputs().{field} is {names!r}, not a tuple of names", fix
+            )
+    return found
+
+
 def cite_rule(seed: str, rules: Mapping[str, str], key: str) -> str:
     """'[key] seed: sentence': how a strategy's optional `decision_rule(time)` cites the rule
     behind a decision and the seed sentence it encodes (`playbook signals` prints it; the

@@ -20,7 +20,7 @@ from engine.core.regimes import merge_regimes, regime_table
 from engine.core.schedule import Schedule, build_schedule, unused_signals_note
 from engine.core.signals import MissingInputWarning
 from engine.core.simulate import Costs, Simulation, accrual_values, simulate
-from engine.core.strategy import Strategy, universe_of
+from engine.core.strategy import Strategy, inputs_of, universe_of
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import DirectorySource, Source
 from engine.errors import ConfigError, DataError
@@ -67,7 +67,8 @@ def make_strategy(config: RunConfig, lines: dict | None = None, path: str = "con
     cls, _ = resolve(config.strategy)
     params = validate(cls.Params, config.params, lines or {}, path, prefix=("params",))
     strategy = cls(params)
-    universe_of(strategy)  # a slip in universe() is one line here, before any data loads
+    universe_of(strategy)  # a slip in universe() or inputs() is one line here, before any
+    inputs_of(strategy)  # data loads
     return strategy
 
 
@@ -105,7 +106,7 @@ def load_panel(config: RunConfig, strategy: Strategy, source: Source) -> Panel:
                 "add them to `universe:` or drop the key to use the strategy's own",
             )
         universe = tuple(config.universe)
-    inputs = strategy.inputs()
+    inputs = inputs_of(strategy)
     request = PanelRequest(
         traded=universe,
         inputs=inputs.symbols,
@@ -333,7 +334,7 @@ def config_label(path: Path | None, config: RunConfig) -> str:
 def symbols_for_config(config: RunConfig) -> tuple[list[str], list[str]]:
     """What a run of `config` loads: (Yahoo symbols, FRED ids), proxies included."""
     strategy = make_strategy(config)
-    inputs = strategy.inputs()
+    inputs = inputs_of(strategy)
     universe = config.universe if config.universe is not None else universe_of(strategy)
     symbols = [*universe, *inputs.symbols]
     if config.benchmark:

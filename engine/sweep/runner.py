@@ -23,7 +23,7 @@ import pandas as pd
 from engine.core import metrics
 from engine.core.panel import Panel
 from engine.core.simulate import Costs
-from engine.core.strategy import Strategy, universe_of
+from engine.core.strategy import Strategy, inputs_of, universe_of
 from engine.errors import ConfigError, DataError, from_os_error
 from engine.io.atomic import output_error, write_file_atomically
 from engine.runs.backtest import load_panel, make_source, window_start
@@ -371,7 +371,7 @@ class _PanelProbe:
 
 
 def _inputs_key(strategy: Any) -> tuple:
-    inputs = strategy.inputs()
+    inputs = inputs_of(strategy)
     return (tuple(inputs.symbols), tuple(inputs.macro))
 
 

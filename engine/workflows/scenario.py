@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine.core.strategy import inputs_of
 from engine.errors import ConfigError
 from engine.markets.synthetic import SyntheticMarket
 from engine.runs.backtest import make_strategy
@@ -48,7 +49,7 @@ def make_paths(
     on a dask worker (`GeneratedPaths` is the plain data they are made from); bootstrap paths
     are made here only."""
     strategy = make_strategy(config)
-    inputs = strategy.inputs()
+    inputs = inputs_of(strategy)
     symbols = list(
         dict.fromkeys(
             [
