@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from engine.cli.scaffold import new_strategy
 from engine.core.schedule import build_schedule, unused_signals_note
@@ -212,6 +213,45 @@ def test_new_strategy_refuses_to_overwrite_and_builtin_names(tmp_path):
         new_strategy("qqq-trend", tmp_path)
     with pytest.raises(ConfigError, match="built-in"):
         new_strategy("hayes-pivot", tmp_path / "x")
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("class", "is a Python keyword"),  # `from class import Class` in the test
+        ("pandas", "already installed"),  # pandas.py would hide pandas from the test
+        ("json", "already installed"),
+        ("engine", "already installed"),
+        ("strategy", "the class Strategy would hide"),  # class Strategy(Strategy)
+        ("panel", "the class Panel would hide"),
+    ],
+)
+def test_new_strategy_refuses_names_whose_files_would_not_work(name, says, tmp_path):
+    with pytest.raises(ConfigError, match=says):
+        new_strategy(name, tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_new_strategy_writes_all_its_files_or_none(tmp_path, monkeypatch):
+    """A full disk at the third file leaves none of the four, and one line with exit 5."""
+    import errno
+
+    from engine.cli import cli, scaffold
+
+    calls = []
+    real = scaffold.write_file_atomically
+
+    def fails_third(path, write, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, write, **kwargs)
+
+    monkeypatch.setattr(scaffold, "write_file_atomically", fails_third)
+    result = CliRunner().invoke(cli, ["new", "strategy", "qqq-trend", "--dir", str(tmp_path)])
+    assert result.exit_code == 5, result.output
+    assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_run_of_a_strategy_whose_signals_nothing_reads_says_so(tmp_path):

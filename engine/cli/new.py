@@ -23,7 +23,11 @@ def new() -> None:
     help="Folder for the files (created if needed).",
 )
 def new_strategy(name: str, folder: Path) -> None:
-    """Write NAME's strategy file, a config that runs at once and a test; never overwrites."""
+    """Write NAME's strategy file, a config that runs at once and a test; never overwrites.
+
+    NAME: lowercase letters, digits, '-' or '_' (qqq-trend writes qqq_trend.py); not a
+    Python keyword nor the name of an installed module (its file would hide it).
+    """
     from engine.cli.scaffold import new_strategy as write
 
     for path in write(name, folder):

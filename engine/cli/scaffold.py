@@ -8,10 +8,14 @@ holds the strategy to the engine's look-ahead property (`engine.testing`).
 
 from __future__ import annotations
 
+import importlib.util
+import keyword
 import re
+from functools import partial
 from pathlib import Path
 
 from engine.errors import ConfigError
+from engine.io.atomic import write_file_atomically
 from engine.io.names import is_name
 from engine.runs.strategy_loader import builtin_names
 
@@ -130,6 +134,7 @@ def new_strategy(name: str, folder: Path) -> list[Path]:
         raise ConfigError(f"{name!r} is a built-in strategy", "choose another name")
     module = name.replace("-", "_")
     cls = "".join(part.capitalize() for part in re.split(r"[-_]", name)) or "MyStrategy"
+    _check_python_names(name, module, cls)
     files = {
         folder / f"{module}.py": STRATEGY,
         folder / f"{name}.yaml": CONFIG,
@@ -152,6 +157,43 @@ def new_strategy(name: str, folder: Path) -> list[Path]:
         "sweep": str(folder / f"{name}-sweep.yaml"),
         "title": name,
     }
-    for path, template in files.items():
-        path.write_text(template.format(**fields))
+    written: list[Path] = []
+    try:  # all or none: a failure (a full disk) removes the files already written
+        for path, template in files.items():
+            write_file_atomically(path, partial(Path.write_text, data=template.format(**fields)))
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return list(files)
+
+
+# the names the strategy template imports: a class of the same name would hide one
+TEMPLATE_NAMES = frozenset(
+    {"Context", "Event", "Strategy", "StrategyParams", "Weights", "Panel", "Field", "pd"}
+)
+
+
+def _check_python_names(name: str, module: str, cls: str) -> None:
+    """Refuse a name whose files would not work as Python: a keyword the test cannot import
+    (`from class import Class`), a module that would hide an installed one from the test
+    (pandas.py, json.py, engine.py) or a class that would hide one the template imports."""
+    fix = f"choose another name (e.g. my-{name})"
+    if keyword.iskeyword(module):
+        raise ConfigError(f"{module!r} is a Python keyword: the test could not import it", fix)
+    try:
+        installed = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        installed = True
+    if installed:
+        raise ConfigError(
+            f"a module named {module!r} is already installed: {module}.py would hide it from "
+            "the test and anything run in that folder",
+            fix,
+        )
+    for made in (cls, f"{cls}Params"):
+        if made in TEMPLATE_NAMES:
+            raise ConfigError(
+                f"the class {made} would hide the {made} the strategy file imports", fix
+            )
