@@ -250,6 +250,13 @@ def test_a_universe_given_as_a_list_sweeps(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
 
 
+def test_params_that_are_not_strategy_params_are_refused_on_load(tmp_path, monkeypatch):
+    config, _ = write_case(tmp_path, "    Params = FlipParams", "    Params = dict")
+    result = run_cli(["run", str(config), "--no-report"], tmp_path, monkeypatch)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "Flip.Params is <class 'dict'>, not a StrategyParams subclass" in one_error_line(result)
+
+
 def test_an_exception_in_a_built_in_strategy_stays_an_internal_error():
     """Playbook's own strategies are not user code: their exceptions are bugs to report."""
     from engine.runs.strategy_loader import get_strategy

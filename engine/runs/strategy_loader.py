@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from engine.core.strategy import Strategy
+from engine.core.strategy import Strategy, StrategyParams
 from engine.errors import ConfigError
 from engine.io.yaml_models import did_you_mean
 
@@ -292,14 +292,23 @@ def _check_class(cls: object, where: str) -> None:
             f"{where} is not a Strategy subclass", "subclass engine.core.strategy.Strategy"
         )
     if inspect.isabstract(cls):
-        missing = ", ".join(sorted(cls.__abstractmethods__))
-        raise ConfigError(f"{where}: {cls.__name__} does not implement {missing}", "add them")
+        missing = sorted(cls.__abstractmethods__)
+        raise ConfigError(
+            f"{where}: {cls.__name__} does not implement {', '.join(missing)}",
+            f"add {'it' if len(missing) == 1 else 'them'} (engine/core/strategy.py: the contract)",
+        )
     for attribute in ("name", "thesis"):
         if not isinstance(getattr(cls, attribute, None), str):
             raise ConfigError(
                 f"{where}: {cls.__name__} has no `{attribute}` string",
                 f'set the class attribute, e.g. {attribute} = "..."',
             )
+    params = getattr(cls, "Params", None)
+    if not (inspect.isclass(params) and issubclass(params, StrategyParams)):
+        raise ConfigError(
+            f"{where}: {cls.__name__}.Params is {params!r}, not a StrategyParams subclass",
+            "define class MyParams(StrategyParams) with its fields, then Params = MyParams",
+        )
 
 
 def _check_not_builtin(cls: type[Strategy], where: str) -> None:
