@@ -34,7 +34,10 @@ def strategy_code_failure(exc: BaseException) -> StrategyError | None:
         owner = defined[0] if len(defined) == 1 else None
     name = getattr(owner, "name", None)
     who = f"strategy {name}" if isinstance(name, str) else "the strategy"
-    first = str(exc).splitlines()[0] if str(exc) else ""
+    try:
+        first = next(iter(str(exc).splitlines()), "")
+    except Exception:  # an exception class of the user's whose str() fails too
+        first = ""
     raised = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return StrategyError(
         f"{who} raised {raised} in {code.co_name} ({Path(code.co_filename).name}, line {line})",
