@@ -135,8 +135,11 @@ def assert_batch_equals_walk(
     """What a sweep decides for many sets equals walking each set's events with `on_event`:
     the same bars and bit-identical weights, set by set. Both the strategy's batch path
     (`decide_many`, unless it declines) and `decide_all` (what a sweep calls: the batch path
-    or the shared-timeline walk) are held to `build_schedule`. With `require_batch` a decline
-    fails (its reason in the message): a test of a batch path must exercise it.
+    or the shared-timeline walk) are held to `build_schedule` of each set on its own (its own
+    signals, as `playbook run` computes them, so the sharing is held too; given `signals`,
+    both sides take them). With
+    `require_batch` a decline fails (its reason in the message): a test of a batch path
+    must exercise it.
 
     `data` is a source (the panel is loaded as `config` says) or a Panel; `signals` defaults
     to a sweep's `SignalMemo` (signals and measures shared between sets). Sets share one
@@ -157,7 +160,9 @@ def assert_batch_equals_walk(
         declined = not isinstance(batch, Decisions)
         assert not (require_batch and declined), f"{name}: the batch path declined: {batch}"
         via_engine = decide_all(sets, panel, cap, source)
-        walked = [build_schedule(s, panel, cap, source.signals(s)) for s in sets]
+        # the reference: each set with its own signals (as `playbook run`), unless given
+        own = signals is None
+        walked = [build_schedule(s, panel, cap, None if own else source.signals(s)) for s in sets]
     paths = [(batch, "decide_many")] if isinstance(batch, Decisions) else []
     paths.append((via_engine, "decide_all"))
     for found, what in paths:

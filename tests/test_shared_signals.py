@@ -10,6 +10,7 @@ from pydantic import Field
 from engine.core.schedule import build_schedule
 from engine.core.strategy import Context, Event, Strategy, StrategyParams, Weights
 from engine.sweep.shared_signals import SignalMemo
+from engine.testing import assert_batch_equals_walk
 
 DAYS = pd.bdate_range("2024-01-01", periods=120)
 PRICES = 100 * np.exp(np.cumsum(np.sin(np.arange(120) / 7) * 0.02))
@@ -107,3 +108,80 @@ def test_the_memo_keeps_to_its_budget():
     assert len(frames) == 2 and memo.held <= memo.budget
     memo.signals(Trend(TrendParams(lookback=7)))  # still held: no new computation
     assert memo.computed == 7
+
+
+# --- what signals() reads besides the params: the strategy's own attributes -------------
+
+
+class DerivesInReset(Trend):
+    """`self.window` derived from the params in reset(), read by signals(): no param read
+    the recorder sees. Before, every set of a sweep got the first set's frame."""
+
+    def reset(self) -> None:
+        self.window = self.p.lookback
+
+    def signals(self, panel) -> pd.DataFrame:
+        price = panel.prices["A"]
+        up = price > price.rolling(self.window).mean()
+        return pd.DataFrame({"up": up.astype(float)}, index=panel.index)
+
+
+class DerivesInInit(DerivesInReset):
+    def __init__(self, params: StrategyParams | None = None) -> None:
+        super().__init__(params)
+        self.window = 2 * self.p.lookback
+
+    def reset(self) -> None:
+        pass
+
+
+class HandsOnInSignals(Trend):
+    """signals() leaves a value for on_event on the instance: a set given a shared frame
+    would never get its own."""
+
+    def reset(self) -> None:
+        self.level = None
+
+    def signals(self, panel) -> pd.DataFrame:
+        self.level = float(self.p.lookback)
+        return super().signals(panel)
+
+    def on_event(self, event: Event, ctx: Context) -> Weights | None:
+        return {"A": self.level / 10} if event.kind == "start" else None
+
+
+def test_sets_whose_attributes_differ_never_share_a_frame():
+    panel = make_panel({"A": list(PRICES)}, DAYS)
+    for cls in (DerivesInReset, DerivesInInit, HandsOnInSignals):
+        memo = SignalMemo(panel)
+        for params in grid():
+            plain = build_schedule(cls(params), panel)
+            strategy = cls(params)
+            shared = build_schedule(strategy, panel, signals=memo.signals(strategy))
+            pd.testing.assert_frame_equal(plain.signals, shared.signals)
+            pd.testing.assert_frame_equal(plain.targets, shared.targets)
+
+
+def test_a_sweep_of_such_sets_decides_as_each_run_alone():
+    """decide_all over a sweep's memo (reset, signals, walk: what signals() leaves on the
+    strategy, its walk sees) equals build_schedule of each set with its own signals."""
+    panel = make_panel({"A": list(PRICES)}, DAYS)
+    for cls in (Trend, DerivesInReset, DerivesInInit, HandsOnInSignals):
+        assert_batch_equals_walk([cls(params) for params in grid()], panel)
+
+
+def test_sets_whose_attributes_agree_still_share():
+    """Derived attributes equal by value (dicts and lists included, as the built-ins keep)
+    share as before: one frame per distinct window."""
+    panel = make_panel({"A": list(PRICES)}, DAYS)
+
+    class KeepsLogs(DerivesInReset):
+        def reset(self) -> None:
+            super().reset()
+            self.why: dict = {}
+            self.seen: list = []
+
+    memo = SignalMemo(panel)
+    for params in grid():
+        memo.signals(KeepsLogs(params))
+    assert memo.computed == 2  # lookback 5 and 10

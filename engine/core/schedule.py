@@ -54,11 +54,12 @@ def build_schedule(
     """Events in time order -> strategy reactions -> validated, leverage-capped targets.
 
     `signals` is `strategy.signals(panel)` when already computed (a sweep shares them between
-    parameter sets, `engine.sweep.shared_signals`).
+    parameter sets, `engine.sweep.shared_signals`), right after the strategy's reset(): the
+    walk starts from the state reset() and signals() leave, whoever computed them.
     """
-    strategy.reset()
     universe = universe_of(strategy)
     if signals is None:
+        strategy.reset()
         signals = strategy.signals(panel)
     frame = SignalFrame.of(strategy, panel, signals)
     line = EventBook(panel).timeline(strategy, frame)
@@ -99,7 +100,6 @@ def decide_all(
     flat: list[float] = []
     offsets = [0]
     for strategy, frame, line in _prepared(strategies, panel, signals):
-        strategy.reset()
         universe = tuple(strategy.universe())
         decided, _, _ = reactions(strategy, universe, leverage_cap, frame, line)
         kept: list[int] = []
@@ -150,6 +150,8 @@ def _prepared(
 
     for start in range(0, len(strategies), PREPARED_AHEAD):
         block = strategies[start : start + PREPARED_AHEAD]
+        for strategy in block:  # reset, then signals, then the walk, as build_schedule:
+            strategy.reset()  # what signals() leaves on the strategy, its walk sees
         given = [signals.signals(strategy) for strategy in block]
         ready = [prepare(strategy, frame) for strategy, frame in zip(block, given, strict=True)]
         for strategy, (frame, line) in zip(block, ready, strict=True):

@@ -5,10 +5,14 @@ often as signal parameters, and the signals of two sets that agree on every para
 `signals()` reads are the same frame. Which parameters those are is recorded, not declared:
 a frame is computed with the params behind a proxy that notes every attribute read, and a
 later set reuses it when its params give the same values for exactly those reads. The same
-reads give the same computation, whatever branches it takes, so this is safe for any
-strategy whose `signals()` depends on its params and the panel only (the Strategy contract).
-Anything the proxy cannot follow (iterating the params, an error) computes without sharing.
-Frames are kept up to a memory budget, the least recently used dropped first.
+reads give the same computation, whatever branches it takes. What `signals()` reads besides
+the params is the panel and the strategy's own attributes, which its `__init__` or `reset()`
+may derive from the params (`self.window = 2 * self.p.days`: no param read the proxy sees),
+so the key holds those attributes too, by value (after a reset), and a frame is shared only
+when they are equal; a computation that sets an attribute (a value `signals()` leaves for
+`on_event`) is never shared, so each set gets its own. Anything that cannot be compared by
+value (an array kept on the strategy) or followed (iterating the params, an error) computes
+without sharing. Frames are kept up to a memory budget, the least recently used dropped first.
 
 A strategy may also split its signals in two: `measures(panel)`, the expensive series that
 read few params (drawdowns and changes over fixed windows, say), and `signals(panel,
@@ -64,16 +68,17 @@ class SignalMemo:
         self.computed = 0
 
     def signals(self, strategy: Strategy) -> pd.DataFrame:
+        strategy.reset()
+        state = _state(strategy)
         for names, frames in self.frames.items():
-            key = _key(strategy.p, names)
+            key = _key(strategy.p, names, state)
             if key is not None and key in frames:
                 frames[key] = frame = frames.pop(key)  # now the most recently used
                 return frame
         self.computed += 1
-        strategy.reset()
         params = strategy.p
         try:
-            found = self._measured(strategy)
+            found = self._measured(strategy, state)
             if found is None:
                 frame, reads = _recorded(strategy, lambda: strategy.signals(self.panel))
             else:
@@ -85,8 +90,8 @@ class SignalMemo:
             strategy.reset()
             return strategy.signals(self.panel)
         names = tuple(sorted(reads))
-        key = _key(params, names)
-        if key is not None:
+        key = _key(params, names, state)
+        if key is not None and _state(strategy) == state:  # it set no attribute of its own
             self.frames.setdefault(names, {})[key] = frame
             self.sizes[id(frame)] = size = _size(frame)
             self.held += size
@@ -96,27 +101,31 @@ class SignalMemo:
     def measures(self, strategy: Strategy) -> Any | None:
         """The strategy's measures, computed once per distinct read of the params behind
         them; None when the strategy has no `measures` step or the reads cannot be followed."""
+        strategy.reset()
         try:
-            found = self._measured(strategy)
+            found = self._measured(strategy, _state(strategy))
         except Exception:  # the proxy could not follow: the caller computes plainly
             return None
         return None if found is None else found[0]
 
-    def _measured(self, strategy: Strategy) -> tuple[Any, dict[str, Any]] | None:
+    def _measured(
+        self, strategy: Strategy, state: tuple | None
+    ) -> tuple[Any, dict[str, Any]] | None:
         """The strategy's measures and the param reads behind them, computed once per
-        distinct read; None when the strategy has no `measures` step."""
+        distinct read (and `state`, `_state` after its reset); None when the strategy has no
+        `measures` step."""
         compute = getattr(strategy, "measures", None)
         if not callable(compute):
             return None
         for names, held in self.measured.items():
-            key = _key(strategy.p, names)
+            key = _key(strategy.p, names, state)
             if key is not None and key in held:
                 held[key] = found = held.pop(key)  # now the most recently used
                 return found
         measures, reads = _recorded(strategy, lambda: compute(self.panel))
         names = tuple(sorted(reads))
-        key = _key(strategy.p, names)
-        if key is not None:
+        key = _key(strategy.p, names, state)
+        if key is not None and _state(strategy) == state:  # it set no attribute of its own
             held = self.measured.setdefault(names, {})
             held[key] = (measures, reads)
             while len(held) > MEASURES_KEPT:  # measures are per panel: a few at most
@@ -151,9 +160,11 @@ def _size(frame: pd.DataFrame) -> float:
     return float(frame.memory_usage(index=False, deep=False).sum())
 
 
-def _key(params: Any, names: tuple[str, ...]) -> tuple | None:
-    """The values of `names` with their types (1, 1.0 and True are different reads), or None
-    when one cannot be compared by hash (then nothing is shared)."""
+def _key(params: Any, names: tuple[str, ...], state: tuple | None) -> tuple | None:
+    """The values of `names` with their types (1, 1.0 and True are different reads) and the
+    strategy's `state`, or None when one cannot be compared by hash (then nothing is shared)."""
+    if state is None:
+        return None
     key = tuple((type(v), v) for v in (getattr(params, n, _MISSING) for n in names))
     try:
         hash(key)
@@ -161,4 +172,32 @@ def _key(params: Any, names: tuple[str, ...]) -> tuple | None:
         return None
     if any(v != v for _, v in key if isinstance(v, float)):  # NaN never equals itself
         return None
-    return key
+    return key, state
+
+
+def _state(strategy: Strategy) -> tuple | None:
+    """The strategy's own attributes besides its params, by value: what its `__init__` or
+    `reset()` derived (`self.window = 2 * self.p.days`, read by `signals()` with no param
+    read the recorder could see). Two sets share a frame only when these are equal too.
+    None when one cannot be compared by value (an array, a frame, a cycle): nothing shared."""
+    try:
+        return tuple(
+            sorted(
+                (name, _by_value(value)) for name, value in vars(strategy).items() if name != "p"
+            )
+        )
+    except (TypeError, RecursionError):
+        return None
+
+
+def _by_value(value: Any) -> Any:
+    """A hashable stand-in equal for equal values: containers by their items (in order),
+    anything else as itself with its type; TypeError for what cannot be hashed."""
+    if isinstance(value, dict):
+        return dict, tuple((_by_value(k), _by_value(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return type(value), tuple(_by_value(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset, frozenset(_by_value(v) for v in value)
+    hash(value)
+    return type(value), value
