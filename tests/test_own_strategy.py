@@ -150,3 +150,35 @@ def test_new_strategy_output_runs_unmodified(tmp_path, monkeypatch):
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     refused = CliRunner().invoke(cli, ["new", "strategy", "gold-trend", "--dir", str(folder)])
     assert refused.exit_code == 2 and "already exist" in refused.output
+
+
+@pytest.mark.slow
+def test_each_sweep_row_is_its_sets_run_when_signals_read_a_derived_attribute(
+    outside, monkeypatch, tmp_path
+):
+    """The README's strategy with its window derived in reset() (`self.window`), read by
+    signals() with no param read: the sweep gave every set the first set's signals, one
+    Sharpe for all. Each row must be what `playbook run` of its set gives (--rerun-best runs
+    every set here), and the rows must differ as the windows do."""
+    path = outside / "qqq_trend.py"
+    text = path.read_text()
+    assert text.count("self.p.sma_bars") == 1
+    universe = "    def universe(self):"
+    derived = f"    def reset(self):\n        self.window = self.p.sma_bars\n\n{universe}"
+    text = text.replace("self.p.sma_bars", "self.window").replace(universe, derived)
+    path.write_text(text)
+    out = tmp_path / "sweep"
+    invoke(["sweep", "sweep.yaml", "--out", str(out), "--rerun-best", "3"], outside, monkeypatch)
+    import yaml
+
+    from engine.sweep.runner import read_chunks
+
+    rows = read_chunks(out).set_index("p.sma_bars")
+    assert rows["sharpe"].nunique() == 3
+    runs = sorted((out / "best").iterdir())
+    assert len(runs) == 3
+    for run in runs:
+        window = yaml.safe_load((run / "config.yaml").read_text())["params"]["sma_bars"]
+        stats = json.loads((run / "stats.json").read_text())
+        for key in ("sharpe", "cagr", "max_drawdown"):
+            assert stats[key] == rows.loc[window, key], (window, key)
