@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.cli.scaffold import new_strategy
 from engine.core.schedule import build_schedule, unused_signals_note
@@ -269,3 +271,28 @@ def test_builtins_are_playbooks_own_entry_points_and_match_the_registry():
     builtins = {n: cls for n, (cls, src) in available.items() if src.kind == "built-in"}
     assert builtins == REGISTRY
     assert strategy_loader.builtin_names() == sorted(REGISTRY)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    name=st.one_of(st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True), st.text(max_size=12))
+)
+def test_any_new_strategy_name_writes_working_python_or_is_refused(name):
+    """Whatever NAME is: a ConfigError, or four files whose Python compiles and whose test
+    imports the strategy module by a name that is neither a keyword nor an installed module."""
+    import importlib.util
+    import keyword
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            written = new_strategy(name, Path(folder))
+        except ConfigError as exc:
+            assert exc.one_line() and not list(Path(folder).iterdir())
+            return
+        module = name.replace("-", "_")
+        assert module.isidentifier() and not keyword.iskeyword(module)
+        assert importlib.util.find_spec(module) is None
+        for path in written:
+            if path.suffix == ".py":
+                compile(path.read_text(), str(path), "exec")
