@@ -286,3 +286,50 @@ def test_sweep_notes_a_declined_batch_path_once_per_run(tmp_path):
     assert len(notes) == 1  # 60-40 has no batch path: nothing declined, nothing noted
     columns = ["id", *METRICS]
     pd.testing.assert_frame_equal(table(folder)[columns], table(plain_folder)[columns])
+
+
+CASH_ONLY = """\
+from pydantic import Field
+
+from engine.core.strategy import Strategy, StrategyParams
+
+
+class CashOnlyParams(StrategyParams):
+    patience: int = Field(1, ge=1)
+
+
+class CashOnly(Strategy):
+    name = "cash-only"
+    thesis = "Waits for a signal that never comes: always in T-bills."
+    Params = CashOnlyParams
+
+    def universe(self):
+        return ("SPY",)
+
+    def on_event(self, event, ctx):
+        return {}
+"""
+
+
+def test_a_sweep_where_no_set_takes_a_position_completes_and_says_so(tmp_path):
+    """Every set flat: no Sharpe anywhere (excess returns all zero). The summary crashed
+    (internal error: All-NaN slice, from PBO's in-sample pick) after a RuntimeWarning;
+    now the sweep completes, says no set has a Sharpe, and leaves DSR, PBO and the
+    walk-forward undefined (null), not a made-up best."""
+    (tmp_path / "cash_only.py").write_text(CASH_ONLY)
+    (tmp_path / "cash.yaml").write_text("name: cash\nstrategy: cash_only.py\nbenchmark: SPY\n")
+    (tmp_path / "grid.yaml").write_text(
+        "base: cash.yaml\ngrid:\n  patience: [1, 2, 3, 4]\nblocks: 4\n"
+        "walk_forward: {train_blocks: 2}\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["sweep", str(tmp_path / "grid.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr, result.stderr
+    assert "4 parameter sets; none has a sharpe" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best"]["sharpe"] is None and summary["best"]["max_drawdown"] == 0.0
+    assert summary["deflated_sharpe"] is None and summary["pbo"] is None
+    assert summary["walk_forward"]["windows"] == 0
+    page = (out / "sweep.html").read_text()
+    assert "no best set" in page and "nothing to judge: no set has a sharpe" in page

@@ -116,7 +116,14 @@ def _finish_sweep(summary: dict | None, folder: Path, fail_below_dsr: float | No
         return
     best = summary["best"]
     dsr = summary["deflated_sharpe"]
-    click.echo(f"{summary['trials']} parameter sets; best by {summary['metric']}: {best['params']}")
+    metric = summary["metric"]
+    if best.get(metric) is None:  # every set's is undefined: no best, the first is shown
+        click.echo(
+            f"{summary['trials']} parameter sets; none has a {metric} (flat excess returns: "
+            f"no set took a position?); the first: {best['params']}"
+        )
+    else:
+        click.echo(f"{summary['trials']} parameter sets; best by {metric}: {best['params']}")
     click.echo(
         f"  Sharpe {fmt('{:.2f}', best.get('sharpe'))}  CAGR "
         f"{fmt('{:+.2%}', best.get('cagr'))}  max drawdown "

@@ -143,8 +143,8 @@ def overfitting_of_slabs(
         slab_count += 1
     if best is None or trials < 2:
         return float("nan")
-    if any(trial < 0 for _, trial, _ in best):
-        raise ValueError("All-NaN slice encountered")  # np.nanargmax's error, as before
+    if any(trial < 0 for _, trial, _ in best):  # a half of the blocks where no set has a
+        return float("nan")  # Sharpe (all of them flat: never traded, say): no best to rank
     if slab_count > 1:  # the first slab's counts were against a best that later slabs beat
         counts = [0] * len(best)
         for slab in slabs():

@@ -125,7 +125,11 @@ def summary_of(
         del first  # more slabs: each figure reads them one at a time
     per_period, best_total = _sharpe_per_set(slabs, best, trials)
     skew, kurtosis = skew_kurtosis_from_moments(best_total)
-    variance = float(np.nanvar(per_period, ddof=1)) if trials > 1 else 0.0
+    defined = int((~np.isnan(per_period)).sum())  # sets with a Sharpe (a flat set has none)
+    if defined > 1:
+        variance = float(np.nanvar(per_period, ddof=1))
+    else:
+        variance = 0.0 if trials == 1 else math.nan
     dsr = deflated_sharpe(
         float(per_period[best]),
         int(best_total[0, 0]),
@@ -197,6 +201,14 @@ def walk_forward(moments: np.ndarray, train_blocks: int) -> dict[str, Any]:
 def walk_forward_of(slabs: Slabs, train_blocks: int) -> dict[str, Any]:
     """Pick the best set on k blocks, hold it for the next; compare with the median set."""
     windows = walk_forward_picks(slabs, train_blocks)
+    if windows is None:
+        return {
+            "train_blocks": train_blocks,
+            "windows": 0,
+            "picked_mean_sharpe": None,
+            "median_mean_sharpe": None,
+            "picked_beat_median_share": None,
+        }
     picked = [w[1] for w in windows]
     median = [w[2] for w in windows]
     return {
@@ -208,11 +220,11 @@ def walk_forward_of(slabs: Slabs, train_blocks: int) -> dict[str, Any]:
     }
 
 
-def walk_forward_picks(slabs: Slabs, train_blocks: int) -> list[tuple[int, float, float]]:
+def walk_forward_picks(slabs: Slabs, train_blocks: int) -> list[tuple[int, float, float]] | None:
     """Each walk-forward window's pick (the first set with the best Sharpe on the train
-    blocks), its Sharpe on the test block and the median set's there. The test blocks'
-    Sharpe ratios are kept for the median (8 bytes per set and window), the moments are
-    read a slab at a time."""
+    blocks), its Sharpe on the test block and the median set's there; None when a window
+    has no set with a Sharpe to pick. The test blocks' Sharpe ratios are kept for the median
+    (8 bytes per set and window), the moments are read a slab at a time."""
     best: list[tuple[float, int]] = []
     outs: list[np.ndarray] = []  # per slab: (windows, sets) test-block Sharpe ratios
     start = 0
@@ -227,8 +239,8 @@ def walk_forward_picks(slabs: Slabs, train_blocks: int) -> list[tuple[int, float
                     best[w] = (float(fitted[i]), start + i)
         outs.append(np.array([sharpe_from_moments(slab[test]) for test in tests]))
         start += slab.shape[1]
-    if any(i < 0 for _, i in best):
-        raise ValueError("All-NaN slice encountered")  # np.nanargmax's error, as before
+    if any(picked < 0 for _, picked in best):  # train blocks where no set has a Sharpe (all
+        return None  # flat: never traded, say): no pick there, no walk-forward to report
     picks = []
     for w, (_, picked) in enumerate(best):
         out = np.concatenate([part[w] for part in outs])  # one window's at a time

@@ -102,11 +102,14 @@ def _verdict(files: sd.SweepFiles) -> str:
         return f"{name}: {pct(bench[key]) if as_pct else num(bench[key])}"
 
     wf = s.get("walk_forward") or {}
+    metric = str(s.get("metric", "sharpe"))
+    ranked = best.get(metric) is not None  # else every set's is undefined (all flat)
     cards = [
         card(
-            "best set",
+            "best set" if ranked else "no best set",
             esc(best.get("id", "")),
-            esc(_params_text(json.dumps(best.get("params", {})))),
+            esc(_params_text(json.dumps(best.get("params", {}))))
+            + ("" if ranked else f" (the first: no set has a {esc(metric)})"),
         ),
         card("Sharpe", num(best.get("sharpe")), vs("sharpe", False)),
         card("CAGR", pct(best.get("cagr"), digits=2), vs("cagr", True)),
@@ -135,11 +138,12 @@ def _verdict(files: sd.SweepFiles) -> str:
 def _meaning(files: sd.SweepFiles) -> str:
     s = files.summary
     dsr, pbo = s.get("deflated_sharpe"), s.get("pbo")
-    verdict = (
-        "likely a finding"
-        if (dsr or 0) >= 0.95 and (pbo or 1) < 0.5
-        else ("not distinguishable from the luck of trying many sets")
-    )
+    if dsr is None and pbo is None and (s.get("best") or {}).get(s.get("metric")) is None:
+        verdict = "nothing to judge: no set has a " + esc(s.get("metric", "sharpe"))
+    elif (dsr or 0) >= 0.95 and (pbo or 1) < 0.5:
+        verdict = "likely a finding"
+    else:
+        verdict = "not distinguishable from the luck of trying many sets"
     return (
         '<div class="note" id="meaning">'
         f"<p><b>Deflated Sharpe {num(dsr, 3)}</b>: the probability that the best set's true "
