@@ -250,6 +250,24 @@ def test_a_universe_given_as_a_list_sweeps(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
 
 
+def test_signals_of_words_dates_and_objects_are_explained_and_plotted(tmp_path, monkeypatch):
+    """Signal columns a strategy keeps besides its triggers may be words, dates or mixed
+    objects (ctx.signal hands them out as they are): `playbook signals` crashed on them
+    (internal error: could not convert string to float) and left bool flags off the plot."""
+    frame = (
+        '        return pd.DataFrame({"up": up, "regime": up.map({True: "risk-on", False: '
+        '"risk-off"}), "when": panel.index.to_series(), "mixed": [None, 1, "a"] * '
+        "(len(up) // 3) + [None] * (len(up) % 3)}, index=panel.index)"
+    )
+    config, _ = write_case(tmp_path, SIGNALS_LINE, frame)
+    plot = tmp_path / "signals.png"
+    result = run_cli(["signals", str(config), "--plot", str(plot)], tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "regime=risk-on" in result.output and "mixed=" in result.output
+    assert "on: up" in result.output  # the bool trigger counted as a flag
+    assert plot.stat().st_size > 10_000
+
+
 def test_params_that_are_not_strategy_params_are_refused_on_load(tmp_path, monkeypatch):
     config, _ = write_case(tmp_path, "    Params = FlipParams", "    Params = dict")
     result = run_cli(["run", str(config), "--no-report"], tmp_path, monkeypatch)

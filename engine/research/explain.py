@@ -43,7 +43,11 @@ def format_decisions(
 
 
 def _is_flag(series: pd.Series) -> bool:
-    values = pd.unique(series.dropna().astype("float64"))
+    """Numbers (or bools) that are only 0 and 1; words, dates and objects are shown as values."""
+    try:
+        values = pd.unique(series.dropna().astype("float64"))
+    except (TypeError, ValueError):
+        return False
     return bool(len(values)) and set(values.tolist()) <= {0.0, 1.0}
 
 
@@ -60,10 +64,11 @@ def latest_signals(schedule: Schedule) -> str:
 def plot_signals(
     schedule: Schedule, panel: Panel, path: Path, title: str, since: pd.Timestamp | None = None
 ) -> Path:
-    """Price of the first traded asset over every numeric signal, decisions marked."""
+    """Price of the first traded asset over every numeric or bool signal (as 0/1),
+    decisions marked; words, dates and objects are not plotted."""
     from matplotlib.figure import Figure
 
-    signals = schedule.signals.select_dtypes("number")
+    signals = schedule.signals.select_dtypes(["number", "bool"]).astype("float64")
     if since is not None:
         signals = signals.loc[since:]
     symbol = schedule.universe[0]
