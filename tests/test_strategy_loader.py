@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.cli.scaffold import new_strategy
@@ -226,6 +226,7 @@ def test_new_strategy_refuses_to_overwrite_and_builtin_names(tmp_path):
         ("engine", "already installed"),
         ("strategy", "the class Strategy would hide"),  # class Strategy(Strategy)
         ("panel", "the class Panel would hide"),
+        ("none", "the class None would be a Python keyword"),  # class None(Strategy)
     ],
 )
 def test_new_strategy_refuses_names_whose_files_would_not_work(name, says, tmp_path):
@@ -274,6 +275,10 @@ def test_builtins_are_playbooks_own_entry_points_and_match_the_registry():
 
 
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@example(name="none")
+@example(name="true")
+@example(name="class")
+@example(name="json")
 @given(
     name=st.one_of(st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True), st.text(max_size=12))
 )

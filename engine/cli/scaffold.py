@@ -182,6 +182,8 @@ def _check_python_names(name: str, module: str, cls: str) -> None:
     fix = f"choose another name (e.g. my-{name})"
     if keyword.iskeyword(module):
         raise ConfigError(f"{module!r} is a Python keyword: the test could not import it", fix)
+    if keyword.iskeyword(cls):  # none -> class None, true -> class True
+        raise ConfigError(f"the class {cls} would be a Python keyword", fix)
     try:
         installed = importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
