@@ -275,6 +275,20 @@ def test_params_that_are_not_strategy_params_are_refused_on_load(tmp_path, monke
     assert "Flip.Params is <class 'dict'>, not a StrategyParams subclass" in one_error_line(result)
 
 
+def test_a_strategy_loaded_as_a_module_is_named_too(tmp_path, monkeypatch):
+    """`strategy: flipmod:Flip` (a module on the path, as a package's would be), not a file."""
+    _, number = write_case(tmp_path, PICK_LINE, "        pick = 1 / 0")
+    (tmp_path / "flip.py").rename(tmp_path / "flipmod.py")
+    config = tmp_path / "mod.yaml"
+    config.write_text("name: flip\nstrategy: flipmod:Flip\nbenchmark: SPY\nend: 2031-06-30\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = run_cli(["run", str(config), "--no-report"], tmp_path, monkeypatch)
+    assert result.exit_code == ExitCode.STRATEGY, result.output
+    line = one_error_line(result)
+    raised = "strategy flip raised ZeroDivisionError: division by zero in on_event"
+    assert f"{raised} (flipmod.py, line {number})" in line
+
+
 def test_an_exception_in_a_built_in_strategy_stays_an_internal_error():
     """Playbook's own strategies are not user code: their exceptions are bugs to report."""
     from engine.runs.strategy_loader import get_strategy
