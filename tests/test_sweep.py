@@ -333,3 +333,28 @@ def test_a_sweep_where_no_set_takes_a_position_completes_and_says_so(tmp_path):
     assert summary["walk_forward"]["windows"] == 0
     page = (out / "sweep.html").read_text()
     assert "no best set" in page and "nothing to judge: no set has a sharpe" in page
+
+
+@pytest.mark.parametrize(
+    ("oos_start", "parts"),
+    [
+        ("2099-01-01", "1565 in-sample and 0 out-of-sample"),  # after the window
+        ("1990-01-01", "0 in-sample and 1565 out-of-sample"),  # before it
+        ("2030-01-02", "1 in-sample and 1564 out-of-sample"),  # one bar in
+    ],
+)
+def test_a_split_outside_the_window_is_one_line_not_empty_columns(oos_start, parts, tmp_path):
+    """A typo in split.oos_start (a year off) gave a sweep whose out-of-sample (or
+    in-sample) columns were all empty, with nothing said; now it is refused before any set
+    runs. The window is 60-40's synthetic 2030-01-01..2035-12-31 (1,565 bars)."""
+    spec = tmp_path / "split.yaml"
+    spec.write_text(
+        f"base: {REPO / 'configs' / '60-40.yaml'}\ngrid:\n  stock_weight: [0.2, 0.5]\n"
+        f"blocks: 4\nsplit: {{oos_start: {oos_start}}}\n"
+    )
+    result = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert "\n" not in line and f"split.oos_start {oos_start} leaves {parts} bars" in line
+    assert "2030-01-01..2035-12-31" in line and "(fix: " in line
+    assert not (tmp_path / "out").exists()

@@ -175,13 +175,16 @@ def make_plan(spec: SweepSpec, base: RunConfig, shard: tuple[int, int] | None = 
         keys[(universe_of(strategy), _inputs_key(strategy))] = None
         set_ids[i] = param_id(params)
     panels = PanelShelf()
-    bars = _window_bars(base, sets[0], panels)
+    window = _window(base, sets[0], panels)
+    bars = len(window)
     if bars < 2 * spec.blocks:  # CSCV splits the window into blocks of at least 2 bars
         raise DataError(
             f"the sweep's window has {bars} bars, too few for {spec.blocks} CSCV blocks "
             f"(each needs at least 2 bars)",
             "widen the base config's window or set fewer `blocks:`",
         )
+    if spec.split is not None:
+        _check_split(spec.split.oos_start, window)
     size = spec.chunk_size or _auto_chunk_size(spec, bars)
     if shard is not None and not 1 <= shard[0] <= shard[1]:
         raise ConfigError(f"shard {shard[0]}/{shard[1]} is out of range", "use K/N with 1<=K<=N")
@@ -207,11 +210,28 @@ def inputs_fingerprint(plan: Plan) -> str:
     return hash_with_set_ids(payload, plan.set_ids, sort_keys=True, default=str)
 
 
-def _window_bars(base: RunConfig, params: dict[str, Any], panels: PanelShelf) -> int:
-    """Bars in the window of a set's panel (the sets of a sweep share the window)."""
+def _window(base: RunConfig, params: dict[str, Any], panels: PanelShelf) -> pd.DatetimeIndex:
+    """The window of a set's panel (the sets of a sweep share the window)."""
     strategy = get_strategy(base.strategy)(get_strategy(base.strategy).Params(**params))
     shared = panels.get(base.canonical_json(), universe_of(strategy), _inputs_key(strategy))
-    return len(shared.window)
+    return shared.window
+
+
+SPLIT_MIN_BARS = 3  # a part of fewer bars has no Sharpe or CAGR (_simulate_group's len > 2)
+
+
+def _check_split(oos_start: Any, window: pd.DatetimeIndex) -> None:
+    """Refuse an in-sample / out-of-sample split that leaves a part (almost) empty: a date
+    outside the window gave a sweep whose columns for that part were all empty."""
+    cut = int(window.searchsorted(pd.Timestamp(oos_start)))
+    inside, outside = cut, len(window) - cut
+    if min(inside, outside) < SPLIT_MIN_BARS:
+        first, last = window[0].date(), window[-1].date()
+        raise ConfigError(
+            f"split.oos_start {oos_start} leaves {inside} in-sample and {outside} "
+            f"out-of-sample bars of the window {first}..{last}",
+            f"choose a date inside the window, {SPLIT_MIN_BARS} bars or more from each end",
+        )
 
 
 def _auto_chunk_size(spec: SweepSpec, bars: int) -> int:
