@@ -187,7 +187,10 @@ class Strategy(ABC):
         self.reset()
 
     def reset(self) -> None:  # noqa: B027 - optional hook, empty by default
-        """Clear any state before a new walk of the event timeline."""
+        """Clear any state before a new walk of the event timeline. Every path runs reset(),
+        then signals(), then the walk: what signals() leaves on the strategy, on_event sees
+        (a sweep shares a frame only between sets whose attributes after reset() are equal,
+        `engine.sweep.shared_signals`)."""
 
     @abstractmethod
     def universe(self) -> tuple[str, ...]:
