@@ -78,15 +78,21 @@ def test_signals_are_computed_once_per_distinct_read_and_equal_direct_ones():
     assert Trend.calls == 6 + len(grid())
 
 
-def test_schedules_with_shared_signals_equal_plain_ones():
+def schedules_equal_plain_ones(cls: type[Trend]) -> None:
+    """Each set's schedule with the memo's signals equals its plain one (its own signals)."""
     panel = make_panel({"A": list(PRICES)}, DAYS)
     memo = SignalMemo(panel)
     for params in grid():
-        plain = build_schedule(Trend(params), panel)
-        strategy = Trend(params)
+        plain = build_schedule(cls(params), panel)
+        strategy = cls(params)
         shared = build_schedule(strategy, panel, signals=memo.signals(strategy))
+        pd.testing.assert_frame_equal(plain.signals, shared.signals)
         pd.testing.assert_frame_equal(plain.targets, shared.targets)
         pd.testing.assert_frame_equal(plain.log, shared.log)
+
+
+def test_schedules_with_shared_signals_equal_plain_ones():
+    schedules_equal_plain_ones(Trend)
 
 
 def test_a_strategy_the_proxy_cannot_follow_is_computed_plainly():
@@ -151,15 +157,8 @@ class HandsOnInSignals(Trend):
 
 
 def test_sets_whose_attributes_differ_never_share_a_frame():
-    panel = make_panel({"A": list(PRICES)}, DAYS)
     for cls in (DerivesInReset, DerivesInInit, HandsOnInSignals):
-        memo = SignalMemo(panel)
-        for params in grid():
-            plain = build_schedule(cls(params), panel)
-            strategy = cls(params)
-            shared = build_schedule(strategy, panel, signals=memo.signals(strategy))
-            pd.testing.assert_frame_equal(plain.signals, shared.signals)
-            pd.testing.assert_frame_equal(plain.targets, shared.targets)
+        schedules_equal_plain_ones(cls)
 
 
 def test_a_sweep_of_such_sets_decides_as_each_run_alone():
