@@ -161,8 +161,7 @@ def assert_batch_equals_walk(
         assert not (require_batch and declined), f"{name}: the batch path declined: {batch}"
         via_engine = decide_all(sets, panel, cap, source)
         # the reference: each set with its own signals (as `playbook run`), unless given
-        own = signals is None
-        walked = [build_schedule(s, panel, cap, None if own else source.signals(s)) for s in sets]
+        walked = [_walk_alone(s, panel, cap, None if signals is None else source) for s in sets]
     paths = [(batch, "decide_many")] if isinstance(batch, Decisions) else []
     paths.append((via_engine, "decide_all"))
     for found, what in paths:
@@ -179,6 +178,17 @@ def assert_batch_equals_walk(
             )
             assert same, f"{where}: weights differ (bit for bit)"
     return walked
+
+
+def _walk_alone(
+    strategy: Strategy, panel: Panel, cap: float, given: SignalSource | None
+) -> Schedule:
+    """One set's schedule from a fresh state (the batch paths above walked it already):
+    its own signals, or the given source's after a reset, as a sweep's walk takes them."""
+    if given is None:
+        return build_schedule(strategy, panel, cap)
+    strategy.reset()
+    return build_schedule(strategy, panel, cap, given.signals(strategy))
 
 
 def tiny_panel(

@@ -54,8 +54,9 @@ def build_schedule(
     """Events in time order -> strategy reactions -> validated, leverage-capped targets.
 
     `signals` is `strategy.signals(panel)` when already computed (a sweep shares them between
-    parameter sets, `engine.sweep.shared_signals`), right after the strategy's reset(): the
-    walk starts from the state reset() and signals() leave, whoever computed them.
+    parameter sets, `engine.sweep.shared_signals`): the caller resets the strategy before
+    computing them (or before passing frames made elsewhere), so the walk starts from the
+    state reset() and signals() leave, whoever computed them.
     """
     universe = universe_of(strategy)
     if signals is None:
