@@ -358,3 +358,17 @@ def test_a_split_outside_the_window_is_one_line_not_empty_columns(oos_start, par
     assert "\n" not in line and f"split.oos_start {oos_start} leaves {parts} bars" in line
     assert "2030-01-01..2035-12-31" in line and "(fix: " in line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_file_error_points_at_working_sweep_files(tmp_path):
+    """The fix of a sweep file's error without a field description pointed at `playbook
+    strategies` (a list of strategies); it points at configs/sweeps/ now."""
+    spec = tmp_path / "wf.yaml"
+    spec.write_text(
+        f"base: {REPO / 'configs' / '60-40.yaml'}\ngrid:\n  stock_weight: [0.2, 0.5]\n"
+        "blocks: 4\nwalk_forward: {train_blocks: 4}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_sweep(spec)
+    assert "train_blocks must be fewer than blocks" in raised.value.problem
+    assert raised.value.fix == "see configs/sweeps/ for working sweep files"

@@ -50,12 +50,15 @@ def validate(
     lines: dict[tuple[Any, ...], int],
     path: Path | str,
     prefix: tuple[Any, ...] = (),
+    examples: str = "see `playbook strategies` and configs/ for valid values",
 ) -> Any:
-    """Validate `data` against `model`; the first error becomes one ConfigError line."""
+    """Validate `data` against `model`; the first error becomes one ConfigError line.
+    `examples` is the fix when the field has no description to quote: where working
+    files of this kind are (configs/sweeps/ for a sweep file)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(exc, model, lines, path, prefix) from None
+        raise _config_error(exc, model, lines, path, prefix, examples) from None
 
 
 def _config_error(
@@ -64,6 +67,7 @@ def _config_error(
     lines: dict[tuple[Any, ...], int],
     path: Path | str,
     prefix: tuple[Any, ...],
+    examples: str,
 ) -> ConfigError:
     error = exc.errors()[0]
     loc = tuple(error["loc"])
@@ -82,7 +86,9 @@ def _config_error(
     shown = (
         f" (got {_short_repr(given)})" if given is not None and not isinstance(given, dict) else ""
     )
-    return ConfigError(f"{where}: {key}: {message}{shown}{more}", _fix_for(error, model, loc))
+    return ConfigError(
+        f"{where}: {key}: {message}{shown}{more}", _fix_for(error, model, loc, examples)
+    )
 
 
 def _short_repr(value: Any) -> str:
@@ -93,12 +99,12 @@ def _short_repr(value: Any) -> str:
     return short.repr(value)
 
 
-def _fix_for(error: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _fix_for(error: Any, model: type[BaseModel], loc: tuple[Any, ...], examples: str) -> str:
     field = _field_info(model, loc)
     if field is not None and field.description:
         name = next((part for part in reversed(loc) if not isinstance(part, int)), loc[-1])
         return f"{name} is the {field.description}"
-    return "see `playbook strategies` and configs/ for valid values"
+    return examples
 
 
 def _field_info(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:

@@ -604,7 +604,9 @@ def load_scenario(name_or_path: str) -> Scenario:
             raise ConfigError(
                 f"{_where(path, lines, found.loc)}: {found.message}", found.fix
             ) from None
-        return validate(Scenario, data, lines, path)  # raises the standard file:line error
+        return validate(
+            Scenario, data, lines, path, examples="see configs/scenarios/ for working scenarios"
+        )  # raises the standard file:line error
 
 
 def _where(path: Path, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> str:

@@ -117,7 +117,9 @@ def load_sweep(path: Path) -> tuple[SweepSpec, RunConfig, dict]:
     """The sweep spec and its base run config, both validated, errors with file and line."""
     path = Path(path)
     data, lines = read_yaml(path)
-    spec = validate(SweepSpec, data, lines, path)
+    spec = validate(
+        SweepSpec, data, lines, path, examples="see configs/sweeps/ for working sweep files"
+    )
     base_path = spec.base if spec.base.is_absolute() else (path.parent / spec.base).resolve()
     if not base_path.is_file():
         where = f"{path}:{lines.get(('base',), '?')}"
