@@ -397,13 +397,17 @@ def command_rows(ctx) -> list[Row]:
 
 
 def rival_child(
-    ctx, library: str, sets: int, processes: int | None = None, *extra: str
+    ctx, library: str, sets: int, processes: int | None = None, *extra: str, tag: str
 ) -> dict[str, Any]:
+    """`benchmarks.rival_child` in a fresh process; its JSON is kept in the run's details
+    under rivals.`tag`."""
     from benchmarks.runner import run_child
 
     args = [sys.executable, "-m", "benchmarks.rival_child", library, "--sets", str(sets), *extra]
     args += [] if processes is None else ["--processes", str(processes)]
-    return run_child(args + (["--synthetic"] if ctx.synthetic else []))
+    found = run_child(args + (["--synthetic"] if ctx.synthetic else []))
+    ctx.details.setdefault("rivals", {})[tag] = found
+    return found
 
 
 def trades_row(
@@ -453,8 +457,7 @@ def rule_rows(ctx) -> list[Row]:
         return rows
     if missing("backtesting") is None:
         ctx.log(f"  backtesting.py vs playbook: the trades of {ctx.sizes.trade_sets} sets ...")
-        same = rival_child(ctx, "trades", ctx.sizes.trade_sets)
-        ctx.details.setdefault("rivals", {})["backtesting_trades"] = same
+        same = rival_child(ctx, "trades", ctx.sizes.trade_sets, tag="backtesting_trades")
         rows.append(
             trades_row(
                 "backtesting.py",
@@ -475,9 +478,8 @@ def rule_rows(ctx) -> list[Row]:
             tries = ctx.sizes.btp_tries
             ctx.log(f"  backtesting.py optimize, {tries} of the grid, {pool}, {data} ...")
             extra = () if same_history else ("--window-only",)
-            btp = rival_child(ctx, "backtesting", tries, processes, *extra)
             tag = f"backtesting_{processes or 'default'}{'' if same_history else '_window'}"
-            ctx.details.setdefault("rivals", {})[tag] = btp
+            btp = rival_child(ctx, "backtesting", tries, processes, *extra, tag=tag)
             cores = "same cores: " if btp["processes"] == 1 else ""
             plural = "es" if btp["processes"] > 1 else ""
             ratio = ours / btp["sets_per_second"]
@@ -509,8 +511,7 @@ def rule_rows(ctx) -> list[Row]:
             )
     if missing("bt") is None:
         ctx.log(f"  bt vs playbook: the trades of {ctx.sizes.bt_sets} sets ...")
-        same = rival_child(ctx, "bt-trades", ctx.sizes.bt_sets)
-        ctx.details.setdefault("rivals", {})["bt_trades"] = same
+        same = rival_child(ctx, "bt-trades", ctx.sizes.bt_sets, tag="bt_trades")
         rows.append(
             trades_row(
                 "bt",
@@ -521,8 +522,7 @@ def rule_rows(ctx) -> list[Row]:
             )
         )
         ctx.log(f"  bt.run, {ctx.sizes.bt_sets} sets ...")
-        bts = rival_child(ctx, "bt", ctx.sizes.bt_sets)
-        ctx.details.setdefault("rivals", {})["bt"] = bts
+        bts = rival_child(ctx, "bt", ctx.sizes.bt_sets, tag="bt")
         rows.append(
             Row(
                 "7 rivals",

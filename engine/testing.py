@@ -137,9 +137,8 @@ def assert_batch_equals_walk(
     (`decide_many`, unless it declines) and `decide_all` (what a sweep calls: the batch path
     or the shared-timeline walk) are held to `build_schedule` of each set on its own (its own
     signals, as `playbook run` computes them, so the sharing is held too; given `signals`,
-    both sides take them). With
-    `require_batch` a decline fails (its reason in the message): a test of a batch path
-    must exercise it.
+    both sides take them). With `require_batch` a decline fails (its reason in the
+    message): a test of a batch path must exercise it.
 
     `data` is a source (the panel is loaded as `config` says) or a Panel; `signals` defaults
     to a sweep's `SignalMemo` (signals and measures shared between sets). Sets share one

@@ -116,8 +116,10 @@ def _finish_sweep(summary: dict | None, folder: Path, fail_below_dsr: float | No
         return
     best = summary["best"]
     dsr = summary["deflated_sharpe"]
+    from engine.sweep.summary import has_best
+
     metric = summary["metric"]
-    if best.get(metric) is None:  # every set's is undefined: no best, the first is shown
+    if not has_best(summary):
         click.echo(
             f"{summary['trials']} parameter sets; none has a {metric} (flat excess returns: "
             f"no set took a position?); the first: {best['params']}"

@@ -193,6 +193,12 @@ def _sharpe_per_set(slabs: Slabs, best: int, trials: int) -> tuple[np.ndarray, n
     return per_period, best_total
 
 
+def has_best(summary: dict[str, Any]) -> bool:
+    """Whether the summary's best set has the metric it was ranked by; False when no set has
+    one (every set flat: the first set is shown, picked by nothing)."""
+    return (summary.get("best") or {}).get(summary.get("metric")) is not None
+
+
 def walk_forward(moments: np.ndarray, train_blocks: int) -> dict[str, Any]:
     """`walk_forward_of` moments held in memory."""
     return walk_forward_of(lambda: iter([moments]), train_blocks)

@@ -29,6 +29,7 @@ from engine.reports.pages.common import (
     table,
 )
 from engine.reports.style import BENCHMARK_COLOR, DIVERGING, PLOTLY_TEMPLATE, palette_color
+from engine.sweep.summary import has_best
 
 SWEEP_PAGE = "sweep.html"
 MAX_HEATMAPS = 3
@@ -103,7 +104,7 @@ def _verdict(files: sd.SweepFiles) -> str:
 
     wf = s.get("walk_forward") or {}
     metric = str(s.get("metric", "sharpe"))
-    ranked = best.get(metric) is not None  # else every set's is undefined (all flat)
+    ranked = has_best(s)
     cards = [
         card(
             "best set" if ranked else "no best set",
@@ -138,7 +139,7 @@ def _verdict(files: sd.SweepFiles) -> str:
 def _meaning(files: sd.SweepFiles) -> str:
     s = files.summary
     dsr, pbo = s.get("deflated_sharpe"), s.get("pbo")
-    if dsr is None and pbo is None and (s.get("best") or {}).get(s.get("metric")) is None:
+    if dsr is None and pbo is None and not has_best(s):
         verdict = "nothing to judge: no set has a " + esc(s.get("metric", "sharpe"))
     elif (dsr or 0) >= 0.95 and (pbo or 1) < 0.5:
         verdict = "likely a finding"
