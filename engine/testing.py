@@ -9,7 +9,7 @@ as one-line assertions, and a tiny panel for hand-checked cases.
 - `tiny_panel({...})` and `weights_on(strategy, panel)`: a market you can check by hand.
 
 Plain asserts with messages: they work under pytest and in a notebook. Importing this module
-imports no test framework.
+imports no test framework. `playbook check` runs the same checks on a config's data.
 """
 
 from __future__ import annotations
@@ -28,37 +28,22 @@ from engine.core.signals import MissingInputWarning
 from engine.core.strategy import SignalSource, Strategy
 from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import FrameSource, Source
-from engine.errors import DataError
+from engine.data.truncated import TruncatedSource
 from engine.markets.source import SyntheticSource
+from engine.research.strategy_checks import decisions_problem, lookahead_problem
 from engine.runs.backtest import load_panel
 from engine.runs.config import RunConfig
 
-CUT_SHARES = (0.2, 0.45, 0.7, 0.9)  # default cut days: these shares of the calendar
-
-
-class TruncatedSource:
-    """A source that knows nothing after `last`: what a user would have had on that day."""
-
-    def __init__(self, inner: Any, last: pd.Timestamp) -> None:
-        self.inner, self.last = inner, pd.Timestamp(last)
-        self.kind, self.synthetic = inner.kind, inner.synthetic
-
-    def prices(self, symbol: str) -> pd.DataFrame:
-        return self.inner.prices(symbol).loc[: self.last]
-
-    def macro(self, series_id: str) -> pd.Series | None:
-        series = self.inner.macro(series_id)
-        return None if series is None else series.loc[: self.last]
-
-    def events(self) -> pd.DataFrame:
-        events = self.inner.events()
-        return events[events["date"] <= self.last]
-
-    def describe(self) -> dict[str, str]:
-        return dict(self.inner.describe())
-
-    def regimes(self) -> tuple:
-        return tuple(self.inner.regimes())
+__all__ = [
+    "TruncatedSource",
+    "assert_batch_equals_walk",
+    "assert_no_lookahead",
+    "config_for",
+    "schedule_on",
+    "synthetic_market",
+    "tiny_panel",
+    "weights_on",
+]
 
 
 def synthetic_market(seed: int | None = None) -> SyntheticSource:
@@ -86,41 +71,12 @@ def assert_no_lookahead(
     config: RunConfig | None = None,
 ) -> None:
     """Cut the data after each day D: signals, events and decisions on or before D must be
-    what the full data gave. `data` is a source (e.g. `synthetic_market()`, a
-    `DirectorySource`); `cuts` default to days at 20%, 45%, 70% and 90% of the calendar
-    plus each asset's first week (where warm-up code most often peeks ahead)."""
-    config = config or config_for(strategy)
-    full_panel = load_panel(config, strategy, data)
-    full = schedule_on(strategy, full_panel, config.leverage_cap)
-    for cut in _cuts(full_panel, cuts):
-        try:
-            panel = load_panel(config, strategy, TruncatedSource(data, cut))
-        except DataError:  # no traded asset has a bar yet on that day: nothing to decide
-            continue
-        last = panel.index[-1]
-        assert last <= cut, f"the panel cut after {cut.date()} ends {last.date()}"
-        seen = schedule_on(strategy, panel, config.leverage_cap)
-        where = f"{strategy.name}, data cut after {cut.date()}"
-        pd.testing.assert_frame_equal(
-            seen.signals, full.signals.loc[:last], check_freq=False, obj=f"{where}: signals"
-        )
-        pd.testing.assert_frame_equal(
-            seen.targets, full.targets.loc[:last], check_freq=False, obj=f"{where}: decisions"
-        )
-        log = full.log[full.log["time"] <= last].reset_index(drop=True)
-        pd.testing.assert_frame_equal(seen.log.reset_index(drop=True), log, obj=f"{where}: events")
-
-
-def _cuts(panel: Panel, cuts: Sequence[str | pd.Timestamp] | None) -> list[pd.Timestamp]:
-    if cuts is not None:
-        return [pd.Timestamp(c) for c in cuts]
-    index = panel.index
-    days = [index[int(share * (len(index) - 1))] for share in CUT_SHARES]
-    for symbol in panel.tradable_symbols:
-        first = panel.first_bar(symbol)
-        if first is not None and first > index[0]:
-            days.append(first + pd.Timedelta(days=7))
-    return sorted(set(days))
+    exactly what the full data gave (`playbook check`'s look-ahead check). `data` is a source
+    (e.g. `synthetic_market()`, a `DirectorySource`); `cuts` default to days at 20%, 45%,
+    70% and 90% of the calendar plus each asset's first weeks (where warm-up code most often
+    peeks ahead)."""
+    problem, _ = lookahead_problem([strategy], config or config_for(strategy), data, cuts)
+    assert problem is None, problem
 
 
 def assert_batch_equals_walk(
@@ -164,18 +120,8 @@ def assert_batch_equals_walk(
     paths = [(batch, "decide_many")] if isinstance(batch, Decisions) else []
     paths.append((via_engine, "decide_all"))
     for found, what in paths:
-        assert found.sets == len(sets), f"{name}, {what}: {found.sets} sets, not {len(sets)}"
-        for s, (strategy, schedule) in enumerate(zip(sets, walked, strict=True)):
-            where = f"{name} set {s} ({strategy.p}), {what}"
-            rows = found.rows(s)
-            bars = panel.index.get_indexer(schedule.targets.index)
-            assert np.array_equal(found.bar[rows], bars), f"{where}: decision bars differ"
-            want = schedule.targets.reindex(columns=list(found.symbols), fill_value=0.0)
-            got = found.weights[rows]
-            same = np.array_equal(
-                got.view(np.int64), want.to_numpy(dtype=np.float64).view(np.int64)
-            )
-            assert same, f"{where}: weights differ (bit for bit)"
+        problem = decisions_problem(found, walked, panel, sets)
+        assert problem is None, f"{name}, {what}: {problem}"
     return walked
 
 

@@ -157,7 +157,9 @@ def test_a_toy_batch_path_is_held_to_the_walk_by_the_harness():
 
 
 def test_the_harness_catches_a_batch_path_one_bar_late():
-    with pytest.raises(AssertionError, match="decide_many: decision bars differ"):
+    with pytest.raises(
+        AssertionError, match=r"decide_many: set 0 .*: decision bars differ, first on "
+    ):
         assert_batch_equals_walk(toy_sets(OffByOneBar), toy_panel(), leverage_cap=1.0)
 
 

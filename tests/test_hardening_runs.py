@@ -557,6 +557,8 @@ COMMANDS = {
     "compare": (["compare"], ["--latest", "--results-dir", "--out"]),
     "runs": (["runs"], ["--results-dir"]),
     "claims": (["claims"], ["--data-dir", "--claims-file"]),
+    "check": (["check", "60-40"], ["--start", "--end", "--cut", "--sets"]),
+    "check-sweep": (["check", "{spec}"], ["--sets", "--cut", "--end"]),
     "data": (["data", "list"], ["--cache"]),
     "regimes": (["regimes"], []),
     "plot": (["signals", "60-40", "--plot", "{tmp}/p.png"], ["--start", "--end"]),

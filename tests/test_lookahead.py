@@ -68,7 +68,9 @@ class Peeking(Strategy):
 
 
 def test_assert_no_lookahead_catches_a_centered_window(synthetic):
-    with pytest.raises(AssertionError, match=r"data cut after .*: signals"):
+    with pytest.raises(
+        AssertionError, match=r"data cut after .*: signal `up` on .*with all the data"
+    ):
         assert_no_lookahead(Peeking(), synthetic)
 
 

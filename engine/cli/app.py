@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from engine.cli.catalog import configs, regimes, runs_command, strategies
+from engine.cli.check import check
 from engine.cli.claims import claims
 from engine.cli.compare import compare
 from engine.cli.data import data
@@ -105,6 +106,7 @@ for _command in (
     data,
     report,
     claims,
+    check,
     vintages,
     new,
     strategies,

@@ -34,3 +34,4 @@ def new_strategy(name: str, folder: Path) -> None:
         click.echo(f"wrote {path}")
     config = folder / f"{name}.yaml"
     click.echo(f"next: playbook run {config} && python -m pytest {folder}")
+    click.echo(f"then, on real data: playbook check {config} --data-dir ../shared/data")
