@@ -321,3 +321,20 @@ def _load(folder: Path, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return getattr(module, name)()
+
+
+def test_the_scaffold_and_the_readme_strategy_pass_every_check(tmp_path, shared_data):
+    """What `playbook new strategy` writes, and the README's example, are honest on the real
+    snapshot: the next step `new` prints is `playbook check`."""
+    from test_own_strategy import CONFIG, SWEEP, readme_strategy
+
+    made = CliRunner().invoke(cli, ["new", "strategy", "gold-trend", "--dir", str(tmp_path)])
+    assert made.exit_code == 0, made.output
+    assert f"playbook check {tmp_path / 'gold-trend.yaml'}" in made.output
+    (tmp_path / "qqq_trend.py").write_text(readme_strategy())
+    (tmp_path / "qqq-trend.yaml").write_text(CONFIG)
+    (tmp_path / "qqq-sweep.yaml").write_text(SWEEP)
+    for target in ("gold-trend-sweep.yaml", "qqq-sweep.yaml"):
+        result, lines = check(tmp_path, shared_data, str(tmp_path / target), "--sets", "3")
+        assert result.exit_code == 0, result.output
+        assert [mark for mark, _ in lines.values()] == ["ok  "] * 3
