@@ -338,3 +338,19 @@ def test_the_scaffold_and_the_readme_strategy_pass_every_check(tmp_path, shared_
         result, lines = check(tmp_path, shared_data, str(tmp_path / target), "--sets", "3")
         assert result.exit_code == 0, result.output
         assert [mark for mark, _ in lines.values()] == ["ok  "] * 3
+
+
+def test_a_sweep_notes_once_when_a_set_alone_differs_from_its_row(folder, shared_data):
+    """Every chunk runs its last set again alone; a difference is one note per sweep (the
+    rows depend on the sets before them), an honest rule gives none."""
+    for name, noted in (("ClassWindow", True), ("Honest", False)):
+        spec = folder / f"{name}-sweep.yaml"
+        spec.write_text(spec.read_text() + "chunk_size: 2\n")  # three chunks, three probes
+        args = ["sweep", str(spec), "--data-dir", str(shared_data), "--out", str(folder / name)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        notes = [line for line in result.stderr.splitlines() if "run again alone" in line]
+        assert len(notes) == (1 if noted else 0), result.stderr
+        if noted:
+            assert notes[0].startswith("note: class-window: a set run again alone decides ")
+            assert "`playbook check` on this sweep file" in notes[0]

@@ -27,7 +27,7 @@ from engine.core.strategy import Strategy, inputs_of, universe_of
 from engine.errors import ConfigError, DataError, from_os_error
 from engine.io.atomic import output_error, write_file_atomically
 from engine.runs.backtest import load_panel, make_source, window_start
-from engine.runs.batch import SharedPanel, run_batch
+from engine.runs.batch import Batch, OwnSignals, SharedPanel, run_batch
 from engine.runs.cluster import check_executor, run_on_cluster
 from engine.runs.config import RunConfig
 from engine.runs.strategy_loader import get_strategy, resolve
@@ -260,10 +260,12 @@ def run_chunk(
         groups.setdefault((universe_of(strategy), _inputs_key(strategy)), []).append(i)
     tables = []
     declined: list[str] = []
+    alone_differs = False
     for (universe, inputs), members in groups.items():
         shared = panels.get(base_json, universe, inputs)
         group = [strategies[i] for i in members]
-        table = _simulate_group(base, spec, shared, group, declined.append)
+        table, differs = _simulate_group(base, spec, shared, group, declined.append)
+        alone_differs |= differs
         tables.append(table.set_index(pd.Index(members)))
     metrics_table = pd.concat(tables).sort_index()
     ids = pd.DataFrame(
@@ -274,16 +276,22 @@ def run_chunk(
         }
     )
     chunk = pd.concat([ids, metrics_table.reset_index(drop=True)], axis=1)
-    # why the strategy's batch path declined, carried with the table (a dask worker's too)
-    # for run_plan to note once per run; attrs are not written into the chunk file
-    chunk.attrs[DECLINED_KEY] = [
+    # notes carried with the table (a dask worker's too) for run_plan to give once per run;
+    # attrs are not written into the chunk file
+    chunk.attrs[NOTES_KEY] = [
         f"{cls.name}'s batch path declined: {reason}; walking each set"
         for reason in dict.fromkeys(declined)
-    ]
+    ] + ([ALONE_DIFFERS.format(name=cls.name)] if alone_differs else [])
     return chunk
 
 
-DECLINED_KEY = "playbook_batch_declined"
+NOTES_KEY = "playbook_chunk_notes"
+ALONE_DIFFERS = (
+    "{name}: a set run again alone decides differently than it did in the sweep after other "
+    "sets, so the sweep's rows depend on the sets run before them (state kept on the class or "
+    "in a module, unseeded randomness?); `playbook check` on this sweep file names the first "
+    "difference"
+)
 
 
 def _simulate_group(
@@ -292,11 +300,13 @@ def _simulate_group(
     shared: SharedPanel,
     strategies: list[Strategy],
     on_decline: Callable[[str], None] | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, bool]:
     """Sets of one universe on one panel through the batch pipeline (decisions, one kernel
-    call, headline metrics), plus the sweep's own columns: a row each."""
+    call, headline metrics), plus the sweep's own columns: a row each; and whether the last
+    set run again alone differs (`_alone_differs`)."""
     costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
     batch = run_batch([(strategies, shared)], costs, base.leverage_cap, on_decline=on_decline)
+    differs = _alone_differs(batch, shared, strategies[-1], costs, base.leverage_cap)
     sim, table = batch.sim, batch.table
     rows, cash, span = sim.returns, shared.cash, shared.span
     names = pd.RangeIndex(len(strategies))
@@ -325,7 +335,25 @@ def _simulate_group(
     for b in range(spec.blocks):
         for k, name in enumerate(MOMENTS):
             columns[f"m{b:02d}_{name}"] = moments[b, :, k]
-    return pd.DataFrame(columns, index=names)
+    return pd.DataFrame(columns, index=names), differs
+
+
+def _alone_differs(
+    batch: Batch, shared: SharedPanel, last: Strategy, costs: Costs, leverage_cap: float
+) -> bool:
+    """Whether the group's last set, run again alone (a fresh instance computing its own
+    signals, as `playbook run` does), returns other than it did after the group's other sets,
+    bit for bit. The pipeline keeps sets apart (shared signals only for equal reads); what it
+    cannot see is a strategy's state on its class or module, or unseeded randomness. One set
+    per group and chunk: a few ms against the chunk's seconds."""
+    alone = run_batch(
+        [([type(last)(last.p)], dataclasses.replace(shared, signals=OwnSignals(shared.panel)))],
+        costs,
+        leverage_cap,
+    )
+    return not np.array_equal(
+        alone.sim.returns[0].view(np.int64), batch.sim.returns[-1].view(np.int64)
+    )
 
 
 MEMO_BUDGET_MB = 128.0
@@ -424,7 +452,7 @@ def run_plan(
         results = _execute(executor, scheduler, base_json, spec_json, work, plan.panels)
         noted: set[str] = set()  # a decline is noted once per run, not once per chunk
         for count, (index, table) in enumerate(results, start=1):
-            for note in table.attrs.pop(DECLINED_KEY, []):
+            for note in table.attrs.pop(NOTES_KEY, []):
                 if on_note is not None and note not in noted:
                     on_note(note)
                 noted.add(note)
