@@ -10,6 +10,7 @@ honest twin of the same rule must pass, on the real snapshot.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -354,3 +355,21 @@ def test_a_sweep_notes_once_when_a_set_alone_differs_from_its_row(folder, shared
         if noted:
             assert notes[0].startswith("note: class-window: a set run again alone decides ")
             assert "`playbook check` on this sweep file" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "noted"), [("ClassList", True), ("Noise", True), ("Honest", False)]
+)
+def test_a_scenario_notes_when_a_path_run_again_alone_differs(folder, name, noted):
+    """Path 0 (run first) and the median path are run again alone after all the paths: a
+    strategy whose paths depend on the paths before them says so, in the output and in
+    summary.json; an honest one does not."""
+    out = folder / f"scenario-{name}"
+    args = ["scenario", "run", str(folder / f"{name}.yaml"), "--paths", "12"]
+    result = CliRunner().invoke(cli, [*args, "--results-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "run again alone" in line]
+    assert len(notes) == (1 if noted else 0), result.stderr
+    (summary,) = out.glob("scenarios/*/summary.json")
+    recorded = json.loads(summary.read_text())["notes"]
+    assert [f"note: {n}" for n in recorded] == notes

@@ -113,6 +113,8 @@ def scenario_run(
             executor=executor,
             scheduler=scheduler,
         )
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
     command = command_line("playbook scenario run")
     folder = write_scenario_folder(outcome, results_dir or default_results_dir(), command)
     summary: dict[str, Any] = headline(outcome)

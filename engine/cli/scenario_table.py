@@ -77,6 +77,8 @@ def scenario_table(
             seed,
             on_paths=lambda done, _total: progress.update(task, completed=done),
         )
+    for note in dict.fromkeys(note for cell in cells for note in cell.outcome.notes):
+        click.echo(f"note: {note}", err=True)
     command = command_line("playbook scenario table")
     folder = write_table_folder(cells, results_dir or default_results_dir(), command)
     click.echo(terminal_table(table_frame(cells)))

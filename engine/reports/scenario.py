@@ -61,6 +61,7 @@ def headline(outcome: ScenarioOutcome) -> dict[str, object]:
     if "beat_benchmark" in per_path:
         out["probability_beat_benchmark"] = float(per_path["beat_benchmark"].mean())
         out["benchmark"] = outcome.config.benchmark
+    out["notes"] = list(outcome.notes)
     return out
 
 

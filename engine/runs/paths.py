@@ -53,6 +53,7 @@ class ScenarioOutcome:
     median_returns: pd.Series
     median_benchmark: pd.Series | None
     median_cash: pd.Series
+    notes: tuple[str, ...] = ()  # for the user: e.g. the median path run again differed
 
     @property
     def paths(self) -> int:
@@ -170,6 +171,17 @@ def run_paths(
     returns, bench_returns, cash = _median_series(
         config, _fresh(proto), local[median], scenario, seed, median, first.panel
     )
+    # path 0 (run first, from a clean class) and the median path, run again alone after all
+    # the others, must grow as their columns did, bit for bit
+    first_again = run_batch([([_fresh(proto)], shared)], _costs(config), config.leverage_cap)
+    differs = [
+        path
+        for path, again in ((0, first_again.sim.returns[0]), (median, returns.to_numpy()))
+        if not np.array_equal(
+            np.cumprod(1.0 + again).view(np.int64), wealth[:, path].view(np.int64)
+        )
+    ]
+    notes = (PATH_ALONE_DIFFERS.format(name=proto.name, path=differs[0]),) if differs else ()
     paths = pd.Index(np.arange(count, dtype=np.int64))
     return ScenarioOutcome(
         config=config,
@@ -185,7 +197,16 @@ def run_paths(
         median_returns=returns,
         median_benchmark=bench_returns,
         median_cash=cash,
+        notes=notes,
     )
+
+
+PATH_ALONE_DIFFERS = (
+    "{name}: path {path} run again alone decides differently than it did among "
+    "the other paths, so each path's numbers depend on the paths run before it (state kept "
+    "on the class or in a module, unseeded randomness?); `playbook check` names the first "
+    "difference"
+)
 
 
 def first_path(
@@ -215,7 +236,7 @@ def run_chunk(
     """One chunk of paths, wherever it runs: each path's panel and fresh strategy, one batch
     call, then a row per path and the chunk's wealth curves (a path's numbers do not
     depend on its chunk)."""
-    costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
+    costs = _costs(config)
     pairs = []
     panel = first.panel
     for i in chunk:
@@ -254,6 +275,10 @@ def run_generated_chunk(
     first = first_path(config, proto, paths.markets(1), scenario, seed)
     markets = paths.markets(chunk_paths)  # the chunk's paths made together, and no others
     return run_chunk(config, proto, markets, scenario, seed, chunk, first)
+
+
+def _costs(config: RunConfig) -> Costs:
+    return Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
 
 
 def _fresh(strategy: Strategy) -> Strategy:
@@ -346,8 +371,7 @@ def _median_series(
     """The median path's returns, benchmark and cash as series: that path is run again
     (a path's numbers do not depend on its chunk) rather than every path's series kept."""
     shared = SharedPanel.of(_path_panel(config, strategy, market, scenario, seed, median, first))
-    costs = Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
-    batch = run_batch([([strategy], shared)], costs, config.leverage_cap)
+    batch = run_batch([([strategy], shared)], _costs(config), config.leverage_cap)
     returns = pd.Series(batch.sim.returns[0], index=shared.window, name=str(median))
     bench = benchmark_returns(config, shared.panel, shared.window)
     cash = cash_returns(shared.panel, shared.window)
