@@ -5,6 +5,7 @@ write the run folder or the tearsheet, compare results. The CLI does the same wi
     result = api.run("configs/60-40.yaml", data_dir="../shared/data")
     result.stats["sharpe"], result.weights.tail(), result.regimes
     api.compare(result, api.run(MyStrategy(), start="2015-01-01"))
+    api.check(MyStrategy(), data_dir="../shared/data")  # repeatable, sweep = run, no look-ahead
 
 Importing this module runs nothing: every call is explicit (and `import engine` does not
 import it).
@@ -16,7 +17,7 @@ import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -29,12 +30,16 @@ from engine.runs.backtest import (
     default_config_for,
     load_panel,
     make_source,
+    make_strategy,
     run_backtest,
     run_prepared,
     window_start,
 )
 from engine.runs.config import RunConfig, find_config, load_run_config_with_lines
 from engine.runs.strategy_loader import StrategySource
+
+if TYPE_CHECKING:
+    from engine.research.strategy_checks import Verdict
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,26 @@ def run(
     cls = type(strategy)
     origin = StrategySource(f"{cls.__module__}:{cls.__qualname__}", "module", cls.__module__)
     return Result(run_prepared(config, strategy, panel, origin))
+
+
+def check(
+    target: str | Path | RunConfig | Strategy,
+    *,
+    source: Source | None = None,
+    data_dir: str | Path | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    cuts: list[str] | None = None,
+    **settings: Any,
+) -> list[Verdict]:
+    """`playbook check` on `target` (as `run` takes it): repeatable, sweep = run and no
+    look-ahead on its data, each a `Verdict` (`passed` True, False, or None: not judged) whose
+    `detail` names the first difference. `cuts`: the days to cut the data after."""
+    from engine.research.strategy_checks import check_strategy
+
+    config = _config(target, data_dir, start, end, settings)
+    strategy = target if isinstance(target, Strategy) else make_strategy(config)
+    return check_strategy([strategy], config, source or make_source(config), cuts)
 
 
 def _config(

@@ -373,3 +373,18 @@ def test_a_scenario_notes_when_a_path_run_again_alone_differs(folder, name, note
     (summary,) = out.glob("scenarios/*/summary.json")
     recorded = json.loads(summary.read_text())["notes"]
     assert [f"note: {n}" for n in recorded] == notes
+
+
+def test_api_check_holds_a_notebook_strategy_object_to_the_same_checks(folder, shared_data):
+    from engine import api
+
+    honest, centered = _load(folder, "Honest"), _load(folder, "Centered")
+    verdicts = api.check(honest, data_dir=shared_data, benchmark=None)
+    assert [(v.check, v.passed) for v in verdicts] == [
+        ("repeatable", True),
+        ("sweep = run", True),
+        ("no look-ahead", True),
+    ]
+    found = api.check(centered, data_dir=shared_data, cuts=["2008-09-15"])[-1]
+    assert found.passed is False
+    assert found.detail.startswith("centered, data cut after 2008-09-15: signal `up` on 2008-")
