@@ -355,6 +355,7 @@ def test_a_sweep_notes_once_when_a_set_alone_differs_from_its_row(folder, shared
         if noted:
             assert notes[0].startswith("note: class-window: a set run again alone decides ")
             assert "`playbook check` on this sweep file" in notes[0]
+        assert ('id="notes"' in (folder / name / "sweep.html").read_text()) == noted
 
 
 @pytest.mark.parametrize(
@@ -388,3 +389,27 @@ def test_api_check_holds_a_notebook_strategy_object_to_the_same_checks(folder, s
     found = api.check(centered, data_dir=shared_data, cuts=["2008-09-15"])[-1]
     assert found.passed is False
     assert found.detail.startswith("centered, data cut after 2008-09-15: signal `up` on 2008-")
+
+
+def test_a_sweeps_note_is_kept_with_its_chunks(folder, shared_data):
+    """The note is in summary.json, and a resumed sweep (every chunk already on disk) and a
+    merge of shards give it again: nothing the sweep learnt is lost with the terminal."""
+    spec = folder / "ClassWindow-sweep.yaml"
+    spec.write_text(spec.read_text() + "chunk_size: 2\n")
+    out = folder / "swept"
+    args = ["sweep", str(spec), "--data-dir", str(shared_data), "--out", str(out)]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    (note,) = [line for line in first.stderr.splitlines() if "run again alone" in line]
+    assert json.loads((out / "summary.json").read_text())["notes"] == [note[len("note: ") :]]
+    assert 'id="notes"' in (out / "sweep.html").read_text()  # the page says it above the verdict
+    again = CliRunner().invoke(cli, args)  # resumed: no chunk computed again
+    assert again.exit_code == 0 and note in again.stderr.splitlines()
+    shards = [folder / f"shard{k}" for k in (1, 2)]
+    for k, shard in enumerate(shards, start=1):
+        result = CliRunner().invoke(cli, [*args[:-1], str(shard), "--shard", f"{k}/2"])
+        assert result.exit_code == 0, result.output
+    merged = folder / "merged"
+    result = CliRunner().invoke(cli, ["sweep", "merge", *map(str, shards), "--out", str(merged)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((merged / "summary.json").read_text())["notes"] == [note[len("note: ") :]]

@@ -276,8 +276,8 @@ def run_chunk(
         }
     )
     chunk = pd.concat([ids, metrics_table.reset_index(drop=True)], axis=1)
-    # notes carried with the table (a dask worker's too) for run_plan to give once per run;
-    # attrs are not written into the chunk file
+    # notes carried with the table (a dask worker's too) for run_plan to give once per run,
+    # and kept in the chunk file's metadata (a resumed sweep and the summary read them)
     chunk.attrs[NOTES_KEY] = [
         f"{cls.name}'s batch path declined: {reason}; walking each set"
         for reason in dict.fromkeys(declined)
@@ -450,12 +450,18 @@ def run_plan(
         chunks = plan.chunks
         work = ((i, chunks[i]) for i in todo)  # a chunk's sets made as it is run
         results = _execute(executor, scheduler, base_json, spec_json, work, plan.panels)
-        noted: set[str] = set()  # a decline is noted once per run, not once per chunk
-        for count, (index, table) in enumerate(results, start=1):
-            for note in table.attrs.pop(NOTES_KEY, []):
+        noted: set[str] = set()  # a note is given once per run, not once per chunk
+
+        def note_once(notes: Iterable[str]) -> None:
+            for note in notes:
                 if on_note is not None and note not in noted:
                     on_note(note)
                 noted.add(note)
+
+        for index in sorted(set(plan.mine()) - set(todo)):  # kept chunks: their notes again
+            note_once(chunk_notes(chunk_path(out_dir, index)))
+        for count, (index, table) in enumerate(results, start=1):
+            note_once(table.attrs.get(NOTES_KEY, []))
             _write_atomically(_marked(table, plan.fingerprint), chunk_path(out_dir, index))
             computed.append(index)
             if on_chunk is not None:
@@ -494,6 +500,21 @@ def todo_chunks(
 
 
 FINGERPRINT_KEY = b"playbook_fingerprint"
+NOTES_META = b"playbook_notes"  # a chunk file's notes (JSON list), for summaries and resumes
+
+
+def chunk_notes(path: Path) -> list[str]:
+    """The notes a chunk file was written with ([] if none, or unreadable: a damaged chunk
+    is recomputed, and says so, elsewhere)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        value = (pq.read_schema(path).metadata or {}).get(NOTES_META)
+        notes = json.loads(value) if value else []
+    except (OSError, ValueError, pa.ArrowException):
+        return []
+    return [str(note) for note in notes] if isinstance(notes, list) else []
 
 
 def chunk_fingerprint(path: Path) -> str | None:
@@ -645,7 +666,9 @@ def merge_chunks(sources: Sequence[Path], out_dir: Path) -> Plan | None:
                 found.add(index)
                 target = chunk_path(out_dir, index)
                 if Path(source).resolve() != target.resolve():
-                    _write_atomically(_marked(_read_chunk(source), fingerprint), target)
+                    table = _marked(_read_chunk(source), fingerprint)
+                    table.attrs[NOTES_KEY] = chunk_notes(source)
+                    _write_atomically(table, target)
     missing = sorted(set(range(count)) - found)
     if missing:
         raise DataError(
@@ -712,13 +735,19 @@ def _marked(table: pd.DataFrame, fingerprint: str) -> pd.DataFrame:
 
 
 def _write_atomically(table: pd.DataFrame, path: Path) -> None:
-    """Write a chunk, marked with its inputs' fingerprint if it carries one, whole or not at all."""
+    """Write a chunk, marked with its inputs' fingerprint if it carries one and with its notes,
+    whole or not at all."""
     import pyarrow.parquet as pq
 
     fingerprint = str(table.attrs.get(FINGERPRINT_KEY.decode(), ""))
+    notes = json.dumps(list(table.attrs.get(NOTES_KEY, [])))
     try:
         arrow = _arrow(table)
-        metadata = {**(arrow.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()}
+        metadata = {
+            **(arrow.schema.metadata or {}),
+            FINGERPRINT_KEY: fingerprint.encode(),
+            NOTES_META: notes.encode(),
+        }
         marked = arrow.replace_schema_metadata(metadata)
         write_file_atomically(path, lambda tmp: pq.write_table(marked, tmp))
     except OSError as exc:

@@ -19,6 +19,7 @@ from engine.runs.config import RunConfig
 from engine.runs.store import default_results_dir, slug
 from engine.sweep.runner import (
     Plan,
+    chunk_notes,
     make_plan,
     merge_chunks,
     read_chunk_columns,
@@ -139,13 +140,14 @@ def write_outputs_of(folder: Path, spec: SweepSpec) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     paths = chunk_files(folder)
+    notes = list(dict.fromkeys(note for path in paths for note in chunk_notes(path)))
     layouts = {
         tuple((f.name, str(f.type)) for f in pq.read_schema(p) if not is_moment(f.name))
         for p in paths
     }
     if len(layouts) > 1:
         table, moments = _table_and_moments(paths, spec.blocks)
-        return write_outputs(table, spec, folder, moments)
+        return write_outputs(table, spec, folder, moments, notes)
     public = [name for name, _ in layouts.pop()]
     params = spec.heatmap or tuple(list(spec.grid)[:2])
     drawn = list(dict.fromkeys([spec.metric, *[f"p.{p}" for p in params]]))
@@ -174,6 +176,7 @@ def write_outputs_of(folder: Path, spec: SweepSpec) -> dict[str, Any]:
 
     ranked = drawn_table[spec.metric].to_numpy(dtype=float)
     summary = summary_of(ranked, row_at, spec, moment_slabs(paths, spec.blocks))
+    summary["notes"] = notes
     _write_summary_and_heatmap(summary, drawn_table, spec, folder)
     return summary
 
@@ -186,12 +189,17 @@ def _table_and_moments(paths: list[Path], blocks: int) -> tuple[pd.DataFrame, np
 
 
 def write_outputs(
-    table: pd.DataFrame, spec: SweepSpec, out_dir: Path, moments: np.ndarray | None = None
+    table: pd.DataFrame,
+    spec: SweepSpec,
+    out_dir: Path,
+    moments: np.ndarray | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """sweep.parquet (a row per set, no moments), summary.json and heatmap.png; `moments`
-    when the table's moment columns were read apart (`moments_of`)."""
+    when the table's moment columns were read apart (`moments_of`); `notes` the chunks'
+    (summary.json's `notes`)."""
     out_dir = Path(out_dir)
-    summary = summarize(table, spec, moments)
+    summary = {**summarize(table, spec, moments), "notes": list(notes or [])}
     public = table[[c for c in table.columns if not is_moment(c)]]
     # each file whole or not at all (Ctrl-C, full disk): the one atomic writer of outputs
     write_file_atomically(

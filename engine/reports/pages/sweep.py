@@ -60,6 +60,7 @@ def sweep_page_html(files: sd.SweepFiles) -> str:
     parts = [
         f"<h1>{esc(title)}</h1>",
         _lede(files),
+        _notes(files),
         _verdict(files),
         _meaning(files),
         _surfaces(files, figures),
@@ -84,6 +85,16 @@ def _lede(files: sd.SweepFiles) -> str:
         '<a href="summary.json">summary.json</a> <a href="sweep.parquet">sweep.parquet</a> '
         '<a href="heatmap.png">heatmap.png</a></p>'
     )
+
+
+def _notes(files: sd.SweepFiles) -> str:
+    """What the sweep said while it ran (summary.json's `notes`), above the verdict: a note
+    that its rows depend on the order of the sets changes how every figure below reads."""
+    notes = files.summary.get("notes") or []
+    if not notes:
+        return ""
+    items = "".join(f"<li>{esc(note)}</li>" for note in notes)
+    return f'<div class="note" id="notes"><b>Notes</b><ul>{items}</ul></div>'
 
 
 def _params_text(params_json: str) -> str:
