@@ -93,6 +93,8 @@ def _notes(files: sd.SweepFiles) -> str:
     notes = files.summary.get("notes") or []
     if not notes:
         return ""
+    if not isinstance(notes, list):  # a summary.json edited by hand
+        notes = [notes]
     items = "".join(f"<li>{esc(note)}</li>" for note in notes)
     return f'<div class="note" id="notes"><b>Notes</b><ul>{items}</ul></div>'
 
