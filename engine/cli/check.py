@@ -52,7 +52,7 @@ def check(
     set_count: int,
     cuts: tuple[str, ...],
 ) -> None:
-    """Check a strategy is honest on the data: repeatable, sweep = run, no look-ahead.
+    """Check a strategy for look-ahead and order effects, on its data.
 
     \b
     repeatable     a set decides alike run twice, and again after all the
