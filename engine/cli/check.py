@@ -52,7 +52,7 @@ def check(
     set_count: int,
     cuts: tuple[str, ...],
 ) -> None:
-    """Check a strategy for look-ahead and order effects, on its data.
+    """Check a strategy on its data for look-ahead and order effects.
 
     \b
     repeatable     a set decides alike run twice, and again after all the
