@@ -288,9 +288,9 @@ def run_chunk(
 NOTES_KEY = "playbook_chunk_notes"
 ALONE_DIFFERS = (
     "{name}: a set run again alone decides differently than it did in the sweep after other "
-    "sets, so the sweep's rows depend on the sets run before them (state kept on the class or "
-    "in a module, unseeded randomness?); `playbook check` on this sweep file names the first "
-    "difference"
+    "sets, so the sweep's rows are not the runs of their sets (state kept on the class or in a "
+    "module, unseeded randomness, a decide_many that differs from on_event?); `playbook check` "
+    "on this sweep file names the first difference"
 )
 
 
