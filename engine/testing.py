@@ -3,6 +3,7 @@ as one-line assertions, and a tiny panel for hand-checked cases.
 
 - `assert_no_lookahead(strategy, data)`: data known only up to day D (the source's files cut
   after D, not the panel cut afterwards) changes no signal, event or decision on or before D.
+- `assert_repeatable(strategy, data)`: two runs in one process decide exactly alike.
 - `assert_batch_equals_walk(strategies, data)`: a strategy's batch path (`decide_many`) gives
   exactly the decisions of walking each set's events, bit for bit (the one harness every
   batch path is held to).
@@ -30,7 +31,7 @@ from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import FrameSource, Source
 from engine.data.truncated import TruncatedSource
 from engine.markets.source import SyntheticSource
-from engine.research.strategy_checks import decisions_problem, lookahead_problem
+from engine.research.strategy_checks import decisions_problem, lookahead_problem, repeat_problem
 from engine.runs.backtest import load_panel
 from engine.runs.config import RunConfig
 
@@ -38,6 +39,7 @@ __all__ = [
     "TruncatedSource",
     "assert_batch_equals_walk",
     "assert_no_lookahead",
+    "assert_repeatable",
     "config_for",
     "schedule_on",
     "synthetic_market",
@@ -76,6 +78,19 @@ def assert_no_lookahead(
     70% and 90% of the calendar plus each asset's first weeks (where warm-up code most often
     peeks ahead)."""
     problem, _ = lookahead_problem([strategy], config or config_for(strategy), data, cuts)
+    assert problem is None, problem
+
+
+def assert_repeatable(
+    strategy: Strategy, data: Source | Panel | Any, config: RunConfig | None = None
+) -> None:
+    """The set decides exactly alike run twice in one process, each from a fresh instance
+    (`playbook check`'s repeatable check): no state on the class, no unseeded randomness."""
+    config = config or config_for(strategy)
+    panel = data if isinstance(data, Panel) else load_panel(config, strategy, data)
+    first = schedule_on(strategy, panel, config.leverage_cap)
+    again = schedule_on(strategy, panel, config.leverage_cap)
+    problem = repeat_problem(first, again, strategy.name)
     assert problem is None, problem
 
 

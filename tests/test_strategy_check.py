@@ -413,3 +413,11 @@ def test_a_sweeps_note_is_kept_with_its_chunks(folder, shared_data):
     result = CliRunner().invoke(cli, ["sweep", "merge", *map(str, shards), "--out", str(merged)])
     assert result.exit_code == 0, result.output
     assert json.loads((merged / "summary.json").read_text())["notes"] == [note[len("note: ") :]]
+
+
+def test_assert_repeatable_is_the_repeatable_check_for_a_test_suite(folder):
+    from engine.testing import assert_repeatable, synthetic_market
+
+    assert_repeatable(_load(folder, "Honest"), synthetic_market())
+    with pytest.raises(AssertionError, match=r"noise, run again: signal `up` on .* the first time"):
+        assert_repeatable(_load(folder, "Noise"), synthetic_market())

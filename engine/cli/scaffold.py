@@ -86,7 +86,7 @@ grid:
 blocks: 4
 """
 
-TEST = '''"""{title}: no look-ahead, and the thesis on a hand-checked market."""
+TEST = '''"""{title}: no look-ahead, repeatable, and the thesis on a hand-checked market."""
 
 from __future__ import annotations
 
@@ -95,6 +95,7 @@ import pandas as pd
 from engine.testing import (
     assert_batch_equals_walk,
     assert_no_lookahead,
+    assert_repeatable,
     synthetic_market,
     tiny_panel,
     weights_on,
@@ -104,6 +105,10 @@ from {module} import {cls}
 
 def test_no_lookahead_on_the_synthetic_market():
     assert_no_lookahead({cls}(), synthetic_market())
+
+
+def test_repeatable():
+    assert_repeatable({cls}(), synthetic_market())
 
 
 def test_batch_equals_walk():
