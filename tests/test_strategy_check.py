@@ -112,6 +112,18 @@ class ClassWindow(Honest):
         return self.windows[-1]
 
 
+class WritesPrices(Honest):
+    """Writes into the panel it is given: a week of QQQ at 1.0, the prices run at 2x."""
+
+    name = "writes-prices"
+
+    def signals(self, panel):
+        panel.prices.loc["2020-03-16":"2020-03-20", "QQQ"] = 1.0
+        panel.prices["QQQ"] = panel.prices["QQQ"] * 2.0
+        panel.macro.fillna(0.0, inplace=True)
+        return super().signals(panel)
+
+
 class Boom(Honest):
     name = "boom"
 
@@ -125,7 +137,8 @@ class Boom(Honest):
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "rules.py").write_text(STRATEGIES)
-    for name in ("Honest", "Centered", "WholeSeries", "ClassList", "Noise", "ClassWindow", "Boom"):
+    names = ("Honest", "Centered", "WholeSeries", "ClassList", "Noise", "ClassWindow", "Boom")
+    for name in (*names, "WritesPrices"):
         (tmp_path / f"{name}.yaml").write_text(
             f"strategy: rules.py:{name}\nparams: {{sma_bars: 50}}\nbenchmark: QQQ\n"
         )
@@ -421,3 +434,36 @@ def test_assert_repeatable_is_the_repeatable_check_for_a_test_suite(folder):
     assert_repeatable(_load(folder, "Honest"), synthetic_market())
     with pytest.raises(AssertionError, match=r"noise, run again: signal `up` on .* the first time"):
         assert_repeatable(_load(folder, "Noise"), synthetic_market())
+
+
+def test_a_strategy_writing_into_its_panel_never_moves_the_prices_the_engine_fills_at(
+    folder, shared_data
+):
+    """The panel a strategy's code gets is a copy-on-write copy (Panel.for_strategy): before,
+    `panel.prices.loc[...] = 1.0` in signals() filled the strategy at 1.0 and moved QQQ's
+    benchmark Sharpe from 0.44 to 0.19. Its own signals may read what it wrote; the run's
+    prices, benchmark and fills are the data's."""
+    from engine import api
+
+    real = DirectorySource(shared_data).prices("QQQ")["price"]
+    honest = api.run(_load(folder, "Honest"), data_dir=shared_data, benchmark="QQQ")
+    writes = api.run(_load(folder, "WritesPrices"), data_dir=shared_data, benchmark="QQQ")
+    for result in (honest, writes):
+        prices = result.run.panel.prices["QQQ"].dropna()
+        pd.testing.assert_series_equal(prices, real.loc[prices.index], check_names=False)
+    pd.testing.assert_series_equal(writes.run.benchmark, honest.run.benchmark)
+    # the strategy's return on a day it held QQQ from the close before is QQQ's own
+    held = writes.weights["QQQ"].shift(1).fillna(0.0) == 1.0
+    moved = writes.weights["QQQ"].diff().fillna(0.0) == 0.0
+    days = writes.returns.index[held & moved & writes.returns.index.isin(real.index)]
+    qqq = real.pct_change().loc[days]
+    assert len(days) > 100
+    assert np.allclose(writes.returns.loc[days], qqq, rtol=0, atol=1e-12)
+    # a sweep of it: the same shared panel for every set, the rows are still the runs
+    spec = folder / "WritesPrices-sweep.yaml"
+    out = folder / "writes-sweep"
+    result = CliRunner().invoke(
+        cli, ["sweep", str(spec), "--data-dir", str(shared_data), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "run again alone" not in result.stderr

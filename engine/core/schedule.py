@@ -61,7 +61,7 @@ def build_schedule(
     universe = universe_of(strategy)
     if signals is None:
         strategy.reset()
-        signals = strategy.signals(panel)
+        signals = strategy.signals(panel.for_strategy())
     frame = SignalFrame.of(strategy, panel, signals)
     line = EventBook(panel).timeline(strategy, frame)
     return walk(strategy, universe, leverage_cap, frame, line)
@@ -87,11 +87,13 @@ def decide_all(
     if not strategies:
         raise ValueError("no parameter sets to decide for")
     cls = type(strategies[0])
-    batch = cls.decide_many(strategies, panel, signals, leverage_cap)
-    if isinstance(batch, Decisions):
-        return batch
     default = Strategy.decide_many.__func__  # type: ignore[attr-defined]
     has_batch_path = getattr(cls.decide_many, "__func__", None) is not default
+    # a batch path is the strategy's code: it gets the panel strategies get
+    given = panel.for_strategy() if has_batch_path else panel
+    batch = cls.decide_many(strategies, given, signals, leverage_cap)
+    if isinstance(batch, Decisions):
+        return batch
     if on_decline is not None and has_batch_path:
         on_decline(batch.reason if isinstance(batch, Decline) else "no reason given")
     symbols = universe_of(strategies[0])

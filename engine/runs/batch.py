@@ -36,7 +36,7 @@ class OwnSignals:
     has one set, so there is nothing to share; a sweep passes its `SignalMemo` instead)."""
 
     def __init__(self, panel: Panel) -> None:
-        self.panel = panel
+        self.panel = panel.for_strategy()  # what the set's code sees (Panel.for_strategy)
 
     def signals(self, strategy: Strategy) -> pd.DataFrame:
         return strategy.signals(self.panel)

@@ -56,7 +56,7 @@ class SignalMemo:
     """`signals(strategy)` for many parameter sets of one strategy class on one panel."""
 
     def __init__(self, panel: Panel, budget_mb: float = 192.0) -> None:
-        self.panel = panel
+        self.panel = panel.for_strategy()  # what the sets' code sees (Panel.for_strategy)
         self.budget = budget_mb * 2**20
         # the names one computation read -> (their values -> the frame), oldest use first
         self.frames: dict[tuple[str, ...], dict[tuple, pd.DataFrame]] = {}
