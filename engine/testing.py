@@ -31,7 +31,12 @@ from engine.data.panel import PanelRequest, build_panel
 from engine.data.sources import FrameSource, Source
 from engine.data.truncated import TruncatedSource
 from engine.markets.source import SyntheticSource
-from engine.research.strategy_checks import decisions_problem, lookahead_problem, repeat_problem
+from engine.research.strategy_checks import (
+    decisions_problem,
+    lookahead_problem,
+    repeat_problem,
+    schedule_on,
+)
 from engine.runs.backtest import load_panel
 from engine.runs.config import RunConfig
 
@@ -56,14 +61,6 @@ def synthetic_market(seed: int | None = None) -> SyntheticSource:
 def config_for(strategy: Strategy) -> RunConfig:
     """A config that loads exactly the strategy's own universe and inputs, no benchmark."""
     return RunConfig(strategy=strategy.name, benchmark=None)
-
-
-def schedule_on(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) -> Schedule:
-    """The strategy's decisions on a panel (a fresh instance: no state carried over)."""
-    fresh = type(strategy)(strategy.p)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingInputWarning)
-        return build_schedule(fresh, panel, leverage_cap)
 
 
 def assert_no_lookahead(

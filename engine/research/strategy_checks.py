@@ -49,16 +49,13 @@ class Verdict:
     detail: str
 
 
-def fresh(strategy: Strategy) -> Strategy:
-    """A new instance with the same params: nothing a walk left on the old one."""
-    return type(strategy)(strategy.p)
-
-
-def schedule_of(strategy: Strategy, panel: Panel, leverage_cap: float) -> Schedule:
-    """The set's decisions on the panel as `playbook run` makes them (its own signals)."""
+def schedule_on(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) -> Schedule:
+    """The set's decisions on the panel as `playbook run` makes them (its own signals), from
+    a fresh instance with the same params: nothing a walk left on the old one carries over."""
+    fresh = type(strategy)(strategy.p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        return build_schedule(strategy, panel, leverage_cap)
+        return build_schedule(fresh, panel, leverage_cap)
 
 
 def cut_days(panel: Panel, cuts: Sequence[str | pd.Timestamp] | None = None) -> list[pd.Timestamp]:
@@ -94,11 +91,12 @@ def lookahead_problem(
     config: RunConfig,
     source: Source | Any,
     cuts: Sequence[str | pd.Timestamp] | None = None,
+    loaded: dict[tuple, Panel] | None = None,
 ) -> tuple[str | None, list[pd.Timestamp]]:
     """The first change that cutting the data after a day makes on or before it (None: none),
     and the days cut. Each set is checked at every day; panels are loaded once per day and
-    universe."""
-    full_panels: dict[tuple, Panel] = {}
+    (universe, inputs), the whole data's taken from `loaded` when the caller has them."""
+    full_panels: dict[tuple, Panel] = dict(loaded or {})
     cut_panels: dict[tuple, Panel | None] = {}
     days: set[pd.Timestamp] = set()
     for strategy in strategies:
@@ -106,7 +104,7 @@ def lookahead_problem(
         if key not in full_panels:
             full_panels[key] = load_panel(config, strategy, source)
         full_panel = full_panels[key]
-        full = schedule_of(fresh(strategy), full_panel, config.leverage_cap)
+        full = schedule_on(strategy, full_panel, config.leverage_cap)
         for cut in cut_days(full_panel, cuts):
             if (key, cut) not in cut_panels:
                 try:
@@ -122,7 +120,7 @@ def lookahead_problem(
             last = panel.index[-1]
             if last > cut:
                 return f"the panel of data cut after {cut.date()} ends {last.date()}", sorted(days)
-            seen = schedule_of(fresh(strategy), panel, config.leverage_cap)
+            seen = schedule_on(strategy, panel, config.leverage_cap)
             where = f"{_name(strategy, strategies)}, data cut after {cut.date()}"
             problem = schedules_differ(seen, full, last, where)
             if problem is not None:
@@ -176,20 +174,17 @@ def first_difference(
     index = seen.index.union(full.index)
     in_seen, in_full = index.isin(seen.index), index.isin(full.index)
     mine, theirs = seen.reindex(index), full.reindex(index)
-    differs = in_seen != in_full
-    for column in full.columns:
-        differs |= ~_same(mine[column], theirs[column])
+    unequal = {column: ~_same(mine[column], theirs[column]) for column in full.columns}
+    differs = np.logical_or.reduce([in_seen != in_full, *unequal.values()])
     if not differs.any():
         return None
     row = int(np.argmax(differs))
     shown = _label(theirs if in_full[row] else mine, row, index[row], by)
     if in_seen[row] != in_full[row]:
         return f"row {shown} exists only {sides[0] if in_full[row] else sides[1]}"
-    for column in full.columns:
-        if not _same(mine[column].iloc[[row]], theirs[column].iloc[[row]])[0]:
-            a, b = _value(mine[column].iloc[row]), _value(theirs[column].iloc[row])
-            return f"`{column}` on {shown}: {b} {sides[0]}, {a} {sides[1]}"
-    return None  # not reached: a row that differs has a column that does
+    column = next(column for column, where in unequal.items() if where[row])
+    a, b = _value(mine[column].iloc[row]), _value(theirs[column].iloc[row])
+    return f"`{column}` on {shown}: {b} {sides[0]}, {a} {sides[1]}"
 
 
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -287,7 +282,7 @@ def sweep_problem(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
         together = decide_all(sets, panel, leverage_cap, source)
-    alone = [schedule_of(fresh(strategy), panel, leverage_cap) for strategy in sets]
+    alone = [schedule_on(strategy, panel, leverage_cap) for strategy in sets]
     return decisions_problem(together, alone, panel, sets)
 
 
@@ -311,8 +306,8 @@ def check_strategy(
     sets = list(strategies)
     cap = config.leverage_cap
     panel = load_panel(config, sets[0], source)
-    first = schedule_of(fresh(sets[0]), panel, cap)
-    problem = repeat_problem(first, schedule_of(fresh(sets[0]), panel, cap), sets[0].name)
+    first = schedule_on(sets[0], panel, cap)
+    problem = repeat_problem(first, schedule_on(sets[0], panel, cap), sets[0].name)
     if problem is not None:
         why = "not judged: the strategy decides differently each time it runs"
         return [
@@ -323,9 +318,9 @@ def check_strategy(
     key = (universe_of(sets[0]), inputs_of(sets[0]))
     same_panel = [s for s in sets if (universe_of(s), inputs_of(s)) == key]
     swept = sweep_problem(same_panel, panel, cap)
-    peeked, days = lookahead_problem(sets, config, source, cuts)
+    peeked, days = lookahead_problem(sets, config, source, cuts, loaded={key: panel})
     # after every other set and every cut: state the runs left on the class shows here
-    problem = repeat_problem(first, schedule_of(fresh(sets[0]), panel, cap), sets[0].name)
+    problem = repeat_problem(first, schedule_on(sets[0], panel, cap), sets[0].name)
     shown = ", ".join(str(d.date()) for d in days[:6]) + (", ..." if len(days) > 6 else "")
     return [
         Verdict(

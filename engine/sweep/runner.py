@@ -506,27 +506,32 @@ NOTES_META = b"playbook_notes"  # a chunk file's notes (JSON list), for summarie
 def chunk_notes(path: Path) -> list[str]:
     """The notes a chunk file was written with ([] if none, or unreadable: a damaged chunk
     is recomputed, and says so, elsewhere)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    return notes_in(_schema_metadata(path) or {})
 
+
+def notes_in(metadata: dict[bytes, bytes]) -> list[str]:
+    """The notes in a chunk file's parquet metadata ([] if none or not a JSON list)."""
     try:
-        value = (pq.read_schema(path).metadata or {}).get(NOTES_META)
-        notes = json.loads(value) if value else []
-    except (OSError, ValueError, pa.ArrowException):
+        notes = json.loads(metadata.get(NOTES_META) or b"[]")
+    except ValueError:
         return []
     return [str(note) for note in notes] if isinstance(notes, list) else []
 
 
-def chunk_fingerprint(path: Path) -> str | None:
-    """The fingerprint a chunk file was written under; None if unreadable or unmarked."""
+def _schema_metadata(path: Path) -> dict[bytes, bytes] | None:
+    """A chunk file's parquet metadata (its fingerprint and notes); None if unreadable."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        metadata = pq.read_schema(path).metadata or {}
+        return dict(pq.read_schema(path).metadata or {})
     except (OSError, pa.ArrowException):
         return None
-    value = metadata.get(FINGERPRINT_KEY)
+
+
+def chunk_fingerprint(path: Path) -> str | None:
+    """The fingerprint a chunk file was written under; None if unreadable or unmarked."""
+    value = (_schema_metadata(path) or {}).get(FINGERPRINT_KEY)
     return value.decode() if value else None
 
 

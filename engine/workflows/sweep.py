@@ -19,9 +19,9 @@ from engine.runs.config import RunConfig
 from engine.runs.store import default_results_dir, slug
 from engine.sweep.runner import (
     Plan,
-    chunk_notes,
     make_plan,
     merge_chunks,
+    notes_in,
     read_chunk_columns,
     read_identity,
     run_plan,
@@ -140,10 +140,10 @@ def write_outputs_of(folder: Path, spec: SweepSpec) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     paths = chunk_files(folder)
-    notes = list(dict.fromkeys(note for path in paths for note in chunk_notes(path)))
+    schemas = [pq.read_schema(p) for p in paths]
+    notes = list(dict.fromkeys(n for schema in schemas for n in notes_in(schema.metadata or {})))
     layouts = {
-        tuple((f.name, str(f.type)) for f in pq.read_schema(p) if not is_moment(f.name))
-        for p in paths
+        tuple((f.name, str(f.type)) for f in schema if not is_moment(f.name)) for schema in schemas
     }
     if len(layouts) > 1:
         table, moments = _table_and_moments(paths, spec.blocks)
