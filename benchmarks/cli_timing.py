@@ -71,10 +71,10 @@ def run_startup(ctx) -> list[Row]:
 
 
 # what `import vectorbt` costs a run, which declines its unused optional imports
-# (engine.cli.optional_imports, as engine.core.simulate_kernel does)
+# (engine.cli.optional_imports, as `playbook` does: engine.cli.app.command_line_settings)
 VECTORBT_AS_A_RUN = (
     "from engine.cli.optional_imports import declined\n"
-    "with declined('quantstats', 'ipywidgets'):\n    import vectorbt"
+    "with declined('IPython', 'ipywidgets'):\n    import vectorbt"
 )
 
 
@@ -87,7 +87,7 @@ def run_cli(ctx) -> list[Row]:
         (
             "import vectorbt, as a run does",
             VECTORBT_AS_A_RUN,
-            "paid by every run (engine.core.simulate_kernel imports it) without quantstats",
+            "paid by every run (engine.core.simulate_kernel imports it), IPython declined",
         ),
         (
             "import quantstats",

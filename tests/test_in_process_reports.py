@@ -70,3 +70,19 @@ def test_the_cli_entry_point_sets_them(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split() == ["True", "True", "True"]
+
+
+def test_a_benchmark_child_times_in_the_settings_of_a_command():
+    """`benchmarks.sweep_child` times a sweep in-process as `playbook sweep` runs it: the
+    command's GC thresholds and declined imports while it works, the defaults after."""
+    code = (
+        "import gc, sys; from engine.cli.app import BOUNDED_GC, command_line_settings; "
+        "before = gc.get_threshold()\n"
+        "with command_line_settings():\n"
+        "    inside = gc.get_threshold() == BOUNDED_GC and sys.modules.get('IPython', 1) is None\n"
+        "print(inside, gc.get_threshold() == before, 'IPython' not in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "True"]
+    child = (Path(__file__).parents[1] / "benchmarks" / "sweep_child.py").read_text()
+    assert "with command_line_settings():" in child

@@ -17,6 +17,8 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -145,19 +147,32 @@ def _silence_stdout() -> None:
 BOUNDED_GC = (50_000, 50, 1_000)
 
 
-def main() -> None:
-    """The `playbook` executable: the library side effects of a command-line run, then `cli`.
+@contextmanager
+def command_line_settings() -> Iterator[None]:
+    """The library settings of a command-line run, while the block runs: numba caches its
+    compiled kernels in the user cache folder (a user's NUMBA_CACHE_DIR wins); IPython and
+    ipywidgets, optional to quantstats and seaborn and never used by a command, are declined
+    (~0.4 s here, `engine.cli.optional_imports`); the GC runs `BOUNDED_GC` (restored after).
 
-    numba caches its compiled kernels in the user cache folder (a user's NUMBA_CACHE_DIR
-    wins); IPython and ipywidgets, optional to quantstats and seaborn and never used by a
-    command, are declined (~0.4 s here, `engine.cli.optional_imports`); the GC runs `BOUNDED_GC`."""
+    `main` runs every command in it; so do the benchmark children that time a command's
+    work in-process (`benchmarks.sweep_child`), so their figures are the command's."""
     from engine import numba_cache_dir
     from engine.cli.optional_imports import declined
 
     os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
+    thresholds = gc.get_threshold()
     gc.set_threshold(*BOUNDED_GC)
     try:
         with declined("IPython", "ipywidgets"):
+            yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def main() -> None:
+    """The `playbook` executable: `cli` in the settings of a command-line run."""
+    try:
+        with command_line_settings():
             cli(prog_name="playbook")
     finally:
         # exiting: the interpreter's last collections would walk every object the imports
