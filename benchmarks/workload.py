@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +44,17 @@ class Workload:
     base: RunConfig
     data: str  # what the bars are: "real: <path>" or "SYNTHETIC"
     grid: dict[str, Any] = field(default_factory=lambda: GRID)
+    oos_start: date | None = None  # the split (default: 2022, or 2035 on the synthetic market)
 
     def spec(self, sets: int, chunk_size: int | None = None) -> SweepSpec:
         """`sets` of the grid, sampled; chunks sized by the memory budget unless given."""
-        oos = "2022-01-01" if self.real else "2035-01-01"
+        oos = self.oos_start or pd.Timestamp("2022-01-01" if self.real else "2035-01-01").date()
         return SweepSpec(
             base=Path("benchmark"),
             grid=self.grid,
             sample=Sample(n=sets, seed=SEED),
             blocks=12,
-            split=Split(oos_start=pd.Timestamp(oos).date()),
+            split=Split(oos_start=oos),
             memory_budget_mb=1024,
             chunk_size=chunk_size,
         )
@@ -62,11 +64,14 @@ class Workload:
         return self.data.startswith("real")
 
     def with_bars(self, fraction: float, panel_index: pd.DatetimeIndex) -> Workload:
-        """The same sweep on the first `fraction` of the window (panel and window truncated)."""
+        """The same sweep on the first `fraction` of the window (panel and window truncated),
+        its out-of-sample split two thirds of the way in (a sweep refuses a split outside its
+        window, 471becb)."""
         start = pd.Timestamp(self.base.start) if self.base.start else panel_index[0]
         days = panel_index[panel_index >= start]
-        end = days[max(1, round(len(days) * fraction)) - 1]
-        return Workload(self.base.model_copy(update={"end": end.date()}), self.data, self.grid)
+        kept = days[: max(1, round(len(days) * fraction))]
+        base = self.base.model_copy(update={"end": kept[-1].date()})
+        return Workload(base, self.data, self.grid, kept[len(kept) * 2 // 3].date())
 
 
 # the library comparisons' rule (benchmarks/trend_rule.py): 250 x 40 = 10,000 sets

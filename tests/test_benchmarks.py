@@ -283,3 +283,21 @@ def test_backtesting_py_runs_the_rule_playbook_runs(shared_data):
     found = same_trades(history, load, 8)
     assert found["same_history"] == 8
     assert found["window"] < 8
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_a_workload_on_part_of_its_bars_is_a_sweep_the_engine_accepts(synthetic, request):
+    """The scaling measurement's sweeps on a quarter and a half of the window: their split
+    falls inside their own window (a fixed 2022 split made them a config error, 471becb)."""
+    from benchmarks.workload import workload
+    from engine.runs.backtest import prepare
+    from engine.sweep.runner import make_plan
+
+    if not synthetic:
+        request.getfixturevalue("shared_data")  # skips without the real-data snapshot
+    load = workload(force_synthetic=synthetic)
+    _, panel = prepare(load.base)
+    for fraction in (0.25, 0.5, 1.0):
+        part = load.with_bars(fraction, panel.index) if fraction < 1 else load
+        plan = make_plan(part.spec(20), part.base, None)
+        assert len(plan.mine()) >= 1

@@ -132,14 +132,21 @@ def _sweep_child(spec_file: Path, out: Path) -> subprocess.Popen:
     )
 
 
-def _finish(child: subprocess.Popen) -> str:
-    """The child's stderr; a child still running after 2 minutes is killed, not left behind."""
+def _finish(child: subprocess.Popen, chunks: Path | None = None) -> str:
+    """The child's stderr; a child still running after 2 minutes is killed, not left behind,
+    and the failure says what it did meanwhile (its stderr, and whether it went on writing
+    chunks: a lost or swallowed SIGINT, or a hang on the way out)."""
+    before = len(list(chunks.glob("chunk-*.parquet"))) if chunks is not None else 0
     try:
         _, stderr = child.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         child.kill()
-        child.communicate()
-        raise
+        _, stderr = child.communicate()
+        after = len(list(chunks.glob("chunk-*.parquet"))) if chunks is not None else 0
+        raise AssertionError(
+            f"still running 120 s after SIGINT: {before} chunks then, {after} at the kill; "
+            f"stderr: {stderr.decode()[-2000:]!r}"
+        ) from None
     return stderr.decode()
 
 
@@ -156,7 +163,7 @@ def test_ctrl_c_in_a_sweep_started_in_the_background_exits_130(tmp_path):
     while not any((out / "chunks").glob("chunk-*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
-    stderr = _finish(child)
+    stderr = _finish(child, out / "chunks")
     assert child.returncode == 130, stderr
     assert "interrupted" in stderr
     assert not list(out.rglob(".*tmp*"))  # no half-written chunk
