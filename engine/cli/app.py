@@ -35,7 +35,6 @@ from engine.cli.scenario import scenario
 from engine.cli.sweep import sweep
 from engine.cli.vintages import vintages
 from engine.errors import ExitCode, PlaybookError, from_os_error
-from engine.runs.strategy_failure import strategy_code_failure
 
 
 class PlaybookGroup(click.Group):
@@ -72,6 +71,9 @@ class PlaybookGroup(click.Group):
         except Exception as exc:
             if debug:
                 raise
+            # imported here: it reads Strategy (pandas), which `playbook --help` does without
+            from engine.runs.strategy_failure import strategy_code_failure
+
             failed = strategy_code_failure(exc)  # the user's strategy raised: not our bug
             if failed is not None:
                 click.echo(f"error: {failed.one_line()}", err=True)
