@@ -142,12 +142,15 @@ def _span(child: dict) -> str:
     return f"first {child['chunks_done']} chunks ({child['sets_done']:,} sets, time cap)"
 
 
-def two_shards(ctx, sets: int, cap: float, chunk_size: int | None = None) -> list[dict]:
+def two_shards(
+    ctx, sets: int, cap: float | None, chunk_size: int | None = None, workload: str = "hayes-pivot"
+) -> list[dict]:
     """Shards 1/2 and 2/2 in two processes at once."""
     ctx.log(f"  2 shards of {sets:,} sets side by side ...")
+    chosen = [] if workload == "hayes-pivot" else ["--workload", workload]
     procs = [
         subprocess.Popen(
-            ctx.child_args(sets, time_cap=cap, shard=f"{k}/2", chunk_size=chunk_size),
+            [*ctx.child_args(sets, time_cap=cap, shard=f"{k}/2", chunk_size=chunk_size), *chosen],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

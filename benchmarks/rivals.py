@@ -436,20 +436,101 @@ def trades_row(
     )
 
 
-def same_cores_pairs(ctx, sets: int, tries: int, tag: str) -> list[tuple[float, dict]]:
+def same_cores_pairs(
+    ctx, sets: int, tries: int, processes: int, tag: str
+) -> list[tuple[float, dict]]:
     """The target's ratio side by side: `child_repeats` pairs of a fresh playbook sweep of
-    the trend rule and backtesting.py's optimize on one process, each pair run back to back,
-    sorted by their ratio. Measured minutes apart, the two rates drifted with the machine
-    (the ratio read 23x to 28x run to run at one commit); a pair shares the moment."""
+    the trend rule (one process, or its two shards side by side: `processes`) and
+    backtesting.py's optimize on as many processes, each pair run back to back, sorted by
+    their ratio. Measured minutes apart, the two rates drifted with the machine (the ratio
+    read 23x to 28x run to run at one commit); a pair shares the moment."""
+    from benchmarks.profile import two_shards
     from benchmarks.runner import run_child
 
     pairs = []
     for round_ in range(max(1, ctx.sizes.child_repeats)):
-        ctx.log(f"  pair {round_ + 1}: playbook sweep, then backtesting.py optimize ({tries}) ...")
-        child = run_child([*ctx.child_args(sets), "--workload", "trend"])
-        btp = rival_child(ctx, "backtesting", tries, 1, tag=f"{tag}_pair{round_ + 1}")
-        pairs.append((child["sets_per_second"], btp))
+        ctx.log(
+            f"  pair {round_ + 1}: playbook sweep ({processes} process), then backtesting.py "
+            f"optimize ({tries}, {processes} process) ..."
+        )
+        if processes == 1:
+            rate = run_child([*ctx.child_args(sets), "--workload", "trend"])["sets_per_second"]
+        else:  # the slower shard's steady-state time is the sweep's
+            shards = two_shards(ctx, sets, None, workload="trend")
+            rate = sets / max(shard["seconds"] for shard in shards)
+        btp = rival_child(ctx, "backtesting", tries, processes, tag=f"{tag}_pair{round_ + 1}")
+        pairs.append((rate, btp))
     return sorted(pairs, key=lambda p: p[0] / p[1]["sets_per_second"])
+
+
+@dataclass(frozen=True)
+class BtpCase:
+    """One comparison with backtesting.py's optimize on the trend rule."""
+
+    label: str  # after "trend rule: playbook sweep vs backtesting.py Backtest.optimize, "
+    processes: int | None  # backtesting.py's pool (None: its default, a process per core)
+    ours: int  # playbook's processes (2: its two shards side by side)
+    same_history: bool  # given QQQ's history (the same rule), else the window's bars only
+    paired: bool  # measured in side-by-side pairs (`same_cores_pairs`), the target's ratio
+
+
+BTP_CASES = (
+    # as each is called by default: its pool (a process per core) against one playbook process
+    BtpCase("2 processes", None, 1, True, False),
+    # the same cores on both sides, in pairs: the target
+    BtpCase("same cores: 2 processes (playbook: 2 shards side by side)", 2, 2, True, True),
+    BtpCase("same cores: 1 process", 1, 1, True, True),
+    BtpCase("same cores: 1 process, given the window's bars only", 1, 1, False, False),
+)
+
+
+def btp_row(ctx, case: BtpCase, sets: int, ours: float) -> Row:
+    """The row of one backtesting.py comparison (`ours`: playbook's one-process rate)."""
+    tries = ctx.sizes.btp_tries
+    tag = f"backtesting_{case.processes or 'default'}{'' if case.same_history else '_window'}"
+    pool = "its default pool" if case.processes is None else f"a pool of {case.processes}"
+    if case.paired:
+        pairs = same_cores_pairs(ctx, sets, tries, case.ours, tag)
+        btp = pairs[len(pairs) // 2][1]
+        mine = statistics.median(p[0] for p in pairs)
+        reference = statistics.median(p[1]["sets_per_second"] for p in pairs)
+        ratio = statistics.median(p[0] / p[1]["sets_per_second"] for p in pairs)
+        readings = ", ".join(f"{p[0] / p[1]['sets_per_second']:.1f}x" for p in pairs)
+        how = (
+            f"median of {len(pairs)} pairs" if len(pairs) > 1 else "one pair"
+        ) + f" side by side (a fresh playbook sweep, then backtesting.py): {readings}; "
+    else:
+        data = "QQQ's history" if case.same_history else "the window's bars only"
+        ctx.log(f"  backtesting.py optimize, {tries} of the grid, {pool}, {data} ...")
+        extra = () if case.same_history else ("--window-only",)
+        btp = rival_child(ctx, "backtesting", tries, case.processes, *extra, tag=tag)
+        mine, reference, how = ours, btp["sets_per_second"], ""
+        ratio = ours / reference
+    target = case.same_history and case.paired
+    playbook = "2 shards side by side" if case.ours == 2 else "1 process"
+    return Row(
+        "7 rivals",
+        f"trend rule: playbook sweep vs backtesting.py Backtest.optimize, {case.label}",
+        mine,
+        "sets/s",
+        reference,
+        "backtesting.py",
+        ratio,
+        "x faster",
+        ">= 25x on the same cores (reported, never a test)" if target else "",
+        ratio >= 25 if target else None,
+        how + f"optimize over {btp['sets']:,} of the grid (max_tries), {pool} "
+        f"({btp['processes']}); playbook {playbook} ({sets:,} sets); "
+        + (
+            f"same window and rule: QQQ's history ({btp['bars']:,} bars), deciding "
+            "from the bar before the window (its Sharpe, which it maximizes, "
+            "spans the history)"
+            if case.same_history
+            else f"its {btp['bars']:,} bars only: its trend starts cold, not the "
+            "same rule for the first lookback sessions"
+        )
+        + ("" if case.paired or not case.same_history else "; as each is called by default"),
+    )
 
 
 def rule_rows(ctx) -> list[Row]:
@@ -487,65 +568,7 @@ def rule_rows(ctx) -> list[Row]:
                 "given the window only",
             )
         )
-        # as a user calls it (its pool: a process per core) and on one process, as playbook
-        # ran: the same cores on both sides; then the window's bars only, on one process
-        for processes, same_history in ((None, True), (1, True), (1, False)):
-            pool = "its default pool" if processes is None else "a pool of 1 process"
-            data = "QQQ's history" if same_history else "the window's bars only"
-            tries = ctx.sizes.btp_tries
-            extra = () if same_history else ("--window-only",)
-            tag = f"backtesting_{processes or 'default'}{'' if same_history else '_window'}"
-            paired = processes == 1 and same_history  # the target's ratio: side by side
-            pairs = same_cores_pairs(ctx, sets, tries, tag) if paired else []
-            if paired:
-                btp = pairs[len(pairs) // 2][1]
-                mine = statistics.median(p[0] for p in pairs)
-                ratio = statistics.median(p[0] / p[1]["sets_per_second"] for p in pairs)
-            else:
-                ctx.log(f"  backtesting.py optimize, {tries} of the grid, {pool}, {data} ...")
-                btp = rival_child(ctx, "backtesting", tries, processes, *extra, tag=tag)
-                mine, ratio = ours, ours / btp["sets_per_second"]
-            cores = "same cores: " if btp["processes"] == 1 else ""
-            plural = "es" if btp["processes"] > 1 else ""
-            reference = (
-                statistics.median(p[1]["sets_per_second"] for p in pairs)
-                if paired
-                else btp["sets_per_second"]
-            )
-            readings = ", ".join(f"{p[0] / p[1]['sets_per_second']:.1f}x" for p in pairs)
-            rows.append(
-                Row(
-                    "7 rivals",
-                    f"trend rule: playbook sweep vs backtesting.py Backtest.optimize, "
-                    f"{cores}{btp['processes']} process{plural}"
-                    + ("" if same_history else ", given the window's bars only"),
-                    mine,
-                    "sets/s",
-                    reference,
-                    "backtesting.py",
-                    ratio,
-                    "x faster",
-                    ">= 25x (reported, never a test)" if same_history else "",
-                    ratio >= 25 if same_history else None,
-                    (
-                        (f"median of {len(pairs)} pairs" if len(pairs) > 1 else "one pair")
-                        + f" side by side (a fresh playbook sweep, then backtesting.py): "
-                        f"{readings}; "
-                        if paired
-                        else ""
-                    )
-                    + f"optimize over {btp['sets']:,} of the grid (max_tries), {pool} "
-                    f"({btp['processes']}); playbook 1 process ({sets:,} sets); "
-                    + (
-                        f"same window and rule: QQQ's history ({btp['bars']:,} bars), deciding "
-                        "from the bar before the window (its Sharpe, which it maximizes, "
-                        "spans the history)"
-                        if same_history
-                        else f"its {btp['bars']:,} bars only: its trend starts cold, not the "
-                        "same rule for the first lookback sessions"
-                    ),
-                )
-            )
+        rows += [btp_row(ctx, case, sets, ours) for case in BTP_CASES]
     if missing("bt") is None:
         ctx.log(f"  bt vs playbook: the trades of {ctx.sizes.bt_sets} sets ...")
         same = rival_child(ctx, "bt-trades", ctx.sizes.bt_sets, tag="bt_trades")
