@@ -110,6 +110,23 @@ def test_sharded_and_merged_equals_unsharded(spec_file, tmp_path):
     assert merged == json.loads((whole / "summary.json").read_text())
 
 
+def test_shards_of_an_auto_chunked_sweep_split_its_sets_evenly(spec_file, tmp_path):
+    """Chunk K goes to shard K mod N: with the budget's chunk size, 6 sets in one chunk left
+    the second of 2 shards nothing to do (10,000 in 5 chunks: 6,000 against 4,000). The
+    sharded plan's chunks are a multiple of the shards in number; merged, the same table."""
+    auto = tmp_path / "auto.yaml"
+    auto.write_text(spec_file.read_text().replace("chunk_size: 2\n", ""))
+    spec, base, _ = load_sweep(auto)
+    assert len(make_plan(spec, base).mine()) == 1
+    halves = [make_plan(spec, base, (k, 2)) for k in (1, 2)]
+    assert [sum(p.chunk_len(i) for i in p.mine()) for p in halves] == [3, 3]
+    _, whole = sweep_to_folder(auto, out_dir=tmp_path / "whole")
+    shards = [sweep_to_folder(auto, out_dir=tmp_path / f"s{k}", shard=(k, 2))[1] for k in (1, 2)]
+    merged = merge_to_folder(shards, tmp_path / "merged")
+    pd.testing.assert_frame_equal(table(tmp_path / "merged"), table(whole))
+    assert merged == json.loads((whole / "summary.json").read_text())
+
+
 def test_merge_refuses_missing_or_foreign_shards(spec_file, tmp_path):
     sweep_to_folder(spec_file, out_dir=tmp_path / "s1", shard=(1, 2))
     with pytest.raises(Exception, match="missing from the shards"):
