@@ -193,6 +193,8 @@ def test_performance_section_quotes_the_recorded_benchmark_runs() -> None:
         f"{warm['value']:,.0f} / {cold['value']:,.0f} sets/s",
     ]
     r_trend_2, r_trend_1, r_window = (_row(rivals, BTP + k) for k in BTP_CASES)
+    r_two = _row(rivals, BTP + "same cores: 2 processes")
+    r_inproc = _row(rivals, "trend rule (no batch path)")
     r_warm = _row(rivals, "WHOLE COMMAND: playbook sweep, trend rule, 10,000 sets, warm")
     r_vbt = _row(rivals, "hayes-pivot, 1,000 sets: playbook sweep vs vectorbt")
     r_btp_trades = _row(rivals, "trend rule: sets whose backtesting.py trades are")
@@ -200,12 +202,16 @@ def test_performance_section_quotes_the_recorded_benchmark_runs() -> None:
     quoted += [
         f"backtesting.py {r_btp_trades['value']} of {r_btp_trades['target'].split()[-1]}, bt "
         f"{r_bt_trades['value']} of {r_bt_trades['target'].split()[-1]}",
-        f"the trend rule **{r_trend_1['value']:,.0f} sets/s** in-process",
+        f"the trend rule **{r_inproc['value']:,.0f} sets/s** in-process",
         f"**{r_warm['value']:,.0f} sets/s as the whole command**",
         f"**{r_trend_2['ratio']:.1f}x / {r_trend_1['ratio']:.1f}x** ({r_window['ratio']:.1f}x "
         "given the window's bars only)",
         f"{r_vbt['ratio']:.2f}x faster than vectorbt",
-        r_trend_1["note"].split("): ", 1)[1].split(";")[0] + ".",  # each pair's ratio
+        f"**{r_trend_1['ratio']:.1f}x** on one process each (pairs "
+        + r_trend_1["note"].split("): ", 1)[1].split(";")[0],
+        f"**{r_two['ratio']:.1f}x** on two each (pairs "
+        + r_two["note"].split("): ", 1)[1].split(";")[0],
+        f"{r_two['value']:,.0f} sets/s, backtesting.py's pool {r_two['reference']:.1f}",
     ]
     missing = [figure for figure in quoted if figure not in section]
     assert not missing, missing
