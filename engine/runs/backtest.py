@@ -174,12 +174,7 @@ def run_prepared(
         dict.fromkeys(str(w.message) for w in caught if w.category is MissingInputWarning)
     )
     unused = unused_signals_note(strategy, schedule)
-    costs = Costs(
-        fees_bps=config.costs.fees_bps,
-        slippage_bps=config.costs.slippage_bps,
-        borrow_bps=config.costs.borrow_bps,
-    )
-    sim = simulate(panel, [schedule.targets], costs, start=start, names=[strategy.name])
+    sim = simulate(panel, [schedule.targets], costs_of(config), start=start, names=[strategy.name])
     notes = (*notes, *sim.bankrupt.values())  # a book that went broke says when and how
     returns = sim.returns.iloc[:, 0].rename(strategy.name)
     ppy = metrics.periods_per_year(pd.DatetimeIndex(returns.index))
@@ -343,3 +338,8 @@ def symbols_for_config(config: RunConfig) -> tuple[list[str], list[str]]:
     symbols += [proxy for symbol, proxy in proxies.items() if symbol in symbols]
     macro = [*inputs.macro, *config.costs.cash_yield]
     return list(dict.fromkeys(symbols)), list(dict.fromkeys(macro))
+
+
+def costs_of(config: RunConfig) -> Costs:
+    """The simulator's costs from a config's `costs:` (a run, a sweep's sets, scenario paths)."""
+    return Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)

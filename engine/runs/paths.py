@@ -18,7 +18,6 @@ import pandas as pd
 from engine.core import metrics
 from engine.core.panel import Panel, column_values
 from engine.core.regimes import Regime
-from engine.core.simulate import Costs
 from engine.core.strategy import Strategy
 from engine.errors import ConfigError, DataError
 from engine.markets.generator import CHUNK_PATHS, PathSequence
@@ -28,6 +27,7 @@ from engine.markets.synthetic import SyntheticMarket
 from engine.runs.backtest import (
     benchmark_returns,
     cash_returns,
+    costs_of,
     load_panel,
     make_strategy,
     window_start,
@@ -173,7 +173,7 @@ def run_paths(
     )
     # path 0 (run first, from a clean class) and the median path, run again alone after all
     # the others, must grow as their columns did, bit for bit
-    first_again = run_batch([([_fresh(proto)], shared)], _costs(config), config.leverage_cap)
+    first_again = run_batch([([_fresh(proto)], shared)], costs_of(config), config.leverage_cap)
     differs = [
         path
         for path, again in ((0, first_again.sim.returns[0]), (median, returns.to_numpy()))
@@ -236,7 +236,7 @@ def run_chunk(
     """One chunk of paths, wherever it runs: each path's panel and fresh strategy, one batch
     call, then a row per path and the chunk's wealth curves (a path's numbers do not
     depend on its chunk)."""
-    costs = _costs(config)
+    costs = costs_of(config)
     pairs = []
     panel = first.panel
     for i in chunk:
@@ -275,10 +275,6 @@ def run_generated_chunk(
     first = first_path(config, proto, paths.markets(1), scenario, seed)
     markets = paths.markets(chunk_paths)  # the chunk's paths made together, and no others
     return run_chunk(config, proto, markets, scenario, seed, chunk, first)
-
-
-def _costs(config: RunConfig) -> Costs:
-    return Costs(config.costs.fees_bps, config.costs.slippage_bps, config.costs.borrow_bps)
 
 
 def _fresh(strategy: Strategy) -> Strategy:
@@ -371,7 +367,7 @@ def _median_series(
     """The median path's returns, benchmark and cash as series: that path is run again
     (a path's numbers do not depend on its chunk) rather than every path's series kept."""
     shared = SharedPanel.of(_path_panel(config, strategy, market, scenario, seed, median, first))
-    batch = run_batch([([strategy], shared)], _costs(config), config.leverage_cap)
+    batch = run_batch([([strategy], shared)], costs_of(config), config.leverage_cap)
     returns = pd.Series(batch.sim.returns[0], index=shared.window, name=str(median))
     bench = benchmark_returns(config, shared.panel, shared.window)
     cash = cash_returns(shared.panel, shared.window)

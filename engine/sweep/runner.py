@@ -26,7 +26,7 @@ from engine.core.simulate import Costs
 from engine.core.strategy import Strategy, inputs_of, universe_of
 from engine.errors import ConfigError, DataError, from_os_error
 from engine.io.atomic import output_error, write_file_atomically
-from engine.runs.backtest import load_panel, make_source, window_start
+from engine.runs.backtest import costs_of, load_panel, make_source, window_start
 from engine.runs.batch import Batch, OwnSignals, SharedPanel, run_batch
 from engine.runs.cluster import check_executor, run_on_cluster
 from engine.runs.config import RunConfig
@@ -311,7 +311,7 @@ def _simulate_group(
     """Sets of one universe on one panel through the batch pipeline (decisions, one kernel
     call, headline metrics), plus the sweep's own columns: a row each; and whether the last
     set run again alone differs (`_alone_differs`)."""
-    costs = Costs(base.costs.fees_bps, base.costs.slippage_bps, base.costs.borrow_bps)
+    costs = costs_of(base)
     batch = run_batch([(strategies, shared)], costs, base.leverage_cap, on_decline=on_decline)
     differs = _alone_differs(batch, shared, strategies[-1], costs, base.leverage_cap)
     sim, table = batch.sim, batch.table
