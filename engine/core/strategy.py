@@ -146,6 +146,12 @@ def universe_of(strategy: Strategy) -> tuple[str, ...]:
     return symbols
 
 
+def fresh(strategy: Strategy) -> Strategy:
+    """A new instance with the same params: nothing a walk, or its signals, left on the old
+    one carries over (each scenario path, a set rerun alone, `playbook check`'s runs)."""
+    return type(strategy)(strategy.p)
+
+
 def inputs_of(strategy: Strategy) -> Inputs:
     """`strategy.inputs()`, checked: an `Inputs` whose symbols and macro ids are tuples of
     strings (a lone string would be read as its letters)."""

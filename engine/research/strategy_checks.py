@@ -28,7 +28,7 @@ from engine.core.decisions import Decisions
 from engine.core.panel import Panel
 from engine.core.schedule import Schedule, build_schedule, decide_all
 from engine.core.signals import MissingInputWarning
-from engine.core.strategy import SignalSource, Strategy, inputs_of, universe_of
+from engine.core.strategy import SignalSource, Strategy, fresh, inputs_of, universe_of
 from engine.data.sources import Source
 from engine.data.truncated import TruncatedSource
 from engine.errors import ConfigError, DataError
@@ -52,10 +52,9 @@ class Verdict:
 def schedule_on(strategy: Strategy, panel: Panel, leverage_cap: float = 1.0) -> Schedule:
     """The set's decisions on the panel as `playbook run` makes them (its own signals), from
     a fresh instance with the same params: nothing a walk left on the old one carries over."""
-    fresh = type(strategy)(strategy.p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingInputWarning)
-        return build_schedule(fresh, panel, leverage_cap)
+        return build_schedule(fresh(strategy), panel, leverage_cap)
 
 
 def cut_days(panel: Panel, cuts: Sequence[str | pd.Timestamp] | None = None) -> list[pd.Timestamp]:

@@ -18,7 +18,7 @@ import pandas as pd
 from engine.core import metrics
 from engine.core.panel import Panel, column_values
 from engine.core.regimes import Regime
-from engine.core.strategy import Strategy
+from engine.core.strategy import Strategy, fresh
 from engine.errors import ConfigError, DataError
 from engine.markets.generator import CHUNK_PATHS, PathSequence
 from engine.markets.model import Scenario
@@ -169,11 +169,11 @@ def run_paths(
     per_path = pd.DataFrame([row for k in sorted(rows) for row in rows[k]]).set_index("path")
     median = _median_path(per_path)
     returns, bench_returns, cash = _median_series(
-        config, _fresh(proto), local[median], scenario, seed, median, first.panel
+        config, fresh(proto), local[median], scenario, seed, median, first.panel
     )
     # path 0 (run first, from a clean class) and the median path, run again alone after all
     # the others, must grow as their columns did, bit for bit
-    first_again = run_batch([([_fresh(proto)], shared)], costs_of(config), config.leverage_cap)
+    first_again = run_batch([([fresh(proto)], shared)], costs_of(config), config.leverage_cap)
     differs = [
         path
         for path, again in ((0, first_again.sim.returns[0]), (median, returns.to_numpy()))
@@ -218,7 +218,7 @@ def first_path(
 ) -> FirstPath:
     """Path 0's panel (by `build_panel`) and its row maps."""
     market = markets[0]
-    panel = _path_panel(config, _fresh(proto), market, scenario, seed, 0, None)
+    panel = _path_panel(config, fresh(proto), market, scenario, seed, 0, None)
     cash = config.costs.cash_yield, config.costs.cash_rate_pct
     return FirstPath(panel, PathPanels(panel, market, *cash))
 
@@ -240,7 +240,7 @@ def run_chunk(
     pairs = []
     panel = first.panel
     for i in chunk:
-        strategy = _fresh(proto)
+        strategy = fresh(proto)
         if i:  # path 0's panel is first.panel itself
             panel = _path_panel(
                 config, strategy, markets[i], scenario, seed, i, first.panel, first.builder
@@ -275,11 +275,6 @@ def run_generated_chunk(
     first = first_path(config, proto, paths.markets(1), scenario, seed)
     markets = paths.markets(chunk_paths)  # the chunk's paths made together, and no others
     return run_chunk(config, proto, markets, scenario, seed, chunk, first)
-
-
-def _fresh(strategy: Strategy) -> Strategy:
-    """A new instance with the same params: each path decides from a clean state."""
-    return type(strategy)(strategy.p)
 
 
 def _path_panel(

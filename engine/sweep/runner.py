@@ -23,7 +23,7 @@ import pandas as pd
 from engine.core import metrics
 from engine.core.panel import Panel
 from engine.core.simulate import Costs
-from engine.core.strategy import Strategy, inputs_of, universe_of
+from engine.core.strategy import Strategy, fresh, inputs_of, universe_of
 from engine.errors import ConfigError, DataError, from_os_error
 from engine.io.atomic import output_error, write_file_atomically
 from engine.runs.backtest import costs_of, load_panel, make_source, window_start
@@ -354,7 +354,7 @@ def _alone_differs(
     cannot see is a strategy's state on its class or module, or unseeded randomness. One set
     per group and chunk: a few ms against the chunk's seconds."""
     alone = run_batch(
-        [([type(last)(last.p)], dataclasses.replace(shared, signals=OwnSignals(shared.panel)))],
+        [([fresh(last)], dataclasses.replace(shared, signals=OwnSignals(shared.panel)))],
         costs,
         leverage_cap,
     )
