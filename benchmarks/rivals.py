@@ -442,8 +442,9 @@ def same_cores_pairs(
     """The target's ratio side by side: `child_repeats` pairs of a fresh playbook sweep of
     the trend rule (one process, or its two shards side by side: `processes`) and
     backtesting.py's optimize on as many processes, each pair run back to back, sorted by
-    their ratio. Measured minutes apart, the two rates drifted with the machine (the ratio
-    read 23x to 28x run to run at one commit); a pair shares the moment."""
+    their ratio (a row reports the median pair). Measured minutes apart, the two rates
+    drifted with the machine (the ratio read 23x to 28x run to run at one commit); a pair
+    shares the moment."""
     from benchmarks.profile import two_shards
     from benchmarks.runner import run_child
 
@@ -459,6 +460,8 @@ def same_cores_pairs(
             shards = two_shards(ctx, sets, None, workload="trend")
             rate = sets / max(shard["seconds"] for shard in shards)
         btp = rival_child(ctx, "backtesting", tries, processes, tag=f"{tag}_pair{round_ + 1}")
+        record = ctx.details.setdefault("rivals", {})  # beside backtesting.py's, for audit
+        record[f"playbook_{processes}_pair{round_ + 1}"] = {"sets_per_second": rate}
         pairs.append((rate, btp))
     return sorted(pairs, key=lambda p: p[0] / p[1]["sets_per_second"])
 
@@ -491,10 +494,9 @@ def btp_row(ctx, case: BtpCase, sets: int, ours: float) -> Row:
     pool = "its default pool" if case.processes is None else f"a pool of {case.processes}"
     if case.paired:
         pairs = same_cores_pairs(ctx, sets, tries, case.ours, tag)
-        btp = pairs[len(pairs) // 2][1]
-        mine = statistics.median(p[0] for p in pairs)
-        reference = statistics.median(p[1]["sets_per_second"] for p in pairs)
-        ratio = statistics.median(p[0] / p[1]["sets_per_second"] for p in pairs)
+        mine, btp = pairs[len(pairs) // 2]  # the median pair: its own two rates and ratio
+        reference = btp["sets_per_second"]
+        ratio = mine / reference
         readings = ", ".join(f"{p[0] / p[1]['sets_per_second']:.1f}x" for p in pairs)
         how = (
             f"median of {len(pairs)} pairs" if len(pairs) > 1 else "one pair"
